@@ -1,0 +1,1 @@
+//! # Koi client (in progress)

@@ -1,0 +1,28 @@
+//! # Koi store
+//!
+//! Everything durable — users, conversations, messages, read cursors, groups,
+//! contacts, the file index — behind one trait, [`Store`].
+//!
+//! - [`Store`]: the interface the logic tier uses; async, object-safe.
+//! - [`sqlite`]: the embedded implementation (SQLite in WAL mode, one writer thread
+//!   doing group commits, a pool of readers).
+//! - [`contract`]: the test suite every implementation must pass.
+//!
+//! Messages are appended with the next per-conversation `seq` inside a transaction;
+//! [`Store::append`] returns only after that transaction committed, so an
+//! acknowledged message is durable. Implementations batch concurrent appends into
+//! one transaction (group commit).
+
+pub mod contract;
+mod error;
+mod ids;
+mod records;
+pub mod sqlite;
+mod store;
+
+pub use error::StoreError;
+pub use ids::new_id;
+pub use records::{
+    AddMembers, Appended, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage, NewUser,
+};
+pub use store::Store;

@@ -1,0 +1,86 @@
+use koi_core::{ConvId, UserId};
+use koi_proto::{File, Message};
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: UserId,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    pub display_name: Option<String>,
+}
+
+/// A message to append. The store assigns `seq`, `id` and `ts`.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub conv: ConvId,
+    /// The sender; `"system"` for server pushes.
+    pub from: String,
+    pub kind: String,
+    pub text: Option<String>,
+    pub file: Option<File>,
+    pub meta: Option<String>,
+    /// With `from`, the idempotency key; empty means "no idempotency".
+    pub client_msg_id: String,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    /// The stored message (the earlier one when this was a duplicate).
+    pub message: Message,
+    /// True when `(from, client_msg_id)` was stored before and nothing new was.
+    pub duplicate: bool,
+}
+
+/// A group to create, with its first members (the owner is added as `owner`).
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub id: String,
+    pub name: String,
+    pub owner: UserId,
+    pub public: bool,
+    /// Added as `member`; the owner and duplicates are skipped.
+    pub members: Vec<UserId>,
+    /// The group may not grow past this many members.
+    pub max_members: u32,
+}
+
+/// A stored group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub public: bool,
+    pub size: u32,
+}
+
+/// The outcome of adding members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddMembers {
+    /// The users that were not members before and are now.
+    pub added: Vec<String>,
+}
+
+/// One row of a user's contact list, from their side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactEdge {
+    pub user: String,
+    pub i_added: bool,
+    pub i_blocked: bool,
+    pub they_added: bool,
+}
+
+/// An uploaded file's index entry; the bytes live in the file store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub id: String,
+    pub owner: String,
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub created_ms: u64,
+}

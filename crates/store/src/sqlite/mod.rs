@@ -1,0 +1,1 @@
+//! SQLite implementation (in progress).

@@ -1,0 +1,115 @@
+use async_trait::async_trait;
+use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_proto::{ConvSummary, Message};
+
+use crate::{
+    AddMembers, Appended, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage, NewUser,
+    StoreError,
+};
+
+/// Everything Koi keeps durably. Implementations: [`crate::sqlite`] (embedded) and
+/// PostgreSQL (cluster); both pass [`crate::contract`].
+///
+/// Every method is a complete unit: it either happened (and is durable when it
+/// returns) or returned an error and did not happen.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- users ------------------------------------------------------------
+
+    /// Creates a user; `Conflict` when the name is taken.
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError>;
+
+    /// The user's password hash, `None` when there is no such user.
+    async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError>;
+
+    /// Which of `users` exist, in the order given.
+    async fn users_exist(&self, users: &[UserId]) -> Result<Vec<bool>, StoreError>;
+
+    // ---- messages ---------------------------------------------------------
+
+    /// Appends a message with the conversation's next seq, committed before return.
+    ///
+    /// Idempotent on `(from, client_msg_id)` when `client_msg_id` is not empty: a
+    /// repeat returns the first message with `duplicate: true` and stores nothing.
+    /// For a direct conversation, the first message makes it appear in both users'
+    /// `conversations`. Concurrent appends are committed in shared transactions.
+    async fn append(&self, message: NewMessage) -> Result<Appended, StoreError>;
+
+    /// The messages of `conv` in `range`, ascending by seq.
+    async fn history(&self, conv: &ConvId, range: HistoryRange) -> Result<Vec<Message>, StoreError>;
+
+    /// One message, `None` when `conv` has no such seq.
+    async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError>;
+
+    /// Turns a message into kind `recalled` with no text, file or meta.
+    /// `NotFound` when there is no such message.
+    async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError>;
+
+    /// The highest seq of `conv` (0 when empty).
+    async fn last_seq(&self, conv: &ConvId) -> Result<u64, StoreError>;
+
+    /// Every conversation `user` takes part in that has a message, plus every group
+    /// they belong to; newest activity first. `read_seq` is the user's cursor.
+    async fn conversations(&self, user: &UserId) -> Result<Vec<ConvSummary>, StoreError>;
+
+    /// Moves `user`'s read cursor in `conv` to `seq` unless it is already further;
+    /// returns the cursor after the move.
+    async fn set_read(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<u64, StoreError>;
+
+    // ---- groups -----------------------------------------------------------
+
+    /// Creates a group with its owner and first members; `Limit` when they exceed
+    /// `max_members`; unknown users in `members` are `NotFound`.
+    async fn create_group(&self, group: NewGroup) -> Result<GroupRecord, StoreError>;
+
+    /// A group, `None` when it does not exist.
+    async fn group(&self, id: &str) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// The first `limit` members in joining order, with their roles.
+    async fn group_members(&self, id: &str, limit: u32) -> Result<Vec<(String, Role)>, StoreError>;
+
+    /// `user`'s role in the group, `None` when not a member.
+    async fn member_role(&self, id: &str, user: &UserId) -> Result<Option<Role>, StoreError>;
+
+    /// Adds users as `member`; existing members are skipped; `Limit` when the group
+    /// would exceed `max_members` (nothing is added then).
+    async fn add_members(
+        &self,
+        id: &str,
+        users: &[UserId],
+        max_members: u32,
+    ) -> Result<AddMembers, StoreError>;
+
+    /// Removes a member; false when they were not one. An owner leaving hands the
+    /// group to the longest-standing admin, else member; the last one leaving
+    /// leaves an empty group.
+    async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
+
+    /// The ids of the groups `user` belongs to.
+    async fn user_groups(&self, user: &UserId) -> Result<Vec<String>, StoreError>;
+
+    // ---- contacts ---------------------------------------------------------
+
+    /// Records that `user` added `other`.
+    async fn contact_add(&self, user: &UserId, other: &UserId) -> Result<(), StoreError>;
+
+    /// Ends the contact between the two, from both sides (blocks stay).
+    async fn contact_remove(&self, user: &UserId, other: &UserId) -> Result<(), StoreError>;
+
+    /// Sets or clears `user`'s block of `other`.
+    async fn set_blocked(&self, user: &UserId, other: &UserId, blocked: bool) -> Result<(), StoreError>;
+
+    /// Whether `user` has blocked `other`.
+    async fn is_blocked(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError>;
+
+    /// Every user `user` has a relation with, from `user`'s side, sorted by name.
+    async fn contacts(&self, user: &UserId) -> Result<Vec<ContactEdge>, StoreError>;
+
+    // ---- files ------------------------------------------------------------
+
+    /// Records an uploaded file.
+    async fn put_file(&self, file: FileRecord) -> Result<(), StoreError>;
+
+    /// A file's record, `None` when unknown.
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
+}

@@ -26,13 +26,25 @@ impl ConvId {
     /// Parses a conversation name; a direct one must be in byte order with two
     /// distinct users.
     pub fn parse(name: &str) -> Result<Self, KoiError> {
-        let bad = || KoiError::new(ErrorCode::BadRequest, format!("invalid conversation {name:?}"));
+        let bad = || {
+            KoiError::new(
+                ErrorCode::BadRequest,
+                format!("invalid conversation {name:?}"),
+            )
+        };
         let (prefix, rest) = name.split_once(':').ok_or_else(bad)?;
         match prefix {
             "d" => {
                 let (a, b) = rest.split_once(':').ok_or_else(bad)?;
-                let (a, b) = (UserId::parse(a).map_err(|_| bad())?, UserId::parse(b).map_err(|_| bad())?);
-                if a < b { Ok(ConvId::Direct(a, b)) } else { Err(bad()) }
+                let (a, b) = (
+                    UserId::parse(a).map_err(|_| bad())?,
+                    UserId::parse(b).map_err(|_| bad())?,
+                );
+                if a < b {
+                    Ok(ConvId::Direct(a, b))
+                } else {
+                    Err(bad())
+                }
             }
             "g" if is_group_id(rest) => Ok(ConvId::Group(rest.to_owned())),
             "s" => Ok(ConvId::System(UserId::parse(rest).map_err(|_| bad())?)),
@@ -98,10 +110,23 @@ mod tests {
 
     #[test]
     fn rejects_malformed_names() {
-        for bad in ["", "d:bob:alice", "d:alice:alice", "d:alice", "x:1", "g:", "g:a:b", "s:", "s:Bob"] {
+        for bad in [
+            "",
+            "d:bob:alice",
+            "d:alice:alice",
+            "d:alice",
+            "x:1",
+            "g:",
+            "g:a:b",
+            "s:",
+            "s:Bob",
+        ] {
             assert!(ConvId::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(ConvId::parse("g:01HX").unwrap(), ConvId::Group("01HX".into()));
+        assert_eq!(
+            ConvId::parse("g:01HX").unwrap(),
+            ConvId::Group("01HX".into())
+        );
         assert_eq!(ConvId::parse("s:bob").unwrap().kind(), "system");
     }
 }

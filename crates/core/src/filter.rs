@@ -90,9 +90,8 @@ impl WordFilter {
                 return Err(KoiError::bad_request("the text contains a filtered word"));
             }
             let mask = masked.get_or_insert_with(|| vec![false; text.chars().count()]);
-            for index in origin[m.start()]..=origin[m.end() - 1] {
-                mask[index] = true;
-            }
+            let (first, last) = (origin[m.start()], origin[m.end() - 1]);
+            mask[first..=last].fill(true);
         }
         Ok(match masked {
             None => FilterOutcome::Clean,

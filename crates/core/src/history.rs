@@ -34,7 +34,11 @@ impl HistoryRange {
             (None, None) => HistoryRange::Latest { limit },
             (Some(after), None) => HistoryRange::After { after, limit },
             (None, Some(before)) => HistoryRange::Before { before, limit },
-            (Some(after), Some(before)) => HistoryRange::Between { after, before, limit },
+            (Some(after), Some(before)) => HistoryRange::Between {
+                after,
+                before,
+                limit,
+            },
         }
     }
 
@@ -55,11 +59,18 @@ mod tests {
 
     #[test]
     fn limit_defaults_and_caps() {
-        assert_eq!(HistoryRange::new(None, None, None), HistoryRange::Latest { limit: 50 });
+        assert_eq!(
+            HistoryRange::new(None, None, None),
+            HistoryRange::Latest { limit: 50 }
+        );
         assert_eq!(HistoryRange::new(Some(3), None, Some(500)).limit(), 200);
         assert_eq!(
             HistoryRange::new(Some(1), Some(9), Some(2)),
-            HistoryRange::Between { after: 1, before: 9, limit: 2 }
+            HistoryRange::Between {
+                after: 1,
+                before: 9,
+                limit: 2
+            }
         );
     }
 }

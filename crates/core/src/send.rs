@@ -13,7 +13,11 @@ pub const SENDABLE_KINDS: &[&str] = &["text", "image", "file", "emoji", "gif", "
 pub fn validate_send(send: &Send) -> Result<(), KoiError> {
     match (&send.to, &send.conv) {
         (Some(_), None) | (None, Some(_)) => {}
-        _ => return Err(KoiError::bad_request("send needs exactly one of `to` and `conv`")),
+        _ => {
+            return Err(KoiError::bad_request(
+                "send needs exactly one of `to` and `conv`",
+            ));
+        }
     }
     if !SENDABLE_KINDS.contains(&send.kind.as_str()) {
         return Err(KoiError::bad_request(format!(
@@ -60,17 +64,28 @@ mod tests {
     fn bounds_and_shapes() {
         assert!(validate_send(&text("hi")).is_ok());
         assert_eq!(
-            validate_send(&text(&"x".repeat(MAX_TEXT_BYTES + 1))).unwrap_err().code,
+            validate_send(&text(&"x".repeat(MAX_TEXT_BYTES + 1)))
+                .unwrap_err()
+                .code,
             ErrorCode::TooLarge
         );
         let mut both = text("hi");
         both.conv = Some("d:a:b".into());
-        assert_eq!(validate_send(&both).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(
+            validate_send(&both).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
         let mut system = text("hi");
         system.kind = "system".into();
-        assert_eq!(validate_send(&system).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(
+            validate_send(&system).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
         let mut image = text("");
         image.kind = "image".into();
-        assert_eq!(validate_send(&image).unwrap_err().code, ErrorCode::BadRequest);
+        assert_eq!(
+            validate_send(&image).unwrap_err().code,
+            ErrorCode::BadRequest
+        );
     }
 }

@@ -51,7 +51,17 @@ mod tests {
         for ok in ["a", "alice", "bob_2", "x.y-z", "0", &"a".repeat(32)] {
             assert!(UserId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Alice", "_a", ".a", "a b", "a:b", "é", &"a".repeat(33), "system!"] {
+        for bad in [
+            "",
+            "Alice",
+            "_a",
+            ".a",
+            "a b",
+            "a:b",
+            "é",
+            &"a".repeat(33),
+            "system!",
+        ] {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -2,7 +2,9 @@ use koi_core::{ErrorCode, KoiError};
 use thiserror::Error;
 
 /// A store failure.
-#[derive(Debug, Error)]
+///
+/// `Clone` so that one failed group commit can be reported to every job in it.
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// A unique key exists already (user name taken).
     #[error("already exists: {0}")]

@@ -6,7 +6,7 @@ pub fn new_id() -> String {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u128)
+        .map(|d| d.as_millis())
         .unwrap_or(0);
     let value = (ms << 80) | (rand::random::<u128>() & ((1u128 << 80) - 1));
     (0..26)

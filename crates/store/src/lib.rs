@@ -23,6 +23,10 @@ mod store;
 pub use error::StoreError;
 pub use ids::new_id;
 pub use records::{
-    AddMembers, Appended, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage, NewUser,
+    AddMembers, Appended, Committed, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage,
+    NewUser,
 };
+
+/// Called by the store after each commit with the messages it stored, in order.
+pub type CommitListener = std::sync::Arc<dyn Fn(&[Committed]) + Send + Sync>;
 pub use store::Store;

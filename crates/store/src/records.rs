@@ -22,6 +22,17 @@ pub struct NewMessage {
     pub meta: Option<String>,
     /// With `from`, the idempotency key; empty means "no idempotency".
     pub client_msg_id: String,
+    /// The connection the message came from. Not stored: it is handed to the
+    /// commit listener so that fan-out skips the sending connection itself.
+    pub origin: Option<u64>,
+}
+
+/// A message as the commit listener sees it: just committed, with its origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    pub message: Message,
+    /// `NewMessage::origin` of the append that stored it.
+    pub origin: Option<u64>,
 }
 
 /// The result of an append.

@@ -3,8 +3,8 @@ use koi_core::{ConvId, HistoryRange, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use crate::{
-    AddMembers, Appended, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage, NewUser,
-    StoreError,
+    AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
+    NewMessage, NewUser, StoreError,
 };
 
 /// Everything Koi keeps durably. Implementations: [`crate::sqlite`] (embedded) and
@@ -14,6 +14,13 @@ use crate::{
 /// returns) or returned an error and did not happen.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Installs the function called after every commit that stored new messages,
+    /// with those messages in commit order (which is seq order within each
+    /// conversation), before any of their appends returns. Duplicates (idempotent
+    /// repeats) are not passed. The listener must not block: it hands the messages
+    /// to the fan-out stage. Replaces any earlier listener.
+    fn set_commit_listener(&self, listener: CommitListener);
+
     // ---- users ------------------------------------------------------------
 
     /// Creates a user; `Conflict` when the name is taken.
@@ -36,7 +43,8 @@ pub trait Store: Send + Sync + 'static {
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError>;
 
     /// The messages of `conv` in `range`, ascending by seq.
-    async fn history(&self, conv: &ConvId, range: HistoryRange) -> Result<Vec<Message>, StoreError>;
+    async fn history(&self, conv: &ConvId, range: HistoryRange)
+    -> Result<Vec<Message>, StoreError>;
 
     /// One message, `None` when `conv` has no such seq.
     async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError>;
@@ -97,7 +105,12 @@ pub trait Store: Send + Sync + 'static {
     async fn contact_remove(&self, user: &UserId, other: &UserId) -> Result<(), StoreError>;
 
     /// Sets or clears `user`'s block of `other`.
-    async fn set_blocked(&self, user: &UserId, other: &UserId, blocked: bool) -> Result<(), StoreError>;
+    async fn set_blocked(
+        &self,
+        user: &UserId,
+        other: &UserId,
+        blocked: bool,
+    ) -> Result<(), StoreError>;
 
     /// Whether `user` has blocked `other`.
     async fn is_blocked(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError>;

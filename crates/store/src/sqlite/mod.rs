@@ -1,1 +1,251 @@
-//! SQLite implementation (in progress).
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! - [`writer`]: one thread owns the write connection and commits every write in
+//!   shared transactions (group commit); a write returns once durable.
+//! - [`readers`]: a pool of read-only connections; reads never wait for writes.
+//! - [`schema`]: the migrations, tracked by `PRAGMA user_version`.
+//! - One file of queries per domain: messages, conversations, users, groups,
+//!   contacts, files.
+
+mod connect;
+mod contacts;
+mod convs;
+mod error;
+mod files;
+mod groups;
+mod messages;
+mod readers;
+mod schema;
+mod users;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_proto::{ConvSummary, Message};
+
+use self::readers::Readers;
+use self::writer::Writer;
+pub use self::writer::WriterStats;
+use crate::{
+    AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
+    NewMessage, NewUser, Store, StoreError,
+};
+
+/// The SQLite implementation of [`Store`].
+pub struct SqliteStore {
+    // Readers first: fields drop in order, and the writer's drop waits for its
+    // last commit, after which no connection is left open.
+    readers: Arc<Readers>,
+    writer: Writer,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it and its directory when missing,
+    /// and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Internal(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = connect::open_writer(path)?;
+        schema::migrate(&mut conn)?;
+        let readers = Readers::open(path)?;
+        let writer = Writer::start(conn)?;
+        Ok(SqliteStore { readers, writer })
+    }
+
+    /// How many write jobs ran and in how many commits, since opening.
+    pub fn stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+}
+
+/// The server's clock in milliseconds since the epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn set_commit_listener(&self, listener: CommitListener) {
+        self.writer.set_listener(listener);
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        self.writer
+            .call(move |c| users::create_user(c, user, now_ms()))
+            .await
+    }
+
+    async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| users::password_hash(c, &user))
+            .await
+    }
+
+    async fn users_exist(&self, users: &[UserId]) -> Result<Vec<bool>, StoreError> {
+        let users = users.to_vec();
+        self.readers
+            .read(move |c| users::users_exist(c, &users))
+            .await
+    }
+
+    async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        self.writer
+            .call_announcing(move |c, announced| messages::append(c, message, now_ms(), announced))
+            .await
+    }
+
+    async fn history(
+        &self,
+        conv: &ConvId,
+        range: HistoryRange,
+    ) -> Result<Vec<Message>, StoreError> {
+        let conv = conv.clone();
+        self.readers
+            .read(move |c| messages::history(c, &conv, range))
+            .await
+    }
+
+    async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError> {
+        let conv = conv.clone();
+        self.readers
+            .read(move |c| messages::message(c, &conv, seq))
+            .await
+    }
+
+    async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+        let conv = conv.clone();
+        self.writer
+            .call(move |c| messages::recall(c, &conv, seq))
+            .await
+    }
+
+    async fn last_seq(&self, conv: &ConvId) -> Result<u64, StoreError> {
+        let conv = conv.clone();
+        self.readers.read(move |c| convs::last_seq(c, &conv)).await
+    }
+
+    async fn conversations(&self, user: &UserId) -> Result<Vec<ConvSummary>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| convs::conversations(c, &user))
+            .await
+    }
+
+    async fn set_read(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<u64, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(move |c| convs::set_read(c, &user, &conv, seq))
+            .await
+    }
+
+    async fn create_group(&self, group: NewGroup) -> Result<GroupRecord, StoreError> {
+        self.writer
+            .call(move |c| groups::create_group(c, group, now_ms()))
+            .await
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        let id = id.to_owned();
+        self.readers.read(move |c| groups::group(c, &id)).await
+    }
+
+    async fn group_members(&self, id: &str, limit: u32) -> Result<Vec<(String, Role)>, StoreError> {
+        let id = id.to_owned();
+        self.readers
+            .read(move |c| groups::group_members(c, &id, limit))
+            .await
+    }
+
+    async fn member_role(&self, id: &str, user: &UserId) -> Result<Option<Role>, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.readers
+            .read(move |c| groups::member_role(c, &id, &user))
+            .await
+    }
+
+    async fn add_members(
+        &self,
+        id: &str,
+        users: &[UserId],
+        max_members: u32,
+    ) -> Result<AddMembers, StoreError> {
+        let (id, users) = (id.to_owned(), users.to_vec());
+        self.writer
+            .call(move |c| groups::add_members(c, &id, &users, max_members))
+            .await
+    }
+
+    async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(move |c| groups::remove_member(c, &id, &user))
+            .await
+    }
+
+    async fn user_groups(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| groups::user_groups(c, &user))
+            .await
+    }
+
+    async fn contact_add(&self, user: &UserId, other: &UserId) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(move |c| contacts::contact_add(c, &user, &other))
+            .await
+    }
+
+    async fn contact_remove(&self, user: &UserId, other: &UserId) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(move |c| contacts::contact_remove(c, &user, &other))
+            .await
+    }
+
+    async fn set_blocked(
+        &self,
+        user: &UserId,
+        other: &UserId,
+        blocked: bool,
+    ) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(move |c| contacts::set_blocked(c, &user, &other, blocked))
+            .await
+    }
+
+    async fn is_blocked(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.readers
+            .read(move |c| contacts::is_blocked(c, &user, &other))
+            .await
+    }
+
+    async fn contacts(&self, user: &UserId) -> Result<Vec<ContactEdge>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| contacts::contacts(c, &user))
+            .await
+    }
+
+    async fn put_file(&self, file: FileRecord) -> Result<(), StoreError> {
+        self.writer.call(move |c| files::put_file(c, file)).await
+    }
+
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+        let id = id.to_owned();
+        self.readers.read(move |c| files::file(c, &id)).await
+    }
+}

@@ -1,0 +1,29 @@
+//! # Koi cluster seams
+//!
+//! How a push reaches devices, and what is known about nodes and users online.
+//!
+//! - [`Push`]: one push, encoded at most once per encoding and shared by every
+//!   connection it goes to.
+//! - [`Hub`]: this node's table of live connections, by user, with the groups
+//!   each online user is in. Every [`Router`] ends in a hub.
+//! - [`Router`]: delivers a push to a user's devices or a group's online
+//!   members, wherever they are connected.
+//! - [`Registry`]: the nodes of the cluster with their load, and presence.
+//! - [`local`]: the embedded implementations (in-process).
+
+mod conn;
+mod error;
+mod hub;
+pub mod local;
+mod node;
+mod push;
+mod registry;
+mod router;
+
+pub use conn::{ConnHandle, ConnId, Kick, Outbound};
+pub use error::ClusterError;
+pub use hub::Hub;
+pub use node::NodeInfo;
+pub use push::Push;
+pub use registry::Registry;
+pub use router::Router;

@@ -1,0 +1,43 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{ClusterError, ConnId, Push};
+
+/// Delivers pushes to devices wherever they are connected: in-process when
+/// embedded, over the message bus in a cluster. Each returns the number of
+/// devices reached where the implementation can know it.
+#[async_trait]
+pub trait Router: Send + Sync + 'static {
+    /// Every device of `user`, except the connection `except`.
+    async fn to_user(
+        &self,
+        user: &str,
+        push: Arc<Push>,
+        except: Option<ConnId>,
+    ) -> Result<u32, ClusterError>;
+
+    /// Every device of each of `users`, except the connection `except`.
+    async fn to_users(
+        &self,
+        users: &[String],
+        push: Arc<Push>,
+        except: Option<ConnId>,
+    ) -> Result<u32, ClusterError>;
+
+    /// Every online member of `group`, except the connection `except` and, when
+    /// given, every device of `skip_user`.
+    async fn to_group(
+        &self,
+        group: &str,
+        push: Arc<Push>,
+        except: Option<ConnId>,
+        skip_user: Option<&str>,
+    ) -> Result<u32, ClusterError>;
+
+    /// `user` joined `group`: their devices start receiving its pushes.
+    async fn group_joined(&self, group: &str, user: &str) -> Result<(), ClusterError>;
+
+    /// `user` left or was removed from `group`.
+    async fn group_left(&self, group: &str, user: &str) -> Result<(), ClusterError>;
+}

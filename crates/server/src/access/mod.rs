@@ -1,0 +1,52 @@
+//! The access role: holds client connections over WebSocket and TCP.
+//!
+//! Both transports feed the same [`session`] loop through the small
+//! [`FrameReader`]/[`FrameWriter`] traits; only framing differs.
+
+mod session;
+mod tcp;
+mod transport;
+mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use koi_cluster::ConnId;
+
+pub use tcp::serve_tcp;
+pub use transport::{FrameReader, FrameWriter, Inbound};
+pub use ws::ws_upgrade;
+
+use crate::config::Limits;
+use crate::logic::Logic;
+use crate::monitor::Meters;
+use crate::tokens::Tokens;
+
+/// What every connection of this node shares.
+pub struct Access {
+    pub(crate) logic: Arc<Logic>,
+    pub(crate) tokens: Arc<Tokens>,
+    pub(crate) limits: Limits,
+    pub(crate) meters: Meters,
+    next_id: AtomicU64,
+    /// Random high bits, so connection ids differ between nodes of a cluster.
+    node_bits: u64,
+}
+
+impl Access {
+    /// The access role over these services.
+    pub fn new(logic: Arc<Logic>, tokens: Arc<Tokens>, limits: Limits, meters: Meters) -> Self {
+        Self {
+            logic,
+            tokens,
+            limits,
+            meters,
+            next_id: AtomicU64::new(1),
+            node_bits: u64::from(rand::random::<u16>()) << 48,
+        }
+    }
+
+    fn next_conn_id(&self) -> ConnId {
+        self.node_bits | self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

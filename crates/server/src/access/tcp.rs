@@ -1,0 +1,92 @@
+//! TCP transport: a stream of `u32` big-endian length-prefixed protobuf frames.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use koi_proto::{Encoding, framing};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_util::sync::CancellationToken;
+
+use super::{Access, FrameReader, FrameWriter, Inbound};
+
+/// Initial read buffer; it grows to the size of the largest frame seen.
+const READ_BUFFER: usize = 1024;
+
+/// Accepts TCP clients until `shutdown` is cancelled. Accept errors (such as
+/// running out of file descriptors) back off instead of ending the listener.
+pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let _ = stream.set_nodelay(true);
+                let (read, write) = stream.into_split();
+                let reader = TcpReader {
+                    read,
+                    buf: BytesMut::with_capacity(READ_BUFFER),
+                    max: access.limits.max_frame_bytes,
+                };
+                tokio::spawn(access.clone().run_session(reader, TcpWriter { write }));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+struct TcpReader {
+    read: OwnedReadHalf,
+    buf: BytesMut,
+    max: usize,
+}
+
+impl FrameReader for TcpReader {
+    async fn next(&mut self) -> Inbound {
+        loop {
+            match framing::split(&mut self.buf, self.max) {
+                Ok(Some(frame)) => return Inbound::Frame(frame, Encoding::Protobuf),
+                Ok(None) => {}
+                Err(_) => return Inbound::TooLarge,
+            }
+            if self.buf.capacity() == self.buf.len() {
+                self.buf.reserve(READ_BUFFER);
+            }
+            match self.read.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return Inbound::Closed,
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+struct TcpWriter {
+    write: OwnedWriteHalf,
+}
+
+impl FrameWriter for TcpWriter {
+    async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {
+        let total: usize = frames
+            .iter()
+            .map(|(b, _)| framing::PREFIX_LEN + b.len())
+            .sum();
+        let mut out = BytesMut::with_capacity(total);
+        for (bytes, _) in frames {
+            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+        self.write.write_all(&out).await
+    }
+
+    async fn close(&mut self, _code: u16) {
+        let _ = self.write.shutdown().await;
+    }
+}

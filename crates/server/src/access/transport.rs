@@ -1,0 +1,36 @@
+use std::future::Future;
+use std::io;
+
+use bytes::Bytes;
+use koi_proto::Encoding;
+
+/// What a transport read.
+#[derive(Debug)]
+pub enum Inbound {
+    /// One whole frame and the encoding it came in.
+    Frame(Bytes, Encoding),
+    /// Traffic that is not a frame (a WebSocket ping): the client is alive.
+    Activity,
+    /// A frame over `max_frame_bytes`; the connection must be closed.
+    TooLarge,
+    /// The peer closed, or the transport failed.
+    Closed,
+}
+
+/// The read half of a client connection.
+pub trait FrameReader: Send + 'static {
+    /// The next thing the client sent.
+    fn next(&mut self) -> impl Future<Output = Inbound> + Send;
+}
+
+/// The write half of a client connection.
+pub trait FrameWriter: Send + 'static {
+    /// Writes frames (already encoded in their encodings) and flushes them.
+    fn write(
+        &mut self,
+        frames: &[(Bytes, Encoding)],
+    ) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Closes the connection; `code` is the WebSocket close code.
+    fn close(&mut self, code: u16) -> impl Future<Output = ()> + Send;
+}

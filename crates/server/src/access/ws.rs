@@ -1,0 +1,90 @@
+//! WebSocket transport: text frames carry JSON, binary frames protobuf.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use koi_proto::Encoding;
+
+use super::{Access, FrameReader, FrameWriter, Inbound};
+
+/// Bytes read from the socket at a time. Small, because every idle connection
+/// holds one (tungstenite's default is 128 KiB).
+const READ_BUFFER: usize = 4 * 1024;
+
+/// Upgrades an HTTP request to a Koi WebSocket session.
+pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {
+    let max = access.limits.max_frame_bytes;
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max * 64)
+        // Frames up to 4x the limit are read and refused by us with `too_large`;
+        // anything bigger is cut off by the library while still arriving.
+        .max_message_size(max * 4)
+        .max_frame_size(max * 4)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            access.run_session(WsReader { stream, max }, WsWriter { sink })
+        })
+}
+
+struct WsReader {
+    stream: SplitStream<WebSocket>,
+    max: usize,
+}
+
+impl FrameReader for WsReader {
+    async fn next(&mut self) -> Inbound {
+        match self.stream.next().await {
+            Some(Ok(Message::Text(text))) if text.len() > self.max => Inbound::TooLarge,
+            Some(Ok(Message::Binary(bytes))) if bytes.len() > self.max => Inbound::TooLarge,
+            Some(Ok(Message::Text(text))) => Inbound::Frame(Bytes::from(text), Encoding::Json),
+            Some(Ok(Message::Binary(bytes))) => Inbound::Frame(bytes, Encoding::Protobuf),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Activity,
+            Some(Ok(Message::Close(_))) | None => Inbound::Closed,
+            Some(Err(e)) if is_too_long(&e) => Inbound::TooLarge,
+            Some(Err(_)) => Inbound::Closed,
+        }
+    }
+}
+
+/// tungstenite reports an over-size message as a capacity error; axum hands it
+/// over boxed, so its text is what can be checked.
+fn is_too_long(e: &axum::Error) -> bool {
+    let text = e.to_string();
+    text.contains("too long") || text.contains("Space limit")
+}
+
+struct WsWriter {
+    sink: SplitSink<WebSocket, Message>,
+}
+
+impl FrameWriter for WsWriter {
+    async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {
+        for (bytes, encoding) in frames {
+            let message = match encoding {
+                Encoding::Json => match std::str::from_utf8(bytes) {
+                    Ok(text) => Message::Text(text.into()),
+                    Err(_) => Message::Binary(bytes.clone()),
+                },
+                Encoding::Protobuf => Message::Binary(bytes.clone()),
+            };
+            self.sink.feed(message).await.map_err(io::Error::other)?;
+        }
+        self.sink.flush().await.map_err(io::Error::other)
+    }
+
+    async fn close(&mut self, code: u16) {
+        let frame = CloseFrame {
+            code,
+            reason: "".into(),
+        };
+        let _ = self.sink.send(Message::Close(Some(frame))).await;
+        let _ = self.sink.close().await;
+    }
+}

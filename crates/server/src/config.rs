@@ -1,0 +1,320 @@
+//! Configuration: flags, `KOI_*` environment variables, a TOML file, defaults —
+//! in that order of precedence. Validated once into [`Config`] and handed down.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use koi_core::{FilterAction, WordFilter};
+use serde::Deserialize;
+
+/// `koi serve` options. Every option is also a key of the TOML file given by
+/// `--config` (with `_` for `-`) and an environment variable `KOI_<KEY>`.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "KOI_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Data directory (embedded store, files, signing key) [default: ./koi-data].
+    #[arg(long, env = "KOI_DATA")]
+    pub data: Option<PathBuf>,
+    /// HTTP listener: web pages, API, WebSocket [default: 127.0.0.1:7780].
+    #[arg(long, env = "KOI_HTTP")]
+    pub http: Option<String>,
+    /// TCP listener for length-prefixed protobuf frames [default: 127.0.0.1:7781].
+    #[arg(long, env = "KOI_TCP")]
+    pub tcp: Option<String>,
+    /// Bearer token for the admin endpoints; without one they answer 403.
+    #[arg(long, env = "KOI_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// This node's id in the cluster [default: kept in the data dir, generated once].
+    #[arg(long, env = "KOI_NODE_ID")]
+    pub node_id: Option<String>,
+    /// NATS URL: with --postgres, join a cluster instead of the embedded engines.
+    #[arg(long, env = "KOI_NATS")]
+    pub nats: Option<String>,
+    /// PostgreSQL URL: with --nats, join a cluster instead of the embedded engines.
+    #[arg(long, env = "KOI_POSTGRES")]
+    pub postgres: Option<String>,
+    /// WebSocket URL announced to clients by dispatch [default: from --http].
+    #[arg(long, env = "KOI_PUBLIC_WS")]
+    pub public_ws: Option<String>,
+    /// TCP address announced to clients by dispatch [default: from --tcp].
+    #[arg(long, env = "KOI_PUBLIC_TCP")]
+    pub public_tcp: Option<String>,
+    /// Roles this node runs: gateway, access, logic (comma-separated) [default: all].
+    #[arg(long, env = "KOI_ROLES")]
+    pub roles: Option<String>,
+    /// Seconds between client pings; silence for 3x this closes a connection [default: 30].
+    #[arg(long, env = "KOI_HEARTBEAT_S")]
+    pub heartbeat_s: Option<u32>,
+    /// Largest frame accepted, in bytes [default: 65536].
+    #[arg(long, env = "KOI_MAX_FRAME_BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Bad frames in a row before a connection is closed [default: 10].
+    #[arg(long, env = "KOI_MAX_BAD_FRAMES")]
+    pub max_bad_frames: Option<u32>,
+    /// Frames per second per connection after auth [default: 50].
+    #[arg(long, env = "KOI_MSGS_PER_SEC")]
+    pub msgs_per_sec: Option<u32>,
+    /// Burst of frames allowed above the rate [default: 100].
+    #[arg(long, env = "KOI_MSGS_BURST")]
+    pub msgs_burst: Option<u32>,
+    /// Seconds during which a sender may recall a message [default: 120].
+    #[arg(long, env = "KOI_RECALL_WINDOW_S")]
+    pub recall_window_s: Option<u64>,
+    /// Largest group size [default: 100000].
+    #[arg(long, env = "KOI_MAX_GROUP_MEMBERS")]
+    pub max_group_members: Option<u32>,
+    /// Largest upload, in bytes [default: 52428800].
+    #[arg(long, env = "KOI_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<u64>,
+    /// Lifetime of login tokens, in seconds [default: 604800].
+    #[arg(long, env = "KOI_TOKEN_TTL_S")]
+    pub token_ttl_s: Option<u64>,
+    /// Token signing secret [default: generated once and kept in the data dir].
+    #[arg(long, env = "KOI_TOKEN_SECRET")]
+    pub token_secret: Option<String>,
+    /// Seconds a new connection has to authenticate [default: 10].
+    #[arg(long, env = "KOI_AUTH_TIMEOUT_S")]
+    pub auth_timeout_s: Option<u64>,
+    /// Pushes queued per connection before it is cut off as a slow consumer [default: 1024].
+    #[arg(long, env = "KOI_OUTBOUND_QUEUE")]
+    pub outbound_queue: Option<usize>,
+    /// Sensitive-word filter (TOML only: `[filter] words = [...]`, `action = "mask" | "reject"`).
+    #[arg(skip)]
+    pub filter: Option<FilterSection>,
+}
+
+/// The `[filter]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSection {
+    #[serde(default)]
+    pub words: Vec<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+/// The validated configuration of a node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data: PathBuf,
+    pub http: SocketAddr,
+    pub tcp: SocketAddr,
+    pub admin_token: Option<String>,
+    pub node_id: Option<String>,
+    pub nats: Option<String>,
+    pub postgres: Option<String>,
+    pub public_ws: Option<String>,
+    pub public_tcp: Option<String>,
+    pub roles: Vec<String>,
+    pub limits: Limits,
+    pub token_ttl_s: u64,
+    pub token_secret: Option<String>,
+    pub filter_words: Vec<String>,
+    pub filter_action: FilterAction,
+    /// Where the configuration came from, to reload the filter on SIGHUP.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The bounds of §9 and friends, handed to the access and logic roles.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub heartbeat_s: u32,
+    pub max_frame_bytes: usize,
+    pub max_bad_frames: u32,
+    pub msgs_per_sec: u32,
+    pub msgs_burst: u32,
+    pub recall_window_s: u64,
+    pub max_group_members: u32,
+    pub max_file_bytes: u64,
+    pub auth_timeout_s: u64,
+    pub outbound_queue: usize,
+}
+
+impl ServeArgs {
+    /// Merges the flags and environment (already in `self`) over the TOML file
+    /// over the defaults, and validates the result.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => Some(read_file(path)?),
+            None => None,
+        };
+        let file = file.unwrap_or_default();
+        let m = Merged { cli: self, file };
+        let roles: Vec<String> = m
+            .pick(|a| a.roles.clone())
+            .unwrap_or_else(|| "gateway,access,logic".into())
+            .split(',')
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        for role in &roles {
+            if !["gateway", "access", "logic"].contains(&role.as_str()) {
+                bail!("unknown role {role:?}: expected gateway, access or logic");
+            }
+        }
+        let filter = m.file.filter.clone().unwrap_or_default();
+        let filter_action = parse_action(filter.action.as_deref())?;
+        let config = Config {
+            data: m
+                .pick(|a| a.data.clone())
+                .unwrap_or_else(|| PathBuf::from("koi-data")),
+            http: parse_addr(
+                "http",
+                &m.pick(|a| a.http.clone())
+                    .unwrap_or_else(|| "127.0.0.1:7780".into()),
+            )?,
+            tcp: parse_addr(
+                "tcp",
+                &m.pick(|a| a.tcp.clone())
+                    .unwrap_or_else(|| "127.0.0.1:7781".into()),
+            )?,
+            admin_token: m.pick(|a| a.admin_token.clone()).filter(|t| !t.is_empty()),
+            node_id: m.pick(|a| a.node_id.clone()),
+            nats: m.pick(|a| a.nats.clone()),
+            postgres: m.pick(|a| a.postgres.clone()),
+            public_ws: m.pick(|a| a.public_ws.clone()),
+            public_tcp: m.pick(|a| a.public_tcp.clone()),
+            roles,
+            limits: Limits {
+                heartbeat_s: m.pick(|a| a.heartbeat_s).unwrap_or(30).max(1),
+                max_frame_bytes: m.pick(|a| a.max_frame_bytes).unwrap_or(65_536).max(1024),
+                max_bad_frames: m.pick(|a| a.max_bad_frames).unwrap_or(10).max(1),
+                msgs_per_sec: m.pick(|a| a.msgs_per_sec).unwrap_or(50).max(1),
+                msgs_burst: m.pick(|a| a.msgs_burst).unwrap_or(100).max(1),
+                recall_window_s: m.pick(|a| a.recall_window_s).unwrap_or(120),
+                max_group_members: m.pick(|a| a.max_group_members).unwrap_or(100_000).max(1),
+                max_file_bytes: m.pick(|a| a.max_file_bytes).unwrap_or(50 * 1024 * 1024),
+                auth_timeout_s: m.pick(|a| a.auth_timeout_s).unwrap_or(10).max(1),
+                outbound_queue: m.pick(|a| a.outbound_queue).unwrap_or(1024).max(16),
+            },
+            token_ttl_s: m.pick(|a| a.token_ttl_s).unwrap_or(7 * 24 * 3600).max(1),
+            token_secret: m.pick(|a| a.token_secret.clone()),
+            filter_words: filter.words,
+            filter_action,
+            config_file: m.cli.config.clone(),
+        };
+        if config.nats.is_some() != config.postgres.is_some() {
+            bail!("cluster mode needs both --nats and --postgres");
+        }
+        Ok(config)
+    }
+}
+
+impl Config {
+    /// The word filter as configured.
+    pub fn word_filter(&self) -> WordFilter {
+        WordFilter::new(&self.filter_words, self.filter_action)
+    }
+
+    /// Whether this node runs `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Re-reads the `[filter]` table of a configuration file (for SIGHUP).
+pub fn reload_filter(path: &Path) -> anyhow::Result<WordFilter> {
+    let file = read_file(path)?;
+    let filter = file.filter.unwrap_or_default();
+    Ok(WordFilter::new(
+        &filter.words,
+        parse_action(filter.action.as_deref())?,
+    ))
+}
+
+struct Merged {
+    cli: ServeArgs,
+    file: ServeArgs,
+}
+
+impl Merged {
+    fn pick<T>(&self, get: impl Fn(&ServeArgs) -> Option<T>) -> Option<T> {
+        get(&self.cli).or_else(|| get(&self.file))
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn parse_addr(name: &str, value: &str) -> anyhow::Result<SocketAddr> {
+    value
+        .parse()
+        .with_context(|| format!("--{name} {value:?} is not an address such as 127.0.0.1:7780"))
+}
+
+fn parse_action(action: Option<&str>) -> anyhow::Result<FilterAction> {
+    match action {
+        None | Some("mask") => Ok(FilterAction::Mask),
+        Some("reject") => Ok(FilterAction::Reject),
+        Some(other) => bail!("[filter] action {other:?}: expected \"mask\" or \"reject\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_operator_contract() {
+        let config = ServeArgs::default().resolve().unwrap();
+        assert_eq!(config.http.to_string(), "127.0.0.1:7780");
+        assert_eq!(config.tcp.to_string(), "127.0.0.1:7781");
+        assert_eq!(config.data, PathBuf::from("koi-data"));
+        assert_eq!(config.limits.max_frame_bytes, 65_536);
+        assert_eq!(config.limits.msgs_per_sec, 50);
+        assert_eq!(config.roles, ["gateway", "access", "logic"]);
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("koi.toml");
+        std::fs::write(
+            &path,
+            "http = \"127.0.0.1:9000\"\ntcp = \"127.0.0.1:9001\"\nheartbeat_s = 5\n[filter]\nwords = [\"darn\"]\naction = \"reject\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            http: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.http.port(), 9100);
+        assert_eq!(config.tcp.port(), 9001);
+        assert_eq!(config.limits.heartbeat_s, 5);
+        assert_eq!(config.filter_action, FilterAction::Reject);
+        assert_eq!(config.word_filter().len(), 1);
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../koi.example.toml");
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        args.resolve().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("koi.toml");
+        std::fs::write(&path, "htp = \"x\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        assert!(args.resolve().is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! `POST /v1/register` and `POST /v1/login`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use koi_core::{ErrorCode, KoiError, UserId};
+use koi_store::NewUser;
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Gateway;
+use crate::http_error::HttpError;
+use crate::passwords::{self, MIN_PASSWORD_LEN};
+
+#[derive(Deserialize)]
+pub(super) struct Register {
+    username: String,
+    password: String,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Login {
+    username: String,
+    password: String,
+}
+
+pub(super) async fn register(
+    State(gateway): State<Arc<Gateway>>,
+    body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), HttpError> {
+    let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
+    let name = UserId::parse(&req.username)?;
+    if name.as_str() == "system" {
+        return Err(KoiError::new(ErrorCode::Conflict, "that name is reserved").into());
+    }
+    if req.password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(KoiError::bad_request("the password must have at least 8 characters").into());
+    }
+    if req.password.len() > 1024 || req.display_name.as_ref().is_some_and(|d| d.len() > 256) {
+        return Err(KoiError::bad_request("password or display_name too long").into());
+    }
+    let password_hash = passwords::hash(req.password).await?;
+    gateway
+        .logic
+        .store()
+        .create_user(NewUser {
+            name: name.clone(),
+            password_hash,
+            display_name: req.display_name,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"user": name.as_str()}))))
+}
+
+pub(super) async fn login(
+    State(gateway): State<Arc<Gateway>>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
+    if gateway.throttle.is_locked(&req.username) {
+        return Err(KoiError::new(
+            ErrorCode::RateLimited,
+            "too many failed logins; try again later",
+        )
+        .into());
+    }
+    let denied = || KoiError::new(ErrorCode::Unauthorized, "wrong user name or password");
+    let Ok(name) = UserId::parse(&req.username) else {
+        gateway.throttle.failed(&req.username);
+        return Err(denied().into());
+    };
+    let hash = gateway.logic.store().password_hash(&name).await?;
+    let ok = match hash {
+        Some(hash) => passwords::verify(req.password, hash).await,
+        None => false,
+    };
+    if !ok {
+        gateway.throttle.failed(&req.username);
+        return Err(denied().into());
+    }
+    gateway.throttle.succeeded(&req.username);
+    let issued = gateway.tokens.issue(&name);
+    Ok(Json(
+        json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}),
+    ))
+}
+
+/// Failed logins per user name: after [`LoginThrottle::MAX_FAILURES`] within the
+/// window, logins for that name answer 429 until the window has passed.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginThrottle {
+    const MAX_FAILURES: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(60);
+    /// Bound on remembered names, so a flood of made-up names cannot grow it forever.
+    const MAX_ENTRIES: usize = 100_000;
+
+    fn is_locked(&self, name: &str) -> bool {
+        let failures = self.failures.lock();
+        failures
+            .get(name)
+            .is_some_and(|(n, since)| *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW)
+    }
+
+    fn failed(&self, name: &str) {
+        let mut failures = self.failures.lock();
+        if failures.len() >= Self::MAX_ENTRIES {
+            failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        }
+        let entry = failures
+            .entry(name.to_owned())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures.lock().remove(name);
+    }
+}

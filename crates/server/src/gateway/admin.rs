@@ -1,0 +1,68 @@
+//! Admin endpoints: the cluster view and the word filter.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use koi_core::{ErrorCode, FilterAction, KoiError, WordFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Gateway;
+use super::bearer::AdminAuth;
+use crate::http_error::HttpError;
+
+pub(super) async fn cluster(
+    State(gateway): State<Arc<Gateway>>,
+    _admin: AdminAuth,
+) -> Result<Json<Value>, HttpError> {
+    gateway.node.announce().await;
+    let nodes = gateway
+        .logic
+        .registry()
+        .nodes()
+        .await
+        .map_err(|e| KoiError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(Json(json!({ "nodes": nodes })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct FilterBody {
+    words: Vec<String>,
+    action: Option<String>,
+}
+
+/// `POST /v1/admin/filter {words, action?}` replaces the word list at once.
+pub(super) async fn set_filter(
+    State(gateway): State<Arc<Gateway>>,
+    _admin: AdminAuth,
+    body: Result<Json<FilterBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, HttpError> {
+    let Json(body) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
+    let action = match body.action.as_deref() {
+        None | Some("mask") => FilterAction::Mask,
+        Some("reject") => FilterAction::Reject,
+        Some(other) => {
+            return Err(KoiError::bad_request(format!("unknown action {other:?}")).into());
+        }
+    };
+    gateway
+        .logic
+        .set_filter(WordFilter::new(&body.words, action));
+    Ok(Json(json!({"words": gateway.logic.filter_len()})))
+}
+
+/// `POST /v1/admin/filter/reload` re-reads `[filter]` from the configuration file.
+pub(super) async fn reload_filter(
+    State(gateway): State<Arc<Gateway>>,
+    _admin: AdminAuth,
+) -> Result<Json<Value>, HttpError> {
+    let path = gateway
+        .config_file
+        .as_ref()
+        .ok_or_else(|| KoiError::bad_request("the node was started without --config"))?;
+    let filter =
+        crate::config::reload_filter(path).map_err(|e| KoiError::bad_request(format!("{e:#}")))?;
+    gateway.logic.set_filter(filter);
+    Ok(Json(json!({"words": gateway.logic.filter_len()})))
+}

@@ -1,0 +1,74 @@
+//! Bearer-token extractors: a user's login token, or the admin token.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use koi_core::{ErrorCode, KoiError, UserId};
+
+use super::Gateway;
+use crate::http_error::HttpError;
+
+/// The user named by a valid `Authorization: Bearer <token>` (or, for links
+/// such as `<img src>`, an `access_token` query parameter).
+pub struct UserAuth(pub UserId);
+
+/// The admin, authenticated by the configured `admin_token`.
+pub struct AdminAuth;
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_owned());
+    header.or_else(|| {
+        parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "access_token")
+                .map(|(_, v)| v.to_owned())
+        })
+    })
+}
+
+impl FromRequestParts<Arc<Gateway>> for UserAuth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        gateway: &Arc<Gateway>,
+    ) -> Result<Self, HttpError> {
+        let token = bearer(parts)
+            .ok_or_else(|| KoiError::new(ErrorCode::Unauthorized, "missing bearer token"))?;
+        Ok(UserAuth(gateway.tokens.verify(&token)?))
+    }
+}
+
+impl FromRequestParts<Arc<Gateway>> for AdminAuth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        gateway: &Arc<Gateway>,
+    ) -> Result<Self, HttpError> {
+        let Some(admin) = &gateway.admin_token else {
+            return Err(KoiError::forbidden("no admin_token is configured").into());
+        };
+        let token = bearer(parts)
+            .ok_or_else(|| KoiError::new(ErrorCode::Unauthorized, "missing bearer token"))?;
+        if constant_time_eq(token.as_bytes(), admin.as_bytes()) {
+            Ok(AdminAuth)
+        } else {
+            Err(KoiError::forbidden("not the admin token").into())
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,77 @@
+//! The gateway role: the HTTP API, the WebSocket endpoint and the web pages.
+//!
+//! Every handler maps its failures through [`crate::http_error::HttpError`].
+
+mod accounts;
+mod admin;
+mod bearer;
+mod dispatch;
+mod files;
+mod health;
+mod messages;
+mod pages;
+mod push;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use accounts::LoginThrottle;
+
+use crate::access::{Access, ws_upgrade};
+use crate::logic::Logic;
+use crate::node_info::NodeSelf;
+use crate::tokens::Tokens;
+
+/// What the HTTP handlers share.
+pub struct Gateway {
+    pub logic: Arc<Logic>,
+    pub tokens: Arc<Tokens>,
+    /// Present when this node runs the access role (serves `/ws`).
+    pub access: Option<Arc<Access>>,
+    pub admin_token: Option<String>,
+    pub files_dir: PathBuf,
+    pub max_file_bytes: u64,
+    pub throttle: LoginThrottle,
+    pub prometheus: Option<PrometheusHandle>,
+    pub node: Arc<NodeSelf>,
+    /// False once shutdown began: `/healthz` answers 503.
+    pub serving: AtomicBool,
+    /// The configuration file, to reload the filter from.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The HTTP routes of a node.
+pub fn routes(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/", get(pages::chat))
+        .route("/admin", get(pages::monitor))
+        .route("/ws", get(ws))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/v1/register", post(accounts::register))
+        .route("/v1/login", post(accounts::login))
+        .route("/v1/dispatch", get(dispatch::dispatch))
+        .route("/v1/files", post(files::upload))
+        .route("/v1/files/{id}", get(files::download))
+        .route("/v1/conversations/{conv}/messages", get(messages::history))
+        .route("/v1/push", post(push::push))
+        .route("/v1/admin/cluster", get(admin::cluster))
+        .route("/v1/admin/filter", post(admin::set_filter))
+        .route("/v1/admin/filter/reload", post(admin::reload_filter))
+        .fallback(health::not_found)
+        .with_state(gateway)
+}
+
+async fn ws(State(gateway): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {
+    match &gateway.access {
+        Some(access) => ws_upgrade(access.clone(), upgrade),
+        None => health::not_found().await,
+    }
+}

@@ -1,0 +1,24 @@
+//! # Koi server
+//!
+//! One node: any subset of the roles, wired to its engines.
+//!
+//! - [`config`] — flags, environment, TOML; validated once.
+//! - [`gateway`] — HTTP API, WebSocket endpoint, web pages.
+//! - [`access`] — client connections (WebSocket and TCP), sessions, outbound queues.
+//! - [`logic`] — authorization, filtering, storing, fan-out; groups, contacts, presence.
+//! - [`monitor`] — metrics.
+//! - [`node`] — starting a node and stopping it gracefully.
+
+pub mod access;
+pub mod config;
+pub mod gateway;
+mod http_error;
+pub mod logic;
+pub mod monitor;
+pub mod node;
+mod node_info;
+mod passwords;
+pub mod tokens;
+
+pub use config::{Config, ServeArgs};
+pub use node::run;

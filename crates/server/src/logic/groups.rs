@@ -1,0 +1,210 @@
+//! `group_create`, `group_info`, `group_join`, `group_add`, `group_kick`, `group_leave`.
+
+use koi_core::{ErrorCode, KoiError, Role, UserId};
+use koi_proto::{Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk, GroupRef, Member};
+use koi_store::{GroupRecord, NewGroup, StoreError};
+
+use super::messaging::unavailable;
+use super::{Caller, Logic};
+
+/// At most this many members are listed by `group_info`.
+const INFO_MEMBERS: u32 = 1000;
+/// The longest group name, in characters.
+const MAX_NAME_CHARS: usize = 128;
+
+impl Logic {
+    pub(super) async fn group_create(
+        &self,
+        caller: &Caller,
+        req: GroupCreate,
+    ) -> Result<GroupOk, KoiError> {
+        let name = req.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(KoiError::bad_request(
+                "a group needs a name of 1 to 128 characters",
+            ));
+        }
+        let members = req
+            .members
+            .iter()
+            .map(|m| UserId::parse(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let record = self
+            .store
+            .create_group(NewGroup {
+                id: koi_store::new_id(),
+                name: name.to_owned(),
+                owner: caller.user.clone(),
+                public: req.public,
+                members: members.clone(),
+                max_members: self.limits.max_group_members,
+            })
+            .await
+            .map_err(group_full)?;
+        self.router
+            .group_joined(&record.id, caller.user.as_str())
+            .await
+            .map_err(unavailable)?;
+        for member in &members {
+            self.router
+                .group_joined(&record.id, member.as_str())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(GroupOk {
+            group: Some(to_wire(record)),
+        })
+    }
+
+    pub(super) async fn group_info(
+        &self,
+        caller: &Caller,
+        req: GroupRef,
+    ) -> Result<GroupInfoOk, KoiError> {
+        let (group, _) = self.group_as_member(caller, &req.group).await?;
+        let members = self
+            .store
+            .group_members(&group.id, INFO_MEMBERS)
+            .await?
+            .into_iter()
+            .map(|(user, role)| Member {
+                user,
+                role: role.as_str().to_owned(),
+            })
+            .collect();
+        Ok(GroupInfoOk {
+            group: Some(to_wire(group)),
+            members,
+        })
+    }
+
+    pub(super) async fn group_join(&self, caller: &Caller, req: GroupRef) -> Result<(), KoiError> {
+        let group = self.existing_group(&req.group).await?;
+        if self
+            .store
+            .member_role(&group.id, &caller.user)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        if !group.public {
+            return Err(KoiError::forbidden(
+                "this group is private: ask an admin to add you",
+            ));
+        }
+        self.store
+            .add_members(
+                &group.id,
+                std::slice::from_ref(&caller.user),
+                self.limits.max_group_members,
+            )
+            .await
+            .map_err(group_full)?;
+        self.router
+            .group_joined(&group.id, caller.user.as_str())
+            .await
+            .map_err(unavailable)
+    }
+
+    pub(super) async fn group_add(&self, caller: &Caller, req: GroupAdd) -> Result<(), KoiError> {
+        let (group, role) = self.group_as_member(caller, &req.group).await?;
+        if !role.can_manage() {
+            return Err(KoiError::forbidden(
+                "only the owner or an admin may add members",
+            ));
+        }
+        let users = req
+            .users
+            .iter()
+            .map(|u| UserId::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let added = self
+            .store
+            .add_members(&group.id, &users, self.limits.max_group_members)
+            .await
+            .map_err(group_full)?;
+        for user in &added.added {
+            self.router
+                .group_joined(&group.id, user)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn group_kick(&self, caller: &Caller, req: GroupKick) -> Result<(), KoiError> {
+        let (group, role) = self.group_as_member(caller, &req.group).await?;
+        if !role.can_manage() {
+            return Err(KoiError::forbidden(
+                "only the owner or an admin may kick members",
+            ));
+        }
+        let target = UserId::parse(&req.user)?;
+        match self.store.member_role(&group.id, &target).await? {
+            None => return Err(KoiError::not_found(format!("{target} is not a member"))),
+            Some(Role::Owner) => return Err(KoiError::forbidden("the owner cannot be kicked")),
+            Some(Role::Admin) if role != Role::Owner => {
+                return Err(KoiError::forbidden("only the owner may kick an admin"));
+            }
+            Some(_) => {}
+        }
+        self.store.remove_member(&group.id, &target).await?;
+        self.router
+            .group_left(&group.id, target.as_str())
+            .await
+            .map_err(unavailable)
+    }
+
+    pub(super) async fn group_leave(&self, caller: &Caller, req: GroupRef) -> Result<(), KoiError> {
+        let group = self.existing_group(&req.group).await?;
+        if !self.store.remove_member(&group.id, &caller.user).await? {
+            return Err(KoiError::not_found("not a member of this group"));
+        }
+        self.router
+            .group_left(&group.id, caller.user.as_str())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn existing_group(&self, id: &str) -> Result<GroupRecord, KoiError> {
+        self.store
+            .group(id)
+            .await?
+            .ok_or_else(|| KoiError::not_found(format!("no group {id}")))
+    }
+
+    /// The group and the caller's role in it; `forbidden` for non-members.
+    async fn group_as_member(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<(GroupRecord, Role), KoiError> {
+        let group = self.existing_group(id).await?;
+        let role = self
+            .store
+            .member_role(id, &caller.user)
+            .await?
+            .ok_or_else(|| KoiError::forbidden("not a member of this group"))?;
+        Ok((group, role))
+    }
+}
+
+fn group_full(e: StoreError) -> KoiError {
+    match e {
+        StoreError::Limit(what) => {
+            KoiError::new(ErrorCode::Forbidden, format!("group is full: {what}"))
+        }
+        other => other.into(),
+    }
+}
+
+fn to_wire(g: GroupRecord) -> Group {
+    Group {
+        id: g.id,
+        name: g.name,
+        owner: g.owner,
+        public: g.public,
+        size: g.size,
+    }
+}

@@ -1,0 +1,261 @@
+//! `send`, `sync`, `history`, `read`, `typing`, `recall`, `signal`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use koi_cluster::{ConnId, Push};
+use koi_core::{ConvId, ErrorCode, FilterOutcome, HistoryRange, KoiError, validate_send};
+use koi_proto::frame::Op;
+use koi_proto::{
+    History, HistoryOk, Read, Recall, Recalled, Receipt, Send, SendOk, Signal, SignalOk, SyncOk,
+    Typing,
+};
+use koi_store::NewMessage;
+
+use super::authorize::Access;
+use super::{Caller, Logic};
+
+/// Typing indicators are relayed in groups up to this size only.
+const TYPING_MAX_MEMBERS: u32 = 100;
+
+impl Logic {
+    pub(super) async fn send(&self, caller: &Caller, send: Send) -> Result<SendOk, KoiError> {
+        validate_send(&send)?;
+        let me = &caller.user;
+        let conv = match (&send.to, &send.conv) {
+            (Some(to), _) => {
+                let peer = self.existing_user(to).await?;
+                if &peer == me {
+                    return Err(KoiError::bad_request(
+                        "cannot send a direct message to yourself",
+                    ));
+                }
+                ConvId::direct(me, &peer)
+            }
+            (None, Some(conv)) => self.authorize(me, conv, Access::Write).await?,
+            (None, None) => unreachable!("validate_send checked"),
+        };
+        if let Some(peer) = conv.peer_of(me)
+            && self.store.is_blocked(peer, me).await?
+        {
+            return Err(KoiError::new(
+                ErrorCode::Blocked,
+                format!("{peer} has blocked you"),
+            ));
+        }
+        let text = match &send.text {
+            Some(text) => {
+                let filter = self.filter.read().clone();
+                match filter.apply(text)? {
+                    FilterOutcome::Clean => send.text,
+                    FilterOutcome::Masked(masked) => Some(masked),
+                }
+            }
+            None => None,
+        };
+        let file = match send.file {
+            Some(file) => {
+                let record =
+                    self.store.file(&file.file_id).await?.ok_or_else(|| {
+                        KoiError::bad_request(format!("no file {}", file.file_id))
+                    })?;
+                Some(koi_proto::File {
+                    file_id: record.id,
+                    name: record.name,
+                    size: record.size,
+                    mime: record.mime,
+                })
+            }
+            None => None,
+        };
+        let appended = self
+            .store
+            .append(NewMessage {
+                conv,
+                from: me.to_string(),
+                kind: send.kind,
+                text,
+                file,
+                meta: send.meta,
+                client_msg_id: send.client_msg_id,
+                origin: caller.conn,
+            })
+            .await?;
+        let m = appended.message;
+        Ok(SendOk {
+            conv: m.conv,
+            seq: m.seq,
+            id: m.id,
+            ts: m.ts,
+        })
+    }
+
+    pub(super) async fn sync(&self, caller: &Caller) -> Result<SyncOk, KoiError> {
+        let convs = self.store.conversations(&caller.user).await?;
+        Ok(SyncOk { convs })
+    }
+
+    pub(super) async fn history(
+        &self,
+        caller: &Caller,
+        req: History,
+    ) -> Result<HistoryOk, KoiError> {
+        let conv = self
+            .authorize(&caller.user, &req.conv, Access::Read)
+            .await?;
+        let msgs = self
+            .store
+            .history(&conv, HistoryRange::from_request(&req))
+            .await?;
+        Ok(HistoryOk { msgs })
+    }
+
+    pub(super) async fn read(&self, caller: &Caller, req: Read) -> Result<(), KoiError> {
+        let me = &caller.user;
+        let conv = self.authorize(me, &req.conv, Access::Read).await?;
+        let last = self.store.last_seq(&conv).await?;
+        let seq = self.store.set_read(me, &conv, req.seq.min(last)).await?;
+        let push = Arc::new(Push::new(Op::Receipt(Receipt {
+            conv: conv.to_string(),
+            user: me.to_string(),
+            seq,
+        })));
+        // The other member of a direct conversation, and the reader's other devices.
+        let mut users = vec![me.to_string()];
+        if let Some(peer) = conv.peer_of(me) {
+            users.push(peer.to_string());
+        }
+        self.router
+            .to_users(&users, push, caller.conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub(super) async fn typing(&self, caller: &Caller, req: Typing) -> Result<(), KoiError> {
+        let me = &caller.user;
+        let conv = self.authorize(me, &req.conv, Access::Write).await?;
+        let push = Arc::new(Push::new(Op::Typing(Typing {
+            conv: conv.to_string(),
+            user: Some(me.to_string()),
+        })));
+        match &conv {
+            ConvId::Direct(..) => {
+                let peer = conv
+                    .peer_of(me)
+                    .expect("authorized direct conversation")
+                    .to_string();
+                self.router
+                    .to_user(&peer, push, None)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            ConvId::Group(id) => {
+                let size = self.store.group(id).await?.map_or(0, |g| g.size);
+                if size <= TYPING_MAX_MEMBERS {
+                    self.router
+                        .to_group(id, push, None, Some(me.as_str()))
+                        .await
+                        .map_err(unavailable)?;
+                }
+            }
+            ConvId::System(_) => {}
+        }
+        Ok(())
+    }
+
+    pub(super) async fn recall(&self, caller: &Caller, req: Recall) -> Result<(), KoiError> {
+        let me = &caller.user;
+        let conv = self.authorize(me, &req.conv, Access::Write).await?;
+        let message = self
+            .store
+            .message(&conv, req.seq)
+            .await?
+            .ok_or_else(|| KoiError::not_found(format!("no message {} in {conv}", req.seq)))?;
+        if message.from != me.as_str() {
+            return Err(KoiError::forbidden("only the sender may recall a message"));
+        }
+        if message.kind == "recalled" {
+            return Ok(());
+        }
+        let age_ms = now_ms().saturating_sub(message.ts);
+        if age_ms > self.limits.recall_window_s * 1000 {
+            return Err(KoiError::forbidden(format!(
+                "the recall window of {} s has passed",
+                self.limits.recall_window_s
+            )));
+        }
+        self.store.recall(&conv, req.seq).await?;
+        let push = Arc::new(Push::new(Op::Recalled(Recalled {
+            conv: conv.to_string(),
+            seq: req.seq,
+            by: me.to_string(),
+        })));
+        self.deliver_conv(&conv, push, caller.conn).await?;
+        Ok(())
+    }
+
+    pub(super) async fn signal(&self, caller: &Caller, req: Signal) -> Result<SignalOk, KoiError> {
+        let me = &caller.user;
+        let to = req
+            .to
+            .as_deref()
+            .ok_or_else(|| KoiError::bad_request("signal needs `to`"))?;
+        let to = self.existing_user(to).await?;
+        if self.store.is_blocked(&to, me).await? {
+            return Err(KoiError::new(
+                ErrorCode::Blocked,
+                format!("{to} has blocked you"),
+            ));
+        }
+        if req.data.len() > koi_core::MAX_TEXT_BYTES * 2 {
+            return Err(KoiError::new(
+                ErrorCode::TooLarge,
+                "signal data is over 32 KiB",
+            ));
+        }
+        let push = Arc::new(Push::new(Op::Signal(Signal {
+            to: None,
+            from: Some(me.to_string()),
+            call: req.call,
+            data: req.data,
+            data_json: req.data_json,
+        })));
+        let delivered = self
+            .router
+            .to_user(to.as_str(), push, caller.conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(SignalOk { delivered })
+    }
+
+    /// Pushes to every online device of every member of `conv` except `except`.
+    pub(super) async fn deliver_conv(
+        &self,
+        conv: &ConvId,
+        push: Arc<Push>,
+        except: Option<ConnId>,
+    ) -> Result<u32, KoiError> {
+        let reached = match conv {
+            ConvId::Direct(a, b) => {
+                self.router
+                    .to_users(&[a.to_string(), b.to_string()], push, except)
+                    .await
+            }
+            ConvId::Group(id) => self.router.to_group(id, push, except, None).await,
+            ConvId::System(user) => self.router.to_user(user.as_str(), push, except).await,
+        };
+        reached.map_err(unavailable)
+    }
+}
+
+pub(super) fn unavailable(e: koi_cluster::ClusterError) -> KoiError {
+    KoiError::new(ErrorCode::Unavailable, e.to_string())
+}
+
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

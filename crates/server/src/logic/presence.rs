@@ -1,0 +1,103 @@
+//! Presence: the `presence` query, and the pushes on a user's first connect and
+//! last disconnect anywhere. Also loads an arriving user's groups into the hub.
+
+use std::sync::Arc;
+
+use koi_cluster::{ConnHandle, Push};
+use koi_core::{KoiError, UserId};
+use koi_proto::frame::Op;
+use koi_proto::{Presence, PresenceOk};
+
+use super::messaging::unavailable;
+use super::{Caller, Logic};
+
+/// The most users one `presence` query may ask about.
+const MAX_QUERY: usize = 1000;
+
+impl Logic {
+    pub(super) async fn presence(
+        &self,
+        _caller: &Caller,
+        req: Presence,
+    ) -> Result<PresenceOk, KoiError> {
+        if req.users.len() > MAX_QUERY {
+            return Err(KoiError::bad_request(
+                "at most 1000 users per presence query",
+            ));
+        }
+        let online = self
+            .registry
+            .online(&req.users)
+            .await
+            .map_err(unavailable)?;
+        Ok(PresenceOk {
+            online: req
+                .users
+                .into_iter()
+                .zip(online)
+                .filter_map(|(u, on)| on.then_some(u))
+                .collect(),
+        })
+    }
+
+    /// A connection authenticated: register it, and on the user's first device
+    /// load their groups and tell their contacts they are online.
+    pub async fn connected(&self, conn: Arc<ConnHandle>) -> Result<(), KoiError> {
+        let user = UserId::parse(conn.user())?;
+        if self.hub.attach(conn) {
+            let groups = self.store.user_groups(&user).await?;
+            self.hub.set_user_groups(user.as_str(), groups);
+        }
+        self.meters.set_connections(self.hub.connections());
+        if self
+            .registry
+            .device_connected(user.as_str())
+            .await
+            .map_err(unavailable)?
+        {
+            self.announce_presence(&user, true).await?;
+        }
+        Ok(())
+    }
+
+    /// A connection closed: unregister it, and on the user's last device tell
+    /// their contacts they are offline.
+    pub async fn disconnected(&self, conn: &ConnHandle) -> Result<(), KoiError> {
+        let user = UserId::parse(conn.user())?;
+        self.hub.detach(user.as_str(), conn.id());
+        self.meters.set_connections(self.hub.connections());
+        if self
+            .registry
+            .device_disconnected(user.as_str())
+            .await
+            .map_err(unavailable)?
+        {
+            self.announce_presence(&user, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn announce_presence(&self, user: &UserId, online: bool) -> Result<(), KoiError> {
+        let mutual: Vec<String> = self
+            .store
+            .contacts(user)
+            .await?
+            .into_iter()
+            .filter(|e| e.i_added && e.they_added && !e.i_blocked)
+            .map(|e| e.user)
+            .collect();
+        if mutual.is_empty() {
+            return Ok(());
+        }
+        let push = Arc::new(Push::new(Op::Presence(Presence {
+            users: vec![],
+            user: Some(user.to_string()),
+            online: Some(online),
+        })));
+        self.router
+            .to_users(&mutual, push, None)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

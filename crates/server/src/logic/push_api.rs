@@ -1,0 +1,70 @@
+//! The server push API: system messages stored in each user's `s:<user>`.
+
+use koi_core::{ConvId, ErrorCode, KoiError, MAX_META_BYTES, MAX_TEXT_BYTES, UserId};
+use koi_store::NewMessage;
+
+use super::Logic;
+
+/// What a push did: devices it reached and messages it stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushOutcome {
+    pub delivered_online: u32,
+    pub stored: u32,
+}
+
+/// The most users one push may name.
+const MAX_USERS: usize = 10_000;
+
+impl Logic {
+    /// Stores a `system` message from `"system"` in each existing user's system
+    /// conversation; the fan-out pushes it as `msg`. `delivered_online` counts the
+    /// devices online for those users at the time of the push.
+    pub async fn system_push(
+        &self,
+        users: &[String],
+        text: String,
+        meta: Option<String>,
+    ) -> Result<PushOutcome, KoiError> {
+        if users.len() > MAX_USERS {
+            return Err(KoiError::bad_request("at most 10000 users per push"));
+        }
+        if text.len() > MAX_TEXT_BYTES || meta.as_ref().is_some_and(|m| m.len() > MAX_META_BYTES) {
+            return Err(KoiError::new(
+                ErrorCode::TooLarge,
+                "text over 16 KiB or meta over 4 KiB",
+            ));
+        }
+        let ids = users
+            .iter()
+            .map(|u| UserId::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exist = self.store.users_exist(&ids).await?;
+        let mut outcome = PushOutcome {
+            delivered_online: 0,
+            stored: 0,
+        };
+        let appends = ids
+            .into_iter()
+            .zip(exist)
+            .filter(|(_, e)| *e)
+            .map(|(user, _)| {
+                outcome.delivered_online += self.hub.devices(user.as_str());
+                self.store.append(NewMessage {
+                    conv: ConvId::System(user),
+                    from: "system".into(),
+                    kind: "system".into(),
+                    text: Some(text.clone()),
+                    file: None,
+                    meta: meta.clone(),
+                    client_msg_id: String::new(),
+                    origin: None,
+                })
+            });
+        let appends: Vec<_> = appends.collect();
+        for result in futures::future::join_all(appends).await {
+            result?;
+            outcome.stored += 1;
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,206 @@
+//! Starting a node and stopping it.
+//!
+//! The caller binds nothing: [`run`] binds the configured addresses (port 0
+//! allowed) and prints one `listening` line per listener, which tests read to
+//! learn the ports. Shutdown: stop accepting, kick every connection with
+//! `shutdown` after flushing its queue, wait for them to close, then stop.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use koi_cluster::local::{LocalRegistry, LocalRouter};
+use koi_cluster::{Hub, Kick, Registry, Router};
+use koi_store::Store;
+use koi_store::sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::access::{Access, serve_tcp};
+use crate::config::Config;
+use crate::gateway::{Gateway, LoginThrottle, routes};
+use crate::logic::Logic;
+use crate::monitor::{Meters, install_recorder};
+use crate::node_info::NodeSelf;
+use crate::tokens::Tokens;
+
+/// How long connections get to close after `kicked shutdown`.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs a node until `shutdown` resolves, then stops it gracefully.
+/// `reload` resolving (SIGHUP) re-reads the word filter; it may resolve repeatedly.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    mut reload: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> anyhow::Result<()> {
+    if config.nats.is_some() || config.postgres.is_some() {
+        bail!("cluster mode (--nats, --postgres) is not available in this build yet");
+    }
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("creating {}", config.data.display()))?;
+    let files_dir = config.data.join("files");
+    std::fs::create_dir_all(&files_dir).context("creating the file store")?;
+
+    let prometheus = install_recorder();
+    let meters = Meters::new();
+    meters.spawn_rate_sampler();
+
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data.join("koi.db"))?);
+    let hub = Arc::new(Hub::new());
+    let router: Arc<dyn Router> = Arc::new(LocalRouter::new(hub.clone()));
+    let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new());
+    let logic = Arc::new(Logic::new(
+        store.clone(),
+        router,
+        registry.clone(),
+        hub.clone(),
+        config.word_filter(),
+        config.limits.clone(),
+        meters.clone(),
+    ));
+    let fanout = logic.fanout().clone();
+    store.set_commit_listener(Arc::new(move |batch| fanout.committed(batch)));
+
+    let secret = Tokens::load_secret(config.token_secret.as_deref(), &config.data)?;
+    let tokens = Arc::new(Tokens::new(&secret, config.token_ttl_s));
+    let node_id = node_id(&config)?;
+
+    let http = TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("binding http {}", config.http))?;
+    let http_addr = http.local_addr()?;
+    let tcp = TcpListener::bind(config.tcp)
+        .await
+        .with_context(|| format!("binding tcp {}", config.tcp))?;
+    let tcp_addr = tcp.local_addr()?;
+
+    let node = Arc::new(NodeSelf {
+        id: node_id.clone(),
+        roles: config.roles.clone(),
+        ws: config
+            .public_ws
+            .clone()
+            .unwrap_or_else(|| format!("ws://{http_addr}/ws")),
+        tcp: config
+            .public_tcp
+            .clone()
+            .unwrap_or_else(|| tcp_addr.to_string()),
+        started_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        hub: hub.clone(),
+        meters: meters.clone(),
+        registry: registry.clone(),
+    });
+    node.announce().await;
+
+    let access = config.has_role("access").then(|| {
+        Arc::new(Access::new(
+            logic.clone(),
+            tokens.clone(),
+            config.limits.clone(),
+            meters.clone(),
+        ))
+    });
+    let gateway = Arc::new(Gateway {
+        logic: logic.clone(),
+        tokens,
+        access: access.clone(),
+        admin_token: config.admin_token.clone(),
+        files_dir,
+        max_file_bytes: config.limits.max_file_bytes,
+        throttle: LoginThrottle::default(),
+        prometheus,
+        node: node.clone(),
+        serving: AtomicBool::new(true),
+        config_file: config.config_file.clone(),
+    });
+
+    let stop_accepting = CancellationToken::new();
+    let http_task = {
+        let stop = stop_accepting.clone();
+        let app = routes(gateway.clone());
+        tokio::spawn(async move {
+            axum::serve(http, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        })
+    };
+    let tcp_task = access
+        .clone()
+        .map(|access| tokio::spawn(serve_tcp(access, tcp, stop_accepting.clone())));
+    let heartbeat = {
+        let node = node.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                node.announce().await;
+            }
+        })
+    };
+
+    println!("koi: node {node_id} http listening on {http_addr}");
+    println!("koi: node {node_id} tcp listening on {tcp_addr}");
+    tracing::info!(%http_addr, %tcp_addr, node = %node_id, "koi node serving");
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = reload() => match &config.config_file {
+                Some(path) => match crate::config::reload_filter(path) {
+                    Ok(filter) => {
+                        tracing::info!(words = filter.len(), "word filter reloaded");
+                        logic.set_filter(filter);
+                    }
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "word filter reload failed"),
+                },
+                None => tracing::warn!("SIGHUP ignored: started without --config"),
+            },
+        }
+    }
+
+    tracing::info!("shutting down");
+    gateway.serving.store(false, Ordering::Relaxed);
+    stop_accepting.cancel();
+    for conn in hub.all() {
+        conn.kick(Kick::Shutdown);
+    }
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    while hub.connections() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    heartbeat.abort();
+    if let Some(task) = tcp_task {
+        let _ = task.await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), http_task).await;
+    println!("koi: node {node_id} stopped");
+    Ok(())
+}
+
+/// The configured node id, or the one kept in the data dir (made on first start).
+fn node_id(config: &Config) -> anyhow::Result<String> {
+    if let Some(id) = &config.node_id {
+        return Ok(id.clone());
+    }
+    let path = config.data.join("node.id");
+    read_or_create(&path, || format!("koi-{}", &koi_store::new_id()[16..]))
+}
+
+fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        _ => {
+            let id = make();
+            std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
+            Ok(id)
+        }
+    }
+}

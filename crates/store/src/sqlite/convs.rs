@@ -1,0 +1,143 @@
+//! Conversations: their seq counters, who lists them, and read cursors.
+
+use koi_core::{ConvId, UserId};
+use koi_proto::ConvSummary;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::StoreError;
+
+/// A conversation's counter row, as an append finds it.
+pub(super) struct ConvRow {
+    pub(super) id: i64,
+    pub(super) last_seq: u64,
+    pub(super) last_ts: u64,
+}
+
+/// The conversation an append goes to, created on the first message of a direct
+/// or system conversation (listing it for its users). Group conversations are
+/// created with their group, so an unknown one is `NotFound`.
+pub(super) fn open_for_append(conn: &Connection, conv: &ConvId) -> Result<ConvRow, StoreError> {
+    let name = conv.to_string();
+    let found = conn
+        .prepare_cached("SELECT id, last_seq, last_ts FROM convs WHERE name = ?1")?
+        .query_row([&name], |row| {
+            Ok(ConvRow {
+                id: row.get(0)?,
+                last_seq: row.get::<_, i64>(1)? as u64,
+                last_ts: row.get::<_, i64>(2)? as u64,
+            })
+        })
+        .optional()?;
+    if let Some(found) = found {
+        return Ok(found);
+    }
+    let users = match conv {
+        ConvId::Direct(a, b) => vec![a, b],
+        ConvId::System(user) => vec![user],
+        ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
+    };
+    let id = create(conn, &name, 0)?;
+    let mut list =
+        conn.prepare_cached("INSERT OR IGNORE INTO conv_users (user, conv) VALUES (?1, ?2)")?;
+    for user in users {
+        list.execute(params![user.as_str(), id])?;
+    }
+    Ok(ConvRow {
+        id,
+        last_seq: 0,
+        last_ts: 0,
+    })
+}
+
+/// Creates a conversation's counter row; returns its id.
+pub(super) fn create(conn: &Connection, name: &str, last_ts: u64) -> Result<i64, StoreError> {
+    let id = conn
+        .prepare_cached(
+            "INSERT INTO convs (name, last_seq, last_ts) VALUES (?1, 0, ?2) RETURNING id",
+        )?
+        .query_row(params![name, last_ts as i64], |row| row.get(0))?;
+    Ok(id)
+}
+
+/// Records the message just appended at `seq`, `ts`.
+pub(super) fn advance(conn: &Connection, id: i64, seq: u64, ts: u64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE convs SET last_seq = ?2, last_ts = ?3 WHERE id = ?1")?
+        .execute(params![id, seq as i64, ts as i64])?;
+    Ok(())
+}
+
+/// The highest seq of `conv`, 0 when it has none.
+pub(super) fn last_seq(conn: &Connection, conv: &ConvId) -> Result<u64, StoreError> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT last_seq FROM convs WHERE name = ?1")?
+        .query_row([conv.to_string()], |row| row.get(0))
+        .optional()?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+/// Moves the cursor forward only: `max` in the upsert makes a late, lower
+/// `set_read` (a slow device) harmless.
+pub(super) fn set_read(
+    conn: &Connection,
+    user: &UserId,
+    conv: &ConvId,
+    seq: u64,
+) -> Result<u64, StoreError> {
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let cursor: i64 = conn
+        .prepare_cached(
+            "INSERT INTO read_cursors (user, conv, read_seq) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user, conv) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq) \
+             RETURNING read_seq",
+        )?
+        .query_row(params![user.as_str(), conv.to_string(), seq], |row| {
+            row.get(0)
+        })?;
+    Ok(cursor as u64)
+}
+
+/// The user's direct and system conversations that have a message, and their
+/// groups; newest activity first, then by name so equal times list stably.
+pub(super) fn conversations(
+    conn: &Connection,
+    user: &UserId,
+) -> Result<Vec<ConvSummary>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL \
+         FROM conv_users u JOIN convs c ON c.id = u.conv \
+         LEFT JOIN read_cursors r ON r.user = u.user AND r.conv = c.name \
+         WHERE u.user = ?1 \
+         UNION ALL \
+         SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name \
+         FROM group_members m JOIN groups g ON g.id = m.group_id JOIN convs c ON c.id = g.conv \
+         LEFT JOIN read_cursors r ON r.user = m.user AND r.conv = c.name \
+         WHERE m.user = ?1 \
+         ORDER BY 3 DESC, 1",
+    )?;
+    let rows = stmt.query_map([user.as_str()], |row| {
+        Ok(ConvSummary {
+            conv: row.get(0)?,
+            kind: String::new(),
+            peer: None,
+            group: row.get(4)?,
+            name: row.get(5)?,
+            last_seq: row.get::<_, i64>(1)? as u64,
+            read_seq: row.get::<_, i64>(3)? as u64,
+            last_ts: row.get::<_, i64>(2)? as u64,
+        })
+    })?;
+    rows.map(|row| {
+        let mut summary = row?;
+        if summary.group.is_some() {
+            summary.kind = "group".into();
+        } else {
+            let conv = ConvId::parse(&summary.conv).map_err(|e| {
+                StoreError::Internal(format!("stored conversation {:?}: {e}", summary.conv))
+            })?;
+            summary.kind = conv.kind().into();
+            summary.peer = conv.peer_of(user).map(|peer| peer.to_string());
+        }
+        Ok(summary)
+    })
+    .collect()
+}

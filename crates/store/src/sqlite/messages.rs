@@ -1,0 +1,214 @@
+//! Appending, reading and recalling messages.
+
+use koi_core::{ConvId, HistoryRange};
+use koi_proto::{File, Message};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::convs;
+use crate::{Appended, Committed, NewMessage, StoreError, new_id};
+
+/// The columns [`from_row`] reads, in its order; `m` is the messages table.
+macro_rules! message_columns {
+    () => {
+        "m.seq, m.id, m.sender, m.kind, m.text, m.file_id, m.file_name, m.file_size, \
+         m.file_mime, m.meta, m.ts, m.client_msg_id"
+    };
+}
+
+/// Appends `message` with its conversation's next seq, announcing it unless it
+/// is a repeat. Runs in the writer's transaction, which makes reading and bumping
+/// `last_seq` atomic.
+pub(super) fn append(
+    conn: &Connection,
+    message: NewMessage,
+    now_ms: u64,
+    announced: &mut Vec<Committed>,
+) -> Result<Appended, StoreError> {
+    if let Some(earlier) = by_client_msg_id(conn, &message.from, &message.client_msg_id)? {
+        return Ok(Appended {
+            message: earlier,
+            duplicate: true,
+        });
+    }
+    let conv = convs::open_for_append(conn, &message.conv)?;
+    let seq = conv.last_seq + 1;
+    // Clocks step backwards; ts must not, so history stays ordered by time too.
+    let ts = now_ms.max(conv.last_ts);
+    let id = new_id();
+    let file = message.file.as_ref();
+    conn.prepare_cached(
+        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
+         file_mime, meta, ts, client_msg_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+        conv.id,
+        seq as i64,
+        id,
+        message.from,
+        message.kind,
+        message.text,
+        file.map(|f| &f.file_id),
+        file.map(|f| &f.name),
+        file.map(|f| f.size as i64),
+        file.map(|f| &f.mime),
+        message.meta,
+        ts as i64,
+        message.client_msg_id,
+    ])?;
+    convs::advance(conn, conv.id, seq, ts)?;
+    let stored = Message {
+        conv: message.conv.to_string(),
+        seq,
+        id,
+        from: message.from,
+        kind: message.kind,
+        text: message.text,
+        file: message.file,
+        meta: message.meta,
+        ts,
+        client_msg_id: message.client_msg_id,
+    };
+    announced.push(Committed {
+        message: stored.clone(),
+        origin: message.origin,
+    });
+    Ok(Appended {
+        message: stored,
+        duplicate: false,
+    })
+}
+
+/// The message stored earlier under this idempotency key, if any.
+fn by_client_msg_id(
+    conn: &Connection,
+    from: &str,
+    client_msg_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    if client_msg_id.is_empty() {
+        return Ok(None);
+    }
+    // The `<> ''` term lets SQLite use the partial unique index.
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT c.name, ",
+        message_columns!(),
+        " FROM messages m JOIN convs c ON c.id = m.conv \
+         WHERE m.sender = ?1 AND m.client_msg_id = ?2 AND m.client_msg_id <> ''"
+    ))?;
+    let found = stmt
+        .query_row(params![from, client_msg_id], |row| {
+            let conv: String = row.get(0)?;
+            from_row(conv, row, 1)
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// The messages of `conv` in `range`, ascending by seq.
+pub(super) fn history(
+    conn: &Connection,
+    conv: &ConvId,
+    range: HistoryRange,
+) -> Result<Vec<Message>, StoreError> {
+    // Every shape is an open interval (after, before) read from one end.
+    let (after, before, newest_first) = match range {
+        HistoryRange::Latest { .. } => (0, u64::MAX, true),
+        HistoryRange::After { after, .. } => (after, u64::MAX, false),
+        HistoryRange::Before { before, .. } => (0, before, true),
+        HistoryRange::Between { after, before, .. } => (after, before, false),
+    };
+    let sql = if newest_first {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = ?1) \
+             AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq DESC LIMIT ?4"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = ?1) \
+             AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq ASC LIMIT ?4"
+        )
+    };
+    let name = conv.to_string();
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(
+        params![name, clamp(after), clamp(before), range.limit()],
+        |row| from_row(name.clone(), row, 0),
+    )?;
+    let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
+    if newest_first {
+        messages.reverse();
+    }
+    Ok(messages)
+}
+
+/// One message of `conv`.
+pub(super) fn message(
+    conn: &Connection,
+    conv: &ConvId,
+    seq: u64,
+) -> Result<Option<Message>, StoreError> {
+    let name = conv.to_string();
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = ?1) AND m.seq = ?2"
+    ))?;
+    let found = stmt
+        .query_row(params![name, clamp(seq)], |row| {
+            from_row(name.clone(), row, 0)
+        })
+        .optional()?;
+    Ok(found)
+}
+
+/// Clears a message's content and marks it `recalled`; its seq, id, sender, ts
+/// and client_msg_id stay, so the gap is visible and a retried send still dedups.
+pub(super) fn recall(conn: &Connection, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE messages SET kind = 'recalled', text = NULL, file_id = NULL, file_name = NULL, \
+             file_size = NULL, file_mime = NULL, meta = NULL \
+             WHERE conv = (SELECT id FROM convs WHERE name = ?1) AND seq = ?2",
+        )?
+        .execute(params![conv.to_string(), clamp(seq)])?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("message {conv}/{seq}")));
+    }
+    Ok(())
+}
+
+/// SQLite integers are signed; a seq bound past `i64::MAX` means "no bound".
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Reads [`message_columns!`] starting at column `first`.
+fn from_row(conv: String, row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
+    let col = |i: usize| first + i;
+    let file_id: Option<String> = row.get(col(5))?;
+    let file = match file_id {
+        Some(file_id) => Some(File {
+            file_id,
+            name: row.get(col(6))?,
+            size: row.get::<_, i64>(col(7))? as u64,
+            mime: row.get(col(8))?,
+        }),
+        None => None,
+    };
+    Ok(Message {
+        conv,
+        seq: row.get::<_, i64>(col(0))? as u64,
+        id: row.get(col(1))?,
+        from: row.get(col(2))?,
+        kind: row.get(col(3))?,
+        text: row.get(col(4))?,
+        file,
+        meta: row.get(col(9))?,
+        ts: row.get::<_, i64>(col(10))? as u64,
+        client_msg_id: row.get(col(11))?,
+    })
+}

@@ -1,0 +1,128 @@
+//! The schema, as an ordered list of migrations.
+//!
+//! `PRAGMA user_version` records how many steps a database has applied; opening
+//! applies the rest, each in its own transaction together with the version bump,
+//! so a crash mid-migration leaves the database at a step boundary. Steps are
+//! append-only: a released step is never edited, only followed by a new one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Every migration, oldest first.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        display_name  TEXT,
+        created_ms    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- One row per conversation that exists: the seq counter lives here so that the
+    -- next seq is read and bumped in the same transaction as the insert.
+    CREATE TABLE convs (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL UNIQUE,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_ts  INTEGER NOT NULL DEFAULT 0
+    );
+
+    -- Who lists a direct or system conversation; groups list through membership.
+    CREATE TABLE conv_users (
+        user TEXT NOT NULL,
+        conv INTEGER NOT NULL REFERENCES convs (id),
+        PRIMARY KEY (user, conv)
+    ) WITHOUT ROWID;
+
+    -- Clustered on (conv, seq) so a history page is one contiguous range scan.
+    CREATE TABLE messages (
+        conv          INTEGER NOT NULL REFERENCES convs (id),
+        seq           INTEGER NOT NULL,
+        id            TEXT NOT NULL,
+        sender        TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        text          TEXT,
+        file_id       TEXT,
+        file_name     TEXT,
+        file_size     INTEGER,
+        file_mime     TEXT,
+        meta          TEXT,
+        ts            INTEGER NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        PRIMARY KEY (conv, seq)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX messages_client_msg_id
+        ON messages (sender, client_msg_id) WHERE client_msg_id <> '';
+
+    -- Keyed by conversation name, so a cursor may be set before the first message.
+    CREATE TABLE read_cursors (
+        user     TEXT NOT NULL,
+        conv     TEXT NOT NULL,
+        read_seq INTEGER NOT NULL,
+        PRIMARY KEY (user, conv)
+    ) WITHOUT ROWID;
+
+    -- `size` is kept in step with group_members so that group() is one row read.
+    CREATE TABLE groups (
+        id         TEXT PRIMARY KEY,
+        conv       INTEGER NOT NULL UNIQUE REFERENCES convs (id),
+        name       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        public     INTEGER NOT NULL,
+        size       INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    -- `joined` is the rowid: it only grows, so it orders members by joining time.
+    CREATE TABLE group_members (
+        joined   INTEGER PRIMARY KEY,
+        group_id TEXT NOT NULL REFERENCES groups (id),
+        user     TEXT NOT NULL,
+        role     TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        UNIQUE (group_id, user)
+    );
+    CREATE INDEX group_members_by_join ON group_members (group_id, joined);
+    CREATE INDEX group_members_by_user ON group_members (user, joined);
+
+    -- Directed edges: (user, other) is what `user` did about `other`.
+    CREATE TABLE contacts (
+        user    TEXT NOT NULL,
+        other   TEXT NOT NULL,
+        added   INTEGER NOT NULL DEFAULT 0,
+        blocked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user, other)
+    ) WITHOUT ROWID;
+    CREATE INDEX contacts_by_other ON contacts (other);
+
+    CREATE TABLE files (
+        id         TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        mime       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// Brings the database up to the latest schema.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let applied: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Internal(format!(
+            "the database has schema version {applied}, newer than this build's {}",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    Ok(())
+}

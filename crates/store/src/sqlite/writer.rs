@@ -1,0 +1,276 @@
+//! The writer: one OS thread owning the only write connection, committing
+//! concurrent writes in shared transactions (group commit).
+//!
+//! With `synchronous=FULL` every commit costs an fsync, which dominates the cost of
+//! a small write. So the thread takes every job queued while the previous commit
+//! was syncing, runs them all in one transaction and syncs once. Each job runs in
+//! its own savepoint, so one failing (a conflict, a limit) is undone alone, and no
+//! job's result is sent before the transaction holding it is durable.
+//!
+//! Jobs that store messages announce them; after the commit, and before any reply,
+//! the commit listener gets them in commit order: fan-out never pushes a message
+//! that could still be lost, and has it before its sender gets the ack.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{CommitListener, Committed, StoreError};
+
+/// The most jobs in one transaction; bounds the latency a batch adds to its
+/// first job and the work lost to a failed commit.
+const MAX_BATCH: usize = 1024;
+
+/// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
+/// which pushes back on them instead of growing memory without bound.
+const QUEUE: usize = 8 * MAX_BATCH;
+
+/// Counts of the writer's work since the store opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    /// Jobs taken off the queue (committed or not).
+    pub jobs: u64,
+    /// Transactions committed.
+    pub commits: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    jobs: AtomicU64,
+    commits: AtomicU64,
+}
+
+/// One write operation, type-erased so that every kind shares the queue.
+trait Job: Send {
+    /// Runs the operation in the open transaction; true when it succeeded. It may
+    /// push the messages it stored to `announced`.
+    fn run(&mut self, conn: &Connection, announced: &mut Vec<Committed>) -> bool;
+    /// Sends the operation's result, or `failure` when its batch did not commit.
+    fn reply(self: Box<Self>, failure: Option<&StoreError>);
+}
+
+struct Call<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection, &mut Vec<Committed>) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection, announced: &mut Vec<Committed>) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let result = work(conn, announced);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn reply(self: Box<Self>, failure: Option<&StoreError>) {
+        let result = match (failure, self.result) {
+            (Some(failure), _) => Err(failure.clone()),
+            (None, Some(result)) => result,
+            (None, None) => Err(StoreError::Internal("the write panicked".into())),
+        };
+        // The caller may have stopped waiting; the write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The handle to the writer thread.
+///
+/// Field order matters: dropping `jobs` first closes the queue, so the thread
+/// finishes the queued jobs and exits, which `_thread` then waits for.
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    counters: Arc<Counters>,
+    listener: Arc<Slot>,
+    _thread: JoinOnDrop,
+}
+
+/// Where the commit listener lives; the thread clones it out, never calling it
+/// under the lock.
+type Slot = RwLock<Option<CommitListener>>;
+
+struct JoinOnDrop(Option<JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    /// Waits for the last commit, so the file is closed once the store is gone and
+    /// can be reopened at once.
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the store writer thread panicked");
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`.
+    pub(super) fn start(conn: Connection) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
+        let listener = Arc::new(Slot::default());
+        let thread = std::thread::Builder::new()
+            .name("koi-store-writer".into())
+            .spawn({
+                let (counters, listener) = (counters.clone(), listener.clone());
+                move || run(conn, queue, &counters, &listener)
+            })
+            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            jobs,
+            counters,
+            listener,
+            _thread: JoinOnDrop(Some(thread)),
+        })
+    }
+
+    /// Runs `work` in the writer's next transaction and returns its result once
+    /// that transaction committed.
+    ///
+    /// `work` runs inside a savepoint: when it returns an error, its changes are
+    /// rolled back and the other jobs of the batch are unaffected.
+    pub(super) async fn call<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.call_announcing(move |conn, _| work(conn)).await
+    }
+
+    /// [`Writer::call`] for work that stores messages: what it pushes to its
+    /// second argument goes to the commit listener once committed (and is
+    /// forgotten when the work fails).
+    pub(super) async fn call_announcing<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut Vec<Committed>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Box::new(Call {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
+        result.await.map_err(|_| {
+            StoreError::Unavailable("the store writer stopped before replying".into())
+        })?
+    }
+
+    /// Installs the function called with each commit's new messages.
+    pub(super) fn set_listener(&self, listener: CommitListener) {
+        *self
+            .listener
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+    }
+
+    /// Jobs and commits so far; `commits < jobs` shows batching at work.
+    pub(super) fn stats(&self) -> WriterStats {
+        WriterStats {
+            jobs: self.counters.jobs.load(Ordering::Relaxed),
+            commits: self.counters.commits.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The thread: block for a job, take whatever else is queued, commit them together.
+fn run(
+    conn: Connection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    counters: &Counters,
+    listener: &Slot,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut announced = Vec::new();
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        counters
+            .jobs
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let outcome = commit(&conn, &mut batch, &mut announced);
+        match &outcome {
+            Ok(()) => {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+                announce(listener, &announced);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
+        }
+        announced.clear();
+        for job in batch.drain(..) {
+            job.reply(outcome.as_ref().err());
+        }
+    }
+}
+
+/// Hands a commit's new messages to the listener, if there are any and one is set.
+fn announce(listener: &Slot, announced: &[Committed]) {
+    if announced.is_empty() {
+        return;
+    }
+    let listener = listener
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if let Some(listener) = listener {
+        // The messages are durable whatever the listener does; a panic in it
+        // must not take the writer down with it.
+        if catch_unwind(AssertUnwindSafe(|| listener(announced))).is_err() {
+            tracing::error!("the commit listener panicked");
+        }
+    }
+}
+
+/// Runs `batch` in one transaction, each job in a savepoint, and commits.
+fn commit(
+    conn: &Connection,
+    batch: &mut [Box<dyn Job>],
+    announced: &mut Vec<Committed>,
+) -> Result<(), StoreError> {
+    let exec = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
+    exec("BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        exec("SAVEPOINT job")?;
+        let before = announced.len();
+        let ok = catch_unwind(AssertUnwindSafe(|| job.run(conn, announced))).unwrap_or(false);
+        // Some failures (I/O, disk full) make SQLite roll back the whole
+        // transaction; the next job would then autocommit on its own, so stop.
+        if conn.is_autocommit() {
+            return Err(StoreError::Internal(
+                "the transaction was rolled back by SQLite".into(),
+            ));
+        }
+        if !ok {
+            announced.truncate(before);
+            exec("ROLLBACK TO job")?;
+        }
+        exec("RELEASE job")?;
+    }
+    exec("COMMIT")?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! The SQLite store against the shared contract, plus what only it can show:
+//! persistence across reopening, group commit, and the admin-first handoff.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_store::sqlite::SqliteStore;
+use koi_store::{NewGroup, NewMessage, NewUser, Store};
+
+fn user(name: &str) -> UserId {
+    UserId::parse(name).expect("valid user name")
+}
+
+fn text(conv: &ConvId, from: &str, body: &str) -> NewMessage {
+    NewMessage {
+        conv: conv.clone(),
+        from: from.into(),
+        kind: "text".into(),
+        text: Some(body.into()),
+        file: None,
+        meta: None,
+        client_msg_id: String::new(),
+        origin: None,
+    }
+}
+
+async fn create_user(store: &dyn Store, name: &str) {
+    let user = NewUser {
+        name: user(name),
+        password_hash: format!("hash-{name}"),
+        display_name: None,
+    };
+    store.create_user(user).await.expect("create_user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn passes_the_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("nested/dir/koi.db")).expect("open");
+    koi_store::contract::run_all(Arc::new(store)).await;
+}
+
+/// Everything acknowledged is there after closing and reopening, and seqs
+/// continue where they stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_keeps_everything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("koi.db");
+    let conv = ConvId::direct(&user("alice"), &user("bob"));
+    {
+        let store = SqliteStore::open(&path).expect("open");
+        create_user(&store, "alice").await;
+        create_user(&store, "bob").await;
+        for i in 1..=5 {
+            store
+                .append(text(&conv, "alice", &format!("m{i}")))
+                .await
+                .expect("append");
+        }
+        store
+            .set_read(&user("bob"), &conv, 4)
+            .await
+            .expect("set_read");
+        let group = NewGroup {
+            id: "g1".into(),
+            name: "Group".into(),
+            owner: user("alice"),
+            public: false,
+            members: vec![user("bob")],
+            max_members: 10,
+        };
+        store.create_group(group).await.expect("create_group");
+    }
+    let store = SqliteStore::open(&path).expect("reopen");
+    let history = store
+        .history(&conv, HistoryRange::Latest { limit: 50 })
+        .await
+        .expect("history");
+    let texts: Vec<_> = history.iter().filter_map(|m| m.text.as_deref()).collect();
+    assert_eq!(texts, ["m1", "m2", "m3", "m4", "m5"]);
+    assert_eq!(
+        store
+            .password_hash(&user("bob"))
+            .await
+            .expect("hash")
+            .as_deref(),
+        Some("hash-bob")
+    );
+    assert_eq!(
+        store.group("g1").await.expect("group").map(|g| g.size),
+        Some(2)
+    );
+    let bobs = store
+        .conversations(&user("bob"))
+        .await
+        .expect("conversations");
+    let direct = bobs
+        .iter()
+        .find(|s| s.conv == conv.to_string())
+        .expect("direct listed");
+    assert_eq!((direct.last_seq, direct.read_seq), (5, 4));
+
+    let next = store
+        .append(text(&conv, "bob", "m6"))
+        .await
+        .expect("append");
+    assert_eq!(next.message.seq, 6, "seq continues after reopening");
+    assert!(
+        next.message.ts >= history[4].ts,
+        "ts continues after reopening"
+    );
+}
+
+/// Concurrent appends share transactions: fewer commits than jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_share_commits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open(&dir.path().join("koi.db")).expect("open"));
+    let before = store.stats();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let conv = ConvId::System(user(&format!("u{}", i % 10)));
+            store
+                .append(text(&conv, "system", "burst"))
+                .await
+                .expect("append");
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("append task");
+    }
+    let after = store.stats();
+    let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+    assert_eq!(jobs, 1000);
+    println!("{jobs} appends in {commits} commits");
+    assert!(
+        commits < jobs,
+        "1000 concurrent appends took {commits} commits"
+    );
+    for u in 0..10 {
+        let conv = ConvId::System(user(&format!("u{u}")));
+        assert_eq!(store.last_seq(&conv).await.expect("last_seq"), 100);
+    }
+}
+
+/// An owner leaving hands the group to the longest-standing admin before any
+/// older member. The trait cannot make admins, so the role is set in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_handoff_prefers_admins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("koi.db");
+    let store = SqliteStore::open(&path).expect("open");
+    for name in ["owner", "old", "admin1", "admin2"] {
+        create_user(&store, name).await;
+    }
+    let group = NewGroup {
+        id: "g".into(),
+        name: "Group".into(),
+        owner: user("owner"),
+        public: false,
+        members: ["old", "admin1", "admin2"].map(user).to_vec(),
+        max_members: 10,
+    };
+    store.create_group(group).await.expect("create_group");
+    promote(&path, "g", &["admin1", "admin2"]);
+    assert_eq!(
+        store.member_role("g", &user("admin1")).await.expect("role"),
+        Some(Role::Admin)
+    );
+
+    assert!(
+        store
+            .remove_member("g", &user("owner"))
+            .await
+            .expect("remove")
+    );
+    let group = store.group("g").await.expect("group").expect("exists");
+    assert_eq!((group.owner.as_str(), group.size), ("admin1", 3));
+    assert_eq!(
+        store.member_role("g", &user("admin1")).await.expect("role"),
+        Some(Role::Owner)
+    );
+    assert_eq!(
+        store.member_role("g", &user("admin2")).await.expect("role"),
+        Some(Role::Admin)
+    );
+}
+
+fn promote(path: &Path, group: &str, users: &[&str]) {
+    let conn = rusqlite::Connection::open(path).expect("open the file");
+    for user in users {
+        conn.execute(
+            "UPDATE group_members SET role = 'admin' WHERE group_id = ?1 AND user = ?2",
+            [group, user],
+        )
+        .expect("promote");
+    }
+}

@@ -72,7 +72,13 @@ impl Koi {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
                 .expect("koi printed its listening addresses within 30 s");
-            let addr = || line.rsplit(' ').next().unwrap().parse::<SocketAddr>().unwrap();
+            let addr = || {
+                line.rsplit(' ')
+                    .next()
+                    .unwrap()
+                    .parse::<SocketAddr>()
+                    .unwrap()
+            };
             if line.contains("http listening on") {
                 http_addr = Some(addr());
             } else if line.contains("tcp listening on") {
@@ -128,14 +134,13 @@ impl Koi {
     /// Starts the same node again on the same data dir and the same ports.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the node first");
-        let dir = self._dir.take();
-        let again = Self::spawn(
+        let mut again = Self::spawn(
             &self.data,
             self.args.clone(),
             &self.http_addr.to_string(),
             &self.tcp_addr.to_string(),
         );
-        *self = Koi { _dir: dir, ..again };
+        self.child = again.child.take();
     }
 }
 
@@ -162,7 +167,11 @@ static NEXT_USER: AtomicU32 = AtomicU32::new(0);
 
 /// A user name unique within this test process.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}-{}", std::process::id() % 100_000, NEXT_USER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}-{}",
+        std::process::id() % 100_000,
+        NEXT_USER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A plain HTTP client for the node's API.
@@ -179,7 +188,12 @@ pub async fn register_login(koi: &Koi, name: &str) -> String {
         .send()
         .await
         .expect("register");
-    assert_eq!(res.status(), 201, "register {name}: {}", res.text().await.unwrap_or_default());
+    assert_eq!(
+        res.status(),
+        201,
+        "register {name}: {}",
+        res.text().await.unwrap_or_default()
+    );
     login(koi, name).await
 }
 
@@ -194,4 +208,80 @@ pub async fn login(koi: &Koi, name: &str) -> String {
     assert_eq!(res.status(), 200, "login {name}");
     let body: Value = res.json().await.expect("login json");
     body["token"].as_str().expect("token").to_owned()
+}
+
+/// The transports every protocol test runs over: WebSocket JSON and TCP protobuf.
+pub const TRANSPORTS: [koi_client::Transport; 2] = [
+    koi_client::Transport::WsJson,
+    koi_client::Transport::TcpProtobuf,
+];
+
+impl Koi {
+    /// The address a transport connects to.
+    pub fn addr(&self, transport: koi_client::Transport) -> String {
+        if transport.is_ws() {
+            self.ws_url()
+        } else {
+            self.tcp_addr.to_string()
+        }
+    }
+
+    /// An authenticated connection for `token`.
+    pub async fn connect(
+        &self,
+        token: &str,
+        transport: koi_client::Transport,
+    ) -> koi_client::Connection {
+        koi_client::Connection::open(&self.addr(transport), transport, token)
+            .await
+            .expect("connect and auth")
+    }
+
+    /// A new user, logged in and connected.
+    pub async fn user(
+        &self,
+        prefix: &str,
+        transport: koi_client::Transport,
+    ) -> (String, koi_client::Connection) {
+        let name = unique(prefix);
+        let token = register_login(self, &name).await;
+        (name, self.connect(&token, transport).await)
+    }
+
+    /// A raw socket for `transport`, not yet authenticated.
+    pub async fn raw(&self, transport: koi_client::Transport) -> koi_client::RawConnection {
+        koi_client::RawConnection::connect(&self.addr(transport), transport)
+            .await
+            .expect("raw connect")
+    }
+}
+
+/// The next push on `conn` that `pick` accepts, skipping others; panics after 10 s.
+pub async fn next_push<T>(
+    conn: &koi_client::Connection,
+    mut pick: impl FnMut(koi_proto::frame::Op) -> Option<T>,
+) -> T {
+    let wait = async {
+        loop {
+            let op = conn
+                .next_push()
+                .await
+                .expect("connection closed while waiting for a push");
+            if let Some(found) = pick(op) {
+                return found;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("the expected push within 10 s")
+}
+
+/// The next `msg` push on `conn`.
+pub async fn next_msg(conn: &koi_client::Connection) -> koi_proto::Message {
+    next_push(conn, |op| match op {
+        koi_proto::frame::Op::Msg(m) => Some(m),
+        _ => None,
+    })
+    .await
 }

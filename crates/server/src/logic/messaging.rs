@@ -179,7 +179,7 @@ impl Logic {
             return Ok(());
         }
         let age_ms = now_ms().saturating_sub(message.ts);
-        if age_ms > self.limits.recall_window_s * 1000 {
+        if age_ms >= self.limits.recall_window_s * 1000 {
             return Err(KoiError::forbidden(format!(
                 "the recall window of {} s has passed",
                 self.limits.recall_window_s

@@ -23,6 +23,7 @@ pub struct Koi {
     pub http_addr: SocketAddr,
     pub tcp_addr: SocketAddr,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Koi {
@@ -33,30 +34,50 @@ impl Koi {
 
     /// A fresh node with extra `serve` arguments.
     pub async fn start_with(extra: &[&str]) -> Koi {
+        Self::start_env(extra, &[]).await
+    }
+
+    /// A fresh node with extra `serve` arguments and `KOI_*` environment variables.
+    /// Passing `--admin-token` replaces the harness's admin token.
+    pub async fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Koi {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let args = extra.iter().map(|s| s.to_string()).collect();
-        let mut koi = Self::spawn(&data, args, "127.0.0.1:0", "127.0.0.1:0");
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut koi = Self::spawn(&data, args, env, "127.0.0.1:0", "127.0.0.1:0");
         koi._dir = Some(dir);
         koi
     }
 
-    fn spawn(data: &Path, args: Vec<String>, http: &str, tcp: &str) -> Koi {
+    fn spawn(
+        data: &Path,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        http: &str,
+        tcp: &str,
+    ) -> Koi {
         let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
         command
             .arg("serve")
             .arg("--data")
             .arg(data)
-            .args(["--http", http, "--tcp", tcp, "--admin-token", ADMIN])
+            .args(["--http", http, "--tcp", tcp])
             .args(&args)
             .env("KOI_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if !args.iter().any(|a| a == "--admin-token") {
+            command.args(["--admin-token", ADMIN]);
+        }
         for (key, _) in std::env::vars() {
             if key.starts_with("KOI_") && key != "KOI_LOG" {
                 command.env_remove(key);
             }
         }
+        command.envs(env.iter().cloned());
         let mut child = command.spawn().expect("start koi");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
@@ -92,6 +113,7 @@ impl Koi {
             http_addr: http_addr.unwrap(),
             tcp_addr: tcp_addr.unwrap(),
             args,
+            env,
         }
     }
 
@@ -119,16 +141,21 @@ impl Koi {
 
     /// SIGTERM, then the exit status (the node must stop by itself).
     pub fn terminate(&mut self) -> ExitStatus {
+        signal(self.pid(), "TERM");
+        self.terminate_wait()
+    }
+
+    /// The exit status of a node that was sent SIGTERM; panics after 10 s (§10).
+    pub fn terminate_wait(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
-        signal(child.id(), "TERM");
-        for _ in 0..300 {
+        for _ in 0..200 {
             if let Some(status) = child.try_wait().expect("wait") {
                 return status;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         child.kill().ok();
-        panic!("koi did not exit within 15 s of SIGTERM");
+        panic!("koi did not exit within 10 s of SIGTERM");
     }
 
     /// Starts the same node again on the same data dir and the same ports.
@@ -137,6 +164,7 @@ impl Koi {
         let mut again = Self::spawn(
             &self.data,
             self.args.clone(),
+            self.env.clone(),
             &self.http_addr.to_string(),
             &self.tcp_addr.to_string(),
         );

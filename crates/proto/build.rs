@@ -54,6 +54,12 @@ fn main() {
             }
         }
     }
+    // `presence` is a request `{users}` and a push `{user, online}` in one type:
+    // keep the request's list out of the push.
+    config.field_attribute(
+        ".koi.Presence.users",
+        "#[serde(skip_serializing_if = \"Vec::is_empty\")]",
+    );
     config
         .compile_fds(compiler.file_descriptor_set())
         .expect("generate frame types");

@@ -85,7 +85,7 @@ impl Access {
         loop {
             let Ok(inbound) = tokio::time::timeout_at(deadline, reader.next()).await else {
                 let e = KoiError::new(ErrorCode::Unauthorized, "no auth within the auth timeout");
-                write_now(writer, &error_frame(0, &e), Encoding::Json).await;
+                write_now(writer, &error_frame(0, &e), R::ENCODING).await;
                 writer.close(CLOSE_POLICY).await;
                 return None;
             };
@@ -93,7 +93,7 @@ impl Access {
                 Inbound::Closed => return None,
                 Inbound::Activity => continue,
                 Inbound::TooLarge => {
-                    self.too_large_now(writer).await;
+                    self.too_large_now(writer, R::ENCODING).await;
                     return None;
                 }
                 Inbound::Frame(bytes, encoding) => (bytes, encoding),
@@ -206,9 +206,9 @@ impl Access {
         }
     }
 
-    async fn too_large_now<W: FrameWriter>(&self, writer: &mut W) {
+    async fn too_large_now<W: FrameWriter>(&self, writer: &mut W, encoding: Encoding) {
         let e = KoiError::new(ErrorCode::TooLarge, "frame over max_frame_bytes");
-        write_now(writer, &error_frame(0, &e), Encoding::Json).await;
+        write_now(writer, &error_frame(0, &e), encoding).await;
         writer.close(CLOSE_TOO_BIG).await;
     }
 }

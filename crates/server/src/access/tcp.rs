@@ -50,6 +50,8 @@ struct TcpReader {
 }
 
 impl FrameReader for TcpReader {
+    const ENCODING: Encoding = Encoding::Protobuf;
+
     async fn next(&mut self) -> Inbound {
         loop {
             match framing::split(&mut self.buf, self.max) {

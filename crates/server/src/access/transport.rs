@@ -19,6 +19,9 @@ pub enum Inbound {
 
 /// The read half of a client connection.
 pub trait FrameReader: Send + 'static {
+    /// The encoding to answer in before the client has sent a decodable frame.
+    const ENCODING: Encoding;
+
     /// The next thing the client sent.
     fn next(&mut self) -> impl Future<Output = Inbound> + Send;
 }

@@ -39,6 +39,8 @@ struct WsReader {
 }
 
 impl FrameReader for WsReader {
+    const ENCODING: Encoding = Encoding::Json;
+
     async fn next(&mut self) -> Inbound {
         match self.stream.next().await {
             Some(Ok(Message::Text(text))) if text.len() > self.max => Inbound::TooLarge,

@@ -32,7 +32,14 @@ impl Logic {
                 }
                 ConvId::direct(me, &peer)
             }
-            (None, Some(conv)) => self.authorize(me, conv, Access::Write).await?,
+            (None, Some(conv)) => {
+                let conv = self.authorize(me, conv, Access::Write).await?;
+                // A direct conversation exists implicitly only between two users.
+                if let Some(peer) = conv.peer_of(me) {
+                    self.existing_user(peer.as_str()).await?;
+                }
+                conv
+            }
             (None, None) => unreachable!("validate_send checked"),
         };
         if let Some(peer) = conv.peer_of(me)

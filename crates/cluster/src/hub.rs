@@ -2,8 +2,25 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
+use tokio::sync::mpsc;
 
 use crate::{ConnHandle, ConnId, Push};
+
+/// A change in what this node needs to hear about from other nodes: a user got
+/// their first connection here or lost their last, a group got its first member
+/// online here or lost its last. A cluster router follows these to keep its
+/// subscriptions in step with the hub (see [`Hub::watch_interest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interest {
+    /// `user` has a connection here now, and had none.
+    UserOn(String),
+    /// `user`'s last connection here is gone.
+    UserOff(String),
+    /// `group` has a member online here now, and had none.
+    GroupOn(String),
+    /// `group`'s last member online here is gone (or left the group).
+    GroupOff(String),
+}
 
 /// This node's live connections by user, and for each group the users online here
 /// who belong to it, so that a group push costs work in proportion to its members
@@ -21,6 +38,19 @@ struct Inner {
     users: HashMap<String, Vec<Arc<ConnHandle>>>,
     groups: HashMap<String, HashSet<String>>,
     user_groups: HashMap<String, HashSet<String>>,
+    /// Where interest changes go, once a router watches them.
+    watcher: Option<mpsc::UnboundedSender<Interest>>,
+}
+
+impl Inner {
+    /// Tells the watcher, if any; a watcher that went away is forgotten.
+    fn emit(&mut self, change: Interest) {
+        if let Some(tx) = &self.watcher
+            && tx.send(change).is_err()
+        {
+            self.watcher = None;
+        }
+    }
 }
 
 impl Hub {
@@ -32,9 +62,14 @@ impl Hub {
     /// Adds a connection; true when it is the user's first on this node.
     pub fn attach(&self, conn: Arc<ConnHandle>) -> bool {
         let mut inner = self.inner.write();
-        let devices = inner.users.entry(conn.user().to_owned()).or_default();
+        let user = conn.user().to_owned();
+        let devices = inner.users.entry(user.clone()).or_default();
         devices.push(conn);
-        devices.len() == 1
+        let first = devices.len() == 1;
+        if first {
+            inner.emit(Interest::UserOn(user));
+        }
+        first
     }
 
     /// Removes a connection; true when it was the user's last on this node (the
@@ -50,8 +85,9 @@ impl Hub {
             return false;
         }
         inner.users.remove(user);
+        inner.emit(Interest::UserOff(user.to_owned()));
         for group in inner.user_groups.remove(user).unwrap_or_default() {
-            remove_interest(&mut inner.groups, &group, user);
+            remove_interest(&mut inner, &group, user);
         }
         true
     }
@@ -63,11 +99,12 @@ impl Hub {
             return;
         }
         for group in groups {
-            inner
-                .groups
-                .entry(group.clone())
-                .or_default()
-                .insert(user.to_owned());
+            let members = inner.groups.entry(group.clone()).or_default();
+            let first = members.is_empty();
+            members.insert(user.to_owned());
+            if first {
+                inner.emit(Interest::GroupOn(group.clone()));
+            }
             inner
                 .user_groups
                 .entry(user.to_owned())
@@ -87,7 +124,7 @@ impl Hub {
         if let Some(groups) = inner.user_groups.get_mut(user) {
             groups.remove(group);
         }
-        remove_interest(&mut inner.groups, group, user);
+        remove_interest(&mut inner, group, user);
     }
 
     /// Pushes to every device of `user` here except `except`; returns how many
@@ -155,6 +192,38 @@ impl Hub {
         self.inner.read().users.len()
     }
 
+    /// How many users online here are members of `group`.
+    pub fn local_members(&self, group: &str) -> usize {
+        self.inner.read().groups.get(group).map_or(0, HashSet::len)
+    }
+
+    /// The groups of `user` that this hub knows (empty unless online here).
+    pub fn groups_of(&self, user: &str) -> Vec<String> {
+        self.inner
+            .read()
+            .user_groups
+            .get(user)
+            .map(|g| g.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Starts reporting [`Interest`] changes, in the order they happen. The
+    /// receiver first gets the current state (a `UserOn` for each user online
+    /// here, a `GroupOn` for each group with a member online here). One watcher
+    /// at a time: a new one replaces the old, whose channel then ends.
+    pub fn watch_interest(&self) -> mpsc::UnboundedReceiver<Interest> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = self.inner.write();
+        for user in inner.users.keys() {
+            let _ = tx.send(Interest::UserOn(user.clone()));
+        }
+        for group in inner.groups.keys() {
+            let _ = tx.send(Interest::GroupOn(group.clone()));
+        }
+        inner.watcher = Some(tx);
+        rx
+    }
+
     /// Every connection, e.g. to kick them all at shutdown.
     pub fn all(&self) -> Vec<Arc<ConnHandle>> {
         self.inner
@@ -178,11 +247,12 @@ fn deliver(inner: &Inner, user: &str, push: &Arc<Push>, except: Option<ConnId>) 
         .sum()
 }
 
-fn remove_interest(groups: &mut HashMap<String, HashSet<String>>, group: &str, user: &str) {
-    if let Some(members) = groups.get_mut(group) {
+fn remove_interest(inner: &mut Inner, group: &str, user: &str) {
+    if let Some(members) = inner.groups.get_mut(group) {
         members.remove(user);
         if members.is_empty() {
-            groups.remove(group);
+            inner.groups.remove(group);
+            inner.emit(Interest::GroupOff(group.to_owned()));
         }
     }
 }
@@ -226,6 +296,50 @@ mod tests {
         assert!(!hub.detach("a", 1));
         assert!(hub.detach("a", 2));
         assert_eq!(hub.deliver_group("g1", &push(), None, None), 0);
+    }
+
+    #[test]
+    fn interest_changes_are_reported_in_order() {
+        let hub = Hub::new();
+        let (a0, _ra0) = conn(1, "a", 8);
+        hub.attach(a0);
+        hub.set_user_groups("a", ["g0".to_owned()]);
+        let mut rx = hub.watch_interest();
+        let mut seen = Vec::new();
+        let mut drain = |rx: &mut mpsc::UnboundedReceiver<Interest>| {
+            seen.clear();
+            while let Ok(change) = rx.try_recv() {
+                seen.push(change);
+            }
+            seen.clone()
+        };
+        use Interest::*;
+        assert_eq!(
+            drain(&mut rx),
+            [UserOn("a".into()), GroupOn("g0".into())],
+            "the current state first"
+        );
+        let (b1, _rb1) = conn(2, "b", 8);
+        let (b2, _rb2) = conn(3, "b", 8);
+        hub.attach(b1);
+        hub.attach(b2);
+        hub.set_user_groups("b", ["g0".to_owned(), "g1".to_owned()]);
+        assert_eq!(drain(&mut rx), [UserOn("b".into()), GroupOn("g1".into())]);
+        hub.group_left("g1", "b");
+        hub.group_joined("g2", "b");
+        hub.group_joined("g2", "nobody-here");
+        assert_eq!(
+            drain(&mut rx),
+            [GroupOff("g1".into()), GroupOn("g2".into())]
+        );
+        assert!(!hub.detach("b", 2));
+        assert_eq!(hub.local_members("g0"), 2);
+        assert!(hub.detach("b", 3));
+        let mut last = drain(&mut rx);
+        last[1..].sort_by_key(|c| format!("{c:?}"));
+        assert_eq!(last, [UserOff("b".into()), GroupOff("g2".into())]);
+        assert_eq!(hub.local_members("g0"), 1);
+        assert_eq!(hub.groups_of("a"), ["g0"]);
     }
 
     #[test]

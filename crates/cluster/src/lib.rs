@@ -10,19 +10,26 @@
 //!   members, wherever they are connected.
 //! - [`Registry`]: the nodes of the cluster with their load, and presence.
 //! - [`local`]: the embedded implementations (in-process).
+//! - [`nats`]: the cluster implementations, on NATS.
+//! - [`contract`]: the test suite every Router + Registry pair must pass.
+//! - `testing` (feature `testing`): an ephemeral `nats-server` for tests.
 
 mod conn;
+pub mod contract;
 mod error;
 mod hub;
 pub mod local;
+pub mod nats;
 mod node;
 mod push;
 mod registry;
 mod router;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use conn::{ConnHandle, ConnId, Kick, Outbound};
 pub use error::ClusterError;
-pub use hub::Hub;
+pub use hub::{Hub, Interest};
 pub use node::NodeInfo;
 pub use push::Push;
 pub use registry::Registry;

@@ -1,7 +1,7 @@
 use std::sync::OnceLock;
 
 use bytes::Bytes;
-use koi_proto::{Encoding, Frame, frame::Op};
+use koi_proto::{DecodeError, Encoding, Frame, frame::Op};
 
 /// A push frame, encoded lazily and at most once per encoding, however many
 /// connections it is written to.
@@ -23,6 +23,17 @@ impl Push {
             json: OnceLock::new(),
             protobuf: OnceLock::new(),
         }
+    }
+
+    /// A push received as protobuf bytes (from another node): decoded once, and
+    /// the bytes kept as its protobuf encoding so they are not encoded again.
+    pub fn from_protobuf(bytes: Bytes) -> Result<Self, DecodeError> {
+        let frame = koi_proto::binary::decode(&bytes)?;
+        Ok(Self {
+            frame,
+            json: OnceLock::new(),
+            protobuf: OnceLock::from(bytes),
+        })
     }
 
     /// The push as a frame.

@@ -40,4 +40,14 @@ pub trait Router: Send + Sync + 'static {
 
     /// `user` left or was removed from `group`.
     async fn group_left(&self, group: &str, user: &str) -> Result<(), ClusterError>;
+
+    /// `user` just got their first connection on this node (after
+    /// [`Hub::attach`](crate::Hub::attach) returned true and
+    /// [`Hub::set_user_groups`](crate::Hub::set_user_groups) loaded their
+    /// groups): resolves once pushes published from any node to them and to
+    /// their groups reach this node. Call it before telling the client it is
+    /// connected. In-process routing has nothing to wait for.
+    async fn user_online_here(&self, _user: &str) -> Result<(), ClusterError> {
+        Ok(())
+    }
 }

@@ -32,6 +32,10 @@ pub fn validate_send(send: &Send) -> Result<(), KoiError> {
     if send.meta.as_ref().is_some_and(|m| m.len() > MAX_META_BYTES) {
         return Err(KoiError::new(ErrorCode::TooLarge, "meta is over 4 KiB"));
     }
+    // NUL is no character a person types, and PostgreSQL cannot store it.
+    if [&send.text, &send.meta].into_iter().flatten().any(|t| t.contains('\0')) {
+        return Err(KoiError::bad_request("text and meta may not contain NUL"));
+    }
     if send.client_msg_id.len() > 128 {
         return Err(KoiError::bad_request("client_msg_id is over 128 bytes"));
     }

@@ -1,5 +1,7 @@
 //! `koi`: the server, its load generator and its command-line clients.
 
+mod bench;
+mod cli;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -13,9 +15,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once at start-up
 enum Command {
     /// Run a node (all roles, embedded store, by default).
     Serve(koi_server::ServeArgs),
+    /// Load generators: drive a running node and measure it.
+    Bench(bench::BenchArgs),
+    /// Send one text message; prints `conv seq id`.
+    Send(cli::send::SendArgs),
+    /// Print incoming messages as they arrive (`conv#seq from: text`, or --json).
+    Tail(cli::tail::TailArgs),
+    /// Chat interactively in the terminal.
+    Chat(cli::chat::ChatArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +41,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
+        Command::Bench(args) => runtime.block_on(bench::run(args)),
+        Command::Send(args) => runtime.block_on(cli::send::run(args)),
+        Command::Tail(args) => runtime.block_on(cli::tail::run(args)),
+        Command::Chat(args) => runtime.block_on(cli::chat::run(args)),
     }
 }

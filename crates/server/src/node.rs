@@ -16,6 +16,7 @@ use koi_cluster::local::{LocalRegistry, LocalRouter};
 use koi_cluster::{Hub, Kick, Registry, Router};
 use koi_store::Store;
 use koi_store::sqlite::SqliteStore;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -126,6 +127,10 @@ pub async fn run(
         let stop = stop_accepting.clone();
         let app = routes(gateway.clone());
         tokio::spawn(async move {
+            // Small frames (acks, pushes, close frames) must not wait for Nagle.
+            let http = http.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(http, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await

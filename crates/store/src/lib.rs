@@ -6,7 +6,11 @@
 //! - [`Store`]: the interface the logic tier uses; async, object-safe.
 //! - [`sqlite`]: the embedded implementation (SQLite in WAL mode, one writer thread
 //!   doing group commits, a pool of readers).
+//! - [`postgres`]: the cluster implementation (PostgreSQL shared by every node,
+//!   one writer task per node doing group commits, a pool of readers).
 //! - [`contract`]: the test suite every implementation must pass.
+//! - `testing` (with the `testing` feature): an ephemeral PostgreSQL server for
+//!   tests.
 //!
 //! Messages are appended with the next per-conversation `seq` inside a transaction;
 //! [`Store::append`] returns only after that transaction committed, so an
@@ -16,9 +20,12 @@
 pub mod contract;
 mod error;
 mod ids;
+pub mod postgres;
 mod records;
 pub mod sqlite;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StoreError;
 pub use ids::new_id;

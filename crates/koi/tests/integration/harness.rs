@@ -139,12 +139,6 @@ impl Koi {
         child.wait().expect("reap");
     }
 
-    /// SIGTERM, then the exit status (the node must stop by itself).
-    pub fn terminate(&mut self) -> ExitStatus {
-        signal(self.pid(), "TERM");
-        self.terminate_wait()
-    }
-
     /// The exit status of a node that was sent SIGTERM; panics after 10 s (§10).
     pub fn terminate_wait(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");

@@ -270,7 +270,7 @@ async fn rest_history() {
             .0,
         401
     );
-    let carol_token = crate::harness::login(&koi, &c.user().to_owned()).await;
+    let carol_token = crate::harness::login(&koi, c.user()).await;
     assert_eq!(
         get(
             &koi,

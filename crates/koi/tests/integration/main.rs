@@ -9,6 +9,7 @@ mod bad_input;
 mod contacts;
 mod durability;
 mod files;
+mod filter;
 mod groups;
 mod http_api;
 mod messaging;

@@ -24,6 +24,12 @@ const CLOSE_TOO_BIG: u16 = 1009;
 /// The most queued frames the writer gathers into one write.
 const WRITE_BATCH: usize = 64;
 
+/// How long one write may block on a client that does not read. Past it the
+/// socket is dropped: a stalled client must not pin a task and its buffers.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the goodbye (`kicked`, queued replies, close) may take.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl Access {
     /// Serves one connection until it closes.
     pub async fn run_session<R: FrameReader, W: FrameWriter>(
@@ -240,8 +246,7 @@ async fn write_loop<W: FrameWriter>(
                 let encoding = conn.encoding();
                 batch.push((encoding.encode(&frame), encoding));
                 meters.frames_out(batch.len() as u64);
-                let _ = writer.write(&batch).await;
-                writer.close(kick.close_code()).await;
+                goodbye(&mut writer, &batch, kick.close_code()).await;
                 return;
             }
             item = rx.recv() => item,
@@ -253,8 +258,7 @@ async fn write_loop<W: FrameWriter>(
                     }
                 }
                 meters.frames_out(batch.len() as u64);
-                let _ = writer.write(&batch).await;
-                writer.close(close.unwrap_or(1000)).await;
+                goodbye(&mut writer, &batch, close.unwrap_or(1000)).await;
                 return;
             }
         };
@@ -277,9 +281,13 @@ async fn write_loop<W: FrameWriter>(
             }
         }
         meters.frames_out(batch.len() as u64);
-        if writer.write(&batch).await.is_err() {
-            conn.kick(Kick::Shutdown);
-            return;
+        match tokio::time::timeout(WRITE_TIMEOUT, writer.write(&batch)).await {
+            Ok(Ok(())) => {}
+            // The socket failed or the client stopped reading: drop it.
+            Ok(Err(_)) | Err(_) => {
+                conn.kick(Kick::SlowConsumer);
+                return;
+            }
         }
         batch.clear();
         if let Some(code) = close {
@@ -287,6 +295,16 @@ async fn write_loop<W: FrameWriter>(
             return;
         }
     }
+}
+
+/// Writes the last frames and closes, within [`GOODBYE_TIMEOUT`]; a client that
+/// does not read by then just loses the socket.
+async fn goodbye<W: FrameWriter>(writer: &mut W, batch: &[(Bytes, Encoding)], code: u16) {
+    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, async {
+        let _ = writer.write(batch).await;
+        writer.close(code).await;
+    })
+    .await;
 }
 
 fn encode(item: Outbound, conn: &ConnHandle, close: &mut Option<u16>) -> Option<(Bytes, Encoding)> {

@@ -23,14 +23,19 @@ pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(max * 64)
-        // Frames up to 4x the limit are read and refused by us with `too_large`;
-        // anything bigger is cut off by the library while still arriving.
-        .max_message_size(max * 4)
-        .max_frame_size(max * 4)
+        // Frames up to 16x the limit (at least 1 MiB) are read whole and refused
+        // by us with `too_large` and close 1009; anything bigger is cut off by the
+        // library while still arriving, and the unread rest may reset the socket.
+        .max_message_size(library_limit(max))
+        .max_frame_size(library_limit(max))
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             access.run_session(WsReader { stream, max }, WsWriter { sink })
         })
+}
+
+fn library_limit(max: usize) -> usize {
+    (max * 16).max(1024 * 1024)
 }
 
 struct WsReader {

@@ -52,6 +52,7 @@ pub fn routes(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .route("/", get(pages::chat))
         .route("/admin", get(pages::monitor))
+        .route("/static/{*file}", get(pages::asset))
         .route("/ws", get(ws))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

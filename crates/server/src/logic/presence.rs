@@ -44,9 +44,21 @@ impl Logic {
     /// load their groups and tell their contacts they are online.
     pub async fn connected(&self, conn: Arc<ConnHandle>) -> Result<(), KoiError> {
         let user = UserId::parse(conn.user())?;
+        let id = conn.id();
+        let result = self.register_device(&user, conn).await;
+        if result.is_err() {
+            self.hub.detach(user.as_str(), id);
+            self.meters.set_connections(self.hub.connections());
+        }
+        result
+    }
+
+    async fn register_device(&self, user: &UserId, conn: Arc<ConnHandle>) -> Result<(), KoiError> {
         if self.hub.attach(conn) {
-            let groups = self.store.user_groups(&user).await?;
+            let groups = self.store.user_groups(user).await?;
             self.hub.set_user_groups(user.as_str(), groups);
+            // In a cluster: wait until pushes from other nodes reach this one.
+            self.router.user_online_here(user.as_str()).await.map_err(unavailable)?;
         }
         self.meters.set_connections(self.hub.connections());
         if self

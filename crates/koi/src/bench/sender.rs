@@ -1,0 +1,221 @@
+//! One sender: sends to its receiver on a fixed schedule (open loop), with
+//! replies awaited concurrently, at most `max_in_flight` at a time.
+//!
+//! Message `n` is due at `start + phase + n × period`. It goes out when due,
+//! whether or not earlier ones were answered; only when `max_in_flight` replies
+//! are outstanding does it wait, and then its latency still counts from when it
+//! was due, so a slow server shows as latency, never as a lower offered rate
+//! (no coordinated omission).
+//!
+//! The timer fires up to [`TIMER_SLACK`] early (tokio's timer rounds up to the
+//! next millisecond, which would add up to 1 ms to every latency); a message
+//! sent early counts from when it was sent, one sent late from when it was due:
+//! its reference time is `min(due, sent)`. Each message carries its id
+//! `<run>-<pair>-<n>` in `client_msg_id` and its reference time (µs after
+//! `start`) in `meta`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use koi_client::{ClientError, Connection};
+use koi_proto::frame::Op;
+use koi_proto::ok::Body;
+use tokio::time::Instant;
+
+use super::latency::Recorder;
+
+/// How late past the end a message due before it may still go out (timer
+/// granularity, a brief stall); a sender further behind stops.
+const LATE_GRACE: Duration = Duration::from_millis(250);
+/// How early the timer may fire; see the module notes.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Due after the sender stopped (it fell behind) or not due yet.
+    Unsent,
+    /// Sent, no reply.
+    InFlight,
+    Acked,
+    Failed,
+}
+
+/// The schedule and payload of one sender.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub pair: usize,
+    /// The receiver's username.
+    pub to: String,
+    /// This run's id, the first part of every `client_msg_id`.
+    pub run: Arc<str>,
+    pub text: Arc<str>,
+    pub start: Instant,
+    /// When the first message is due, after `start`.
+    pub phase: Duration,
+    pub period: Duration,
+    /// No message is due at or after this (after `start`), and none is sent
+    /// more than a moment after it.
+    pub end: Duration,
+    /// Acks received in `[window.0, window.1)` (after `start`) count toward the
+    /// achieved rate; latencies of messages due before `window.0` are not recorded.
+    pub window: (Duration, Duration),
+    pub max_in_flight: usize,
+}
+
+impl Plan {
+    /// How many messages are due in `[0, end)`.
+    pub fn offered(&self) -> u64 {
+        if self.phase >= self.end {
+            return 0;
+        }
+        let span = (self.end - self.phase).as_nanos();
+        let period = self.period.as_nanos().max(1);
+        span.div_ceil(period) as u64
+    }
+
+    fn due(&self, n: u64) -> Duration {
+        self.phase + Duration::from_nanos((self.period.as_nanos() as u64).saturating_mul(n))
+    }
+}
+
+/// What one sender did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub offered: u64,
+    /// Index `n`: the fate of message `n`.
+    pub status: Vec<Status>,
+    pub acked_in_window: u64,
+    /// Failed requests by error code (`timeout`, `closed` for client-side failures).
+    pub errors: HashMap<String, u64>,
+    /// How the connection ended, if it ended before the sender was done.
+    pub disconnected: Option<String>,
+}
+
+/// Message number, when it was due, its reference time, the reply.
+type Reply = (u64, Instant, Instant, Result<Body, ClientError>);
+
+async fn fire(conn: &Connection, n: u64, due: Instant, sent: Instant, op: Op) -> Reply {
+    (n, due, sent, conn.request(op).await)
+}
+
+/// Runs the schedule of `plan` on `conn`, then waits for the outstanding
+/// replies. `acks` gets each send→ack latency, `lag` how late each message
+/// went out after it was due (timer granularity, a busy bench, `max_in_flight`).
+pub async fn run(conn: Connection, plan: Plan, mut acks: Recorder, mut lag: Recorder) -> Outcome {
+    let offered = plan.offered();
+    let mut out = Outcome {
+        offered,
+        status: Vec::with_capacity(offered as usize),
+        acked_in_window: 0,
+        errors: HashMap::new(),
+        disconnected: None,
+    };
+    let stop_at = plan.start + plan.end + LATE_GRACE;
+    let mut in_flight = FuturesUnordered::new();
+    let mut record = |(n, due, sent, result): Reply, out: &mut Outcome| {
+        let now = Instant::now();
+        match result {
+            Ok(_) => {
+                out.status[n as usize] = Status::Acked;
+                if due >= plan.start + plan.window.0 {
+                    acks.record(now.saturating_duration_since(sent));
+                }
+                let at = now.saturating_duration_since(plan.start);
+                if at >= plan.window.0 && at < plan.window.1 {
+                    out.acked_in_window += 1;
+                }
+            }
+            Err(e) => {
+                out.status[n as usize] = Status::Failed;
+                let code = match &e {
+                    ClientError::Timeout => "timeout",
+                    e if e.is_closed() => "closed",
+                    e => e.code().unwrap_or("other"),
+                };
+                *out.errors.entry(code.to_owned()).or_default() += 1;
+            }
+        }
+    };
+
+    for n in 0..offered {
+        let due = plan.start + plan.due(n);
+        let wake = due.checked_sub(TIMER_SLACK).unwrap_or(due);
+        // Take replies until `n` is due and there is room for it.
+        loop {
+            tokio::select! {
+                biased;
+                Some(reply) = in_flight.next(), if !in_flight.is_empty() => record(reply, &mut out),
+                () = tokio::time::sleep_until(wake), if in_flight.len() < plan.max_in_flight => break,
+            }
+        }
+        let now = Instant::now();
+        if now >= stop_at || conn.is_closed() {
+            break;
+        }
+        let sent = now.min(due);
+        let op = Op::Send(koi_proto::Send {
+            to: Some(plan.to.clone()),
+            conv: None,
+            client_msg_id: format!("{}-{}-{n}", plan.run, plan.pair),
+            kind: "text".to_owned(),
+            text: Some(plan.text.to_string()),
+            file: None,
+            meta: Some(
+                sent.saturating_duration_since(plan.start)
+                    .as_micros()
+                    .to_string(),
+            ),
+        });
+        out.status.push(Status::InFlight);
+        if due >= plan.start + plan.window.0 {
+            lag.record(now.saturating_duration_since(due));
+        }
+        in_flight.push(fire(&conn, n, due, sent, op));
+    }
+    while let Some(reply) = in_flight.next().await {
+        record(reply, &mut out);
+    }
+    if conn.is_closed() {
+        out.disconnected = Some(match conn.disconnect() {
+            Some(d) => d.to_string(),
+            None => "closed".to_owned(),
+        });
+    }
+    out.status.resize(offered as usize, Status::Unsent);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(phase_ms: u64, period_ms: u64, end_ms: u64) -> Plan {
+        Plan {
+            pair: 0,
+            to: "r".into(),
+            run: "x".into(),
+            text: "t".into(),
+            start: Instant::now(),
+            phase: Duration::from_millis(phase_ms),
+            period: Duration::from_millis(period_ms),
+            end: Duration::from_millis(end_ms),
+            window: (Duration::ZERO, Duration::from_millis(end_ms)),
+            max_in_flight: 1,
+        }
+    }
+
+    #[test]
+    fn offered_counts_the_messages_due_before_the_end() {
+        assert_eq!(plan(0, 100, 1000).offered(), 10);
+        assert_eq!(plan(50, 100, 1000).offered(), 10);
+        assert_eq!(plan(99, 100, 1000).offered(), 10);
+        assert_eq!(plan(0, 300, 1000).offered(), 4);
+        assert_eq!(plan(1000, 100, 1000).offered(), 0);
+        assert_eq!(plan(10, 100, 1000).due(3), Duration::from_millis(310));
+    }
+}

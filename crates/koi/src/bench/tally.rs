@@ -1,0 +1,122 @@
+//! Matching what was sent to what was delivered, pair by pair.
+
+use std::collections::BTreeMap;
+
+use super::{receiver, sender};
+use sender::Status;
+
+/// The counts of a whole run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// Messages due within the run (what the schedule offered).
+    pub offered: u64,
+    /// Requests written.
+    pub sent: u64,
+    pub acked: u64,
+    /// Failed sends by error code.
+    pub errors: BTreeMap<String, u64>,
+    /// Distinct messages delivered (each counted once however often it came).
+    pub delivered: u64,
+    /// Acknowledged but never delivered.
+    pub lost: u64,
+    /// Pushes beyond the first of a message, or of an already seen `(conv, seq)`.
+    pub duplicated: u64,
+    /// Pushes that came with a lower `seq` than an earlier one.
+    pub reordered: u64,
+    /// Delivered although the send failed (e.g. stored, then the reply timed out).
+    pub delivered_unacked: u64,
+    /// `msg` pushes that no sender of this run sent to that receiver.
+    pub unexpected: u64,
+    pub acked_in_window: u64,
+    pub delivered_in_window: u64,
+    /// Connections that ended before the run did.
+    pub disconnects: u64,
+}
+
+impl Tally {
+    /// Adds the sender and the receiver of one pair.
+    pub fn add_pair(&mut self, sent: &sender::Outcome, got: &receiver::Outcome) {
+        self.offered += sent.offered;
+        self.acked_in_window += sent.acked_in_window;
+        for (code, n) in &sent.errors {
+            *self.errors.entry(code.clone()).or_default() += n;
+        }
+        for (n, status) in sent.status.iter().enumerate() {
+            let deliveries = got.deliveries.get(n).copied().unwrap_or(0);
+            if *status != Status::Unsent {
+                self.sent += 1;
+            }
+            if deliveries > 0 {
+                self.delivered += 1;
+            }
+            match status {
+                Status::Acked => {
+                    self.acked += 1;
+                    if deliveries == 0 {
+                        self.lost += 1;
+                    }
+                }
+                _ if deliveries > 0 => self.delivered_unacked += 1,
+                _ => {}
+            }
+        }
+        let beyond = got.deliveries.iter().skip(sent.status.len());
+        self.unexpected += got.foreign + beyond.filter(|d| **d > 0).count() as u64;
+        self.duplicated += got.duplicated;
+        self.reordered += got.reordered;
+        self.delivered_in_window += got.first_in_window;
+        self.disconnects +=
+            u64::from(sent.disconnected.is_some()) + u64::from(got.disconnected.is_some());
+    }
+
+    pub fn errors_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// True when every acknowledged message arrived exactly once.
+    pub fn correct(&self) -> bool {
+        self.lost == 0 && self.duplicated == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn lost_duplicated_and_unacked_deliveries() {
+        let sent = sender::Outcome {
+            offered: 5,
+            status: vec![
+                Status::Acked,
+                Status::Acked,
+                Status::Failed,
+                Status::Acked,
+                Status::Unsent,
+            ],
+            acked_in_window: 3,
+            errors: HashMap::from([("timeout".to_owned(), 1)]),
+            disconnected: None,
+        };
+        let got = receiver::Outcome {
+            // 0 once, 1 never (lost), 2 once although it failed, 3 twice.
+            deliveries: vec![1, 0, 1, 2],
+            duplicated: 1,
+            ..Default::default()
+        };
+        let mut tally = Tally::default();
+        tally.add_pair(&sent, &got);
+        assert_eq!(
+            (tally.offered, tally.sent, tally.acked, tally.delivered),
+            (5, 4, 3, 3)
+        );
+        assert_eq!(
+            (tally.lost, tally.duplicated, tally.delivered_unacked),
+            (1, 1, 1)
+        );
+        assert_eq!(tally.errors_total(), 1);
+        assert!(!tally.correct());
+    }
+}

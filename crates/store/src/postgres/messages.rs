@@ -1,0 +1,241 @@
+//! Appending, reading and recalling messages.
+
+use koi_core::{ConvId, HistoryRange};
+use koi_proto::{File, Message};
+use tokio_postgres::Row;
+
+use super::connect::{Db, clamp, execute, query, query_opt, unsigned};
+use super::convs;
+use super::writer::Ctx;
+use crate::{Appended, Committed, NewMessage, StoreError, new_id};
+
+/// The columns [`from_row`] reads, in its order; `m` is the messages table.
+macro_rules! message_columns {
+    () => {
+        "m.seq, m.id, m.sender, m.kind, m.text, m.file_id, m.file_name, m.file_size, \
+         m.file_mime, m.meta, m.ts, m.client_msg_id"
+    };
+}
+
+/// Appends `message` with its conversation's next seq, announcing it unless it
+/// is a repeat. Runs in the writer's transaction, which holds the conversation's
+/// counter row from the bump to the commit.
+///
+/// A repeat committed earlier (or earlier in this transaction) is found before
+/// anything is written. A repeat racing on another node is found by the insert:
+/// it waits for the other transaction and, once that committed, stores nothing;
+/// the job then asks for its changes (the bumped counter) to be undone and
+/// returns the message the other node stored.
+pub(super) async fn append(
+    db: &Db,
+    message: NewMessage,
+    now_ms: u64,
+    ctx: &mut Ctx,
+) -> Result<Appended, StoreError> {
+    if let Some(earlier) = by_client_msg_id(db, &message.from, &message.client_msg_id).await? {
+        return Ok(Appended {
+            message: earlier,
+            duplicate: true,
+        });
+    }
+    let conv = convs::bump(db, &message.conv, now_ms).await?;
+    let id = new_id();
+    let file = message.file.as_ref();
+    let inserted = execute(
+        db,
+        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
+         file_mime, meta, ts, client_msg_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
+        &[
+            &conv.id,
+            &clamp(conv.seq),
+            &id,
+            &message.from,
+            &message.kind,
+            &message.text,
+            &file.map(|f| f.file_id.as_str()),
+            &file.map(|f| f.name.as_str()),
+            &file.map(|f| clamp(f.size)),
+            &file.map(|f| f.mime.as_str()),
+            &message.meta,
+            &clamp(conv.ts),
+            &message.client_msg_id,
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        ctx.undo = true;
+        let earlier = by_client_msg_id(db, &message.from, &message.client_msg_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Internal(format!(
+                    "message ({}, {}) conflicts yet cannot be found",
+                    message.from, message.client_msg_id
+                ))
+            })?;
+        return Ok(Appended {
+            message: earlier,
+            duplicate: true,
+        });
+    }
+    let stored = Message {
+        conv: message.conv.to_string(),
+        seq: conv.seq,
+        id,
+        from: message.from,
+        kind: message.kind,
+        text: message.text,
+        file: message.file,
+        meta: message.meta,
+        ts: conv.ts,
+        client_msg_id: message.client_msg_id,
+    };
+    ctx.announced.push(Committed {
+        message: stored.clone(),
+        origin: message.origin,
+    });
+    Ok(Appended {
+        message: stored,
+        duplicate: false,
+    })
+}
+
+/// The message stored under this idempotency key, if any.
+async fn by_client_msg_id(
+    db: &Db,
+    from: &str,
+    client_msg_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    if client_msg_id.is_empty() {
+        return Ok(None);
+    }
+    // The `<> ''` term lets the planner use the partial unique index.
+    let row = query_opt(
+        db,
+        concat!(
+            "SELECT c.name, ",
+            message_columns!(),
+            " FROM messages m JOIN convs c ON c.id = m.conv \
+             WHERE m.sender = $1 AND m.client_msg_id = $2 AND m.client_msg_id <> ''"
+        ),
+        &[&from, &client_msg_id],
+    )
+    .await?;
+    row.map(|row| from_row(row.try_get(0)?, &row, 1))
+        .transpose()
+}
+
+/// The messages of `conv` in `range`, ascending by seq.
+pub(super) async fn history(
+    db: &Db,
+    conv: &ConvId,
+    range: HistoryRange,
+) -> Result<Vec<Message>, StoreError> {
+    // Every shape is an open interval (after, before) read from one end.
+    let (after, before, newest_first) = match range {
+        HistoryRange::Latest { .. } => (0, u64::MAX, true),
+        HistoryRange::After { after, .. } => (after, u64::MAX, false),
+        HistoryRange::Before { before, .. } => (0, before, true),
+        HistoryRange::Between { after, before, .. } => (after, before, false),
+    };
+    let sql = if newest_first {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
+             AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
+             AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq ASC LIMIT $4"
+        )
+    };
+    let name = conv.to_string();
+    let rows = query(
+        db,
+        sql,
+        &[
+            &name,
+            &clamp(after),
+            &clamp(before),
+            &i64::from(range.limit()),
+        ],
+    )
+    .await?;
+    let mut messages = rows
+        .iter()
+        .map(|row| from_row(name.clone(), row, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    if newest_first {
+        messages.reverse();
+    }
+    Ok(messages)
+}
+
+/// One message of `conv`.
+pub(super) async fn message(
+    db: &Db,
+    conv: &ConvId,
+    seq: u64,
+) -> Result<Option<Message>, StoreError> {
+    let name = conv.to_string();
+    let row = query_opt(
+        db,
+        concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
+             AND m.seq = $2"
+        ),
+        &[&name, &clamp(seq)],
+    )
+    .await?;
+    row.map(|row| from_row(name, &row, 0)).transpose()
+}
+
+/// Clears a message's content and marks it `recalled`; its seq, id, sender, ts
+/// and client_msg_id stay, so the gap is visible and a retried send still dedups.
+pub(super) async fn recall(db: &Db, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+    let changed = execute(
+        db,
+        "UPDATE messages SET kind = 'recalled', text = NULL, file_id = NULL, file_name = NULL, \
+         file_size = NULL, file_mime = NULL, meta = NULL \
+         WHERE conv = (SELECT id FROM convs WHERE name = $1) AND seq = $2",
+        &[&conv.to_string(), &clamp(seq)],
+    )
+    .await?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("message {conv}/{seq}")));
+    }
+    Ok(())
+}
+
+/// Reads [`message_columns!`] starting at column `first`.
+fn from_row(conv: String, row: &Row, first: usize) -> Result<Message, StoreError> {
+    let col = |i: usize| first + i;
+    let file = match row.try_get::<_, Option<String>>(col(5))? {
+        Some(file_id) => Some(File {
+            file_id,
+            name: row.try_get(col(6))?,
+            size: unsigned(row.try_get(col(7))?),
+            mime: row.try_get(col(8))?,
+        }),
+        None => None,
+    };
+    Ok(Message {
+        conv,
+        seq: unsigned(row.try_get(col(0))?),
+        id: row.try_get(col(1))?,
+        from: row.try_get(col(2))?,
+        kind: row.try_get(col(3))?,
+        text: row.try_get(col(4))?,
+        file,
+        meta: row.try_get(col(9))?,
+        ts: unsigned(row.try_get(col(10))?),
+        client_msg_id: row.try_get(col(11))?,
+    })
+}

@@ -1,0 +1,306 @@
+//! The cluster store: PostgreSQL, shared by every node.
+//!
+//! - [`writer`]: one task per store commits every write in shared transactions
+//!   (group commit) on a connection of its own; a write returns once committed.
+//! - Reads run on a pool of connections and never wait for the writer.
+//! - [`schema`]: the migrations, recorded in `koi_schema_migrations` and applied
+//!   under an advisory lock, so nodes starting together do not race.
+//! - One file of queries per domain: messages, conversations, users, groups,
+//!   contacts, files.
+//!
+//! Several nodes, each with its own `PostgresStore`, may write the same
+//! conversation at once: the seq counter is a row that every append locks (see
+//! [`convs`]), so seqs stay gapless and rise in commit order across nodes, and
+//! the idempotency key is a unique index, so a retry racing on another node
+//! returns the first message. Each node's commit listener sees the messages its
+//! own store committed.
+//!
+//! When the server cannot be reached, requests fail with
+//! [`StoreError::Unavailable`]; pooled connections found closed are dropped and
+//! new ones opened, so service resumes by itself once the server is back.
+
+mod connect;
+mod contacts;
+mod convs;
+mod error;
+mod files;
+mod groups;
+mod messages;
+mod schema;
+mod users;
+mod writer;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use deadpool_postgres::{Object, Pool};
+use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_proto::{ConvSummary, Message};
+use tokio_postgres::NoTls;
+
+use self::writer::Writer;
+pub use self::writer::WriterStats;
+use crate::{
+    AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
+    NewMessage, NewUser, Store, StoreError,
+};
+
+/// How many reads run at once per store.
+const READERS: usize = 8;
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PostgresStore {
+    readers: Pool,
+    writer: Writer,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`
+    /// or a `key=value` string; no TLS) and brings its schema up to date.
+    ///
+    /// `Unavailable` when the server cannot be reached, `Internal` for a bad URL
+    /// or a database whose schema is newer than this build.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let config = connect::config(url)?;
+        let (mut client, connection) = config.connect(NoTls).await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL: {}",
+                error::describe(&e)
+            ))
+        })?;
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "the migration connection failed");
+            }
+        });
+        let migrated = schema::migrate(&mut client).await;
+        drop(client);
+        let _ = connection.await;
+        migrated?;
+        let readers = connect::pool(&config, READERS)?;
+        let writer = Writer::start(connect::pool(&config, 1)?);
+        Ok(PostgresStore { readers, writer })
+    }
+
+    /// How many write jobs ran and in how many commits, since connecting.
+    pub fn stats(&self) -> WriterStats {
+        self.writer.stats()
+    }
+
+    /// A pooled connection for a read.
+    async fn reader(&self) -> Result<Object, StoreError> {
+        Ok(self.readers.get().await?)
+    }
+}
+
+/// This node's clock in milliseconds since the epoch.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The writer's lock keys (see [`writer`]): the row each kind of write locks
+/// first, so that batches lock rows in one global order.
+fn conv_key(conv: &ConvId) -> String {
+    format!("c:{conv}")
+}
+
+fn group_key(id: &str) -> String {
+    format!("g:{id}")
+}
+
+fn pair_key(prefix: &str, a: &UserId, b: &UserId) -> String {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    format!("{prefix}:{low}:{high}")
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn set_commit_listener(&self, listener: CommitListener) {
+        self.writer.set_listener(listener);
+    }
+
+    async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {
+        self.writer
+            .call(format!("u:{}", user.name), move |db, _| {
+                Box::pin(users::create_user(db, user.clone(), now_ms()))
+            })
+            .await
+    }
+
+    async fn password_hash(&self, user: &UserId) -> Result<Option<String>, StoreError> {
+        let db = self.reader().await?;
+        users::password_hash(&db, user).await
+    }
+
+    async fn users_exist(&self, users: &[UserId]) -> Result<Vec<bool>, StoreError> {
+        let users: Vec<&UserId> = users.iter().collect();
+        let db = self.reader().await?;
+        users::users_exist(&db, &users).await
+    }
+
+    async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        self.writer
+            .call(conv_key(&message.conv), move |db, ctx| {
+                Box::pin(messages::append(db, message.clone(), now_ms(), ctx))
+            })
+            .await
+    }
+
+    async fn history(
+        &self,
+        conv: &ConvId,
+        range: HistoryRange,
+    ) -> Result<Vec<Message>, StoreError> {
+        let db = self.reader().await?;
+        messages::history(&db, conv, range).await
+    }
+
+    async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError> {
+        let db = self.reader().await?;
+        messages::message(&db, conv, seq).await
+    }
+
+    async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+        let conv = conv.clone();
+        self.writer
+            .call(format!("m:{conv}:{seq}"), move |db, _| {
+                let conv = conv.clone();
+                Box::pin(async move { messages::recall(db, &conv, seq).await })
+            })
+            .await
+    }
+
+    async fn last_seq(&self, conv: &ConvId) -> Result<u64, StoreError> {
+        let db = self.reader().await?;
+        convs::last_seq(&db, conv).await
+    }
+
+    async fn conversations(&self, user: &UserId) -> Result<Vec<ConvSummary>, StoreError> {
+        let db = self.reader().await?;
+        convs::conversations(&db, user).await
+    }
+
+    async fn set_read(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<u64, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(format!("r:{user}:{conv}"), move |db, _| {
+                let (user, conv) = (user.clone(), conv.clone());
+                Box::pin(async move { convs::set_read(db, &user, &conv, seq).await })
+            })
+            .await
+    }
+
+    async fn create_group(&self, group: NewGroup) -> Result<GroupRecord, StoreError> {
+        self.writer
+            .call(group_key(&group.id), move |db, _| {
+                Box::pin(groups::create_group(db, group.clone(), now_ms()))
+            })
+            .await
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        let db = self.reader().await?;
+        groups::group(&db, id).await
+    }
+
+    async fn group_members(&self, id: &str, limit: u32) -> Result<Vec<(String, Role)>, StoreError> {
+        let db = self.reader().await?;
+        groups::group_members(&db, id, limit).await
+    }
+
+    async fn member_role(&self, id: &str, user: &UserId) -> Result<Option<Role>, StoreError> {
+        let db = self.reader().await?;
+        groups::member_role(&db, id, user).await
+    }
+
+    async fn add_members(
+        &self,
+        id: &str,
+        users: &[UserId],
+        max_members: u32,
+    ) -> Result<AddMembers, StoreError> {
+        let (id, users) = (id.to_owned(), users.to_vec());
+        self.writer
+            .call(group_key(&id), move |db, _| {
+                let (id, users) = (id.clone(), users.clone());
+                Box::pin(async move { groups::add_members(db, &id, &users, max_members).await })
+            })
+            .await
+    }
+
+    async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(group_key(&id), move |db, _| {
+                let (id, user) = (id.clone(), user.clone());
+                Box::pin(async move { groups::remove_member(db, &id, &user).await })
+            })
+            .await
+    }
+
+    async fn user_groups(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        let db = self.reader().await?;
+        groups::user_groups(&db, user).await
+    }
+
+    async fn contact_add(&self, user: &UserId, other: &UserId) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(pair_key("k", &user, &other), move |db, _| {
+                let (user, other) = (user.clone(), other.clone());
+                Box::pin(async move { contacts::contact_add(db, &user, &other).await })
+            })
+            .await
+    }
+
+    async fn contact_remove(&self, user: &UserId, other: &UserId) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(pair_key("k", &user, &other), move |db, _| {
+                let (user, other) = (user.clone(), other.clone());
+                Box::pin(async move { contacts::contact_remove(db, &user, &other).await })
+            })
+            .await
+    }
+
+    async fn set_blocked(
+        &self,
+        user: &UserId,
+        other: &UserId,
+        blocked: bool,
+    ) -> Result<(), StoreError> {
+        let (user, other) = (user.clone(), other.clone());
+        self.writer
+            .call(pair_key("k", &user, &other), move |db, _| {
+                let (user, other) = (user.clone(), other.clone());
+                Box::pin(async move { contacts::set_blocked(db, &user, &other, blocked).await })
+            })
+            .await
+    }
+
+    async fn is_blocked(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError> {
+        let db = self.reader().await?;
+        contacts::is_blocked(&db, user, other).await
+    }
+
+    async fn contacts(&self, user: &UserId) -> Result<Vec<ContactEdge>, StoreError> {
+        let db = self.reader().await?;
+        contacts::contacts(&db, user).await
+    }
+
+    async fn put_file(&self, file: FileRecord) -> Result<(), StoreError> {
+        self.writer
+            .call(format!("f:{}", file.id), move |db, _| {
+                Box::pin(files::put_file(db, file.clone()))
+            })
+            .await
+    }
+
+    async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError> {
+        let db = self.reader().await?;
+        files::file(&db, id).await
+    }
+}

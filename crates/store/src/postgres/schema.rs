@@ -1,0 +1,176 @@
+//! The schema, as an ordered list of migrations.
+//!
+//! `koi_schema_migrations` records the steps a database has applied, one row per
+//! step. Connecting applies the rest, each in its own transaction together with
+//! its row, so a crash mid-migration leaves the database at a step boundary.
+//! Several nodes may start at once: they take a session advisory lock first, so
+//! one migrates while the others wait and then find nothing left to do. Steps are
+//! append-only: a released step is never edited, only followed by a new one.
+//!
+//! Names and ids are `COLLATE "C"`: they compare and sort by bytes, as in the
+//! SQLite store, whatever the database's locale.
+
+use tokio_postgres::Client;
+
+use crate::StoreError;
+
+/// The advisory lock key that serialises migrations ("koi mig" in ASCII).
+const MIGRATION_LOCK: i64 = 0x006b_6f69_206d_6967;
+
+/// Every migration, oldest first.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE users (
+        name          TEXT COLLATE "C" PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        display_name  TEXT,
+        created_ms    BIGINT NOT NULL
+    );
+
+    -- One row per conversation that exists. The seq counter lives here: an append
+    -- bumps it with an UPDATE, whose row lock serialises the appends to one
+    -- conversation across every node until their transaction ends, so seqs are
+    -- gapless and rise in commit order.
+    CREATE TABLE convs (
+        id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name     TEXT COLLATE "C" NOT NULL UNIQUE,
+        last_seq BIGINT NOT NULL DEFAULT 0,
+        last_ts  BIGINT NOT NULL DEFAULT 0
+    );
+
+    -- Who lists a direct or system conversation; groups list through membership.
+    CREATE TABLE conv_users (
+        user_id TEXT COLLATE "C" NOT NULL,
+        conv    BIGINT NOT NULL REFERENCES convs (id),
+        PRIMARY KEY (user_id, conv)
+    );
+
+    -- The primary key (conv, seq) makes a history page one index range scan.
+    CREATE TABLE messages (
+        conv          BIGINT NOT NULL REFERENCES convs (id),
+        seq           BIGINT NOT NULL,
+        id            TEXT COLLATE "C" NOT NULL,
+        sender        TEXT COLLATE "C" NOT NULL,
+        kind          TEXT NOT NULL,
+        text          TEXT,
+        file_id       TEXT,
+        file_name     TEXT,
+        file_size     BIGINT,
+        file_mime     TEXT,
+        meta          TEXT,
+        ts            BIGINT NOT NULL,
+        client_msg_id TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (conv, seq)
+    );
+    CREATE UNIQUE INDEX messages_client_msg_id
+        ON messages (sender, client_msg_id) WHERE client_msg_id <> '';
+
+    -- Keyed by conversation name, so a cursor may be set before the first message.
+    CREATE TABLE read_cursors (
+        user_id  TEXT COLLATE "C" NOT NULL,
+        conv     TEXT COLLATE "C" NOT NULL,
+        read_seq BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conv)
+    );
+
+    -- `size` is kept in step with group_members so that group() is one row read.
+    -- Membership changes lock the group's row first, which serialises them.
+    CREATE TABLE groups (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        conv       BIGINT NOT NULL UNIQUE REFERENCES convs (id),
+        name       TEXT NOT NULL,
+        owner      TEXT COLLATE "C" NOT NULL,
+        public     BOOLEAN NOT NULL,
+        size       BIGINT NOT NULL,
+        created_ms BIGINT NOT NULL
+    );
+
+    -- `joined` only grows, so it orders members by joining time.
+    CREATE TABLE group_members (
+        joined   BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        group_id TEXT COLLATE "C" NOT NULL REFERENCES groups (id),
+        user_id  TEXT COLLATE "C" NOT NULL,
+        role     TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        UNIQUE (group_id, user_id)
+    );
+    CREATE INDEX group_members_by_join ON group_members (group_id, joined);
+    CREATE INDEX group_members_by_user ON group_members (user_id, joined);
+
+    -- Directed edges: (user_id, other) is what `user_id` did about `other`.
+    CREATE TABLE contacts (
+        user_id TEXT COLLATE "C" NOT NULL,
+        other   TEXT COLLATE "C" NOT NULL,
+        added   BOOLEAN NOT NULL DEFAULT false,
+        blocked BOOLEAN NOT NULL DEFAULT false,
+        PRIMARY KEY (user_id, other)
+    );
+    CREATE INDEX contacts_by_other ON contacts (other);
+
+    CREATE TABLE files (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        size       BIGINT NOT NULL,
+        mime       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_ms BIGINT NOT NULL
+    );
+    "#,
+];
+
+/// Brings the database up to the latest schema, on a connection of its own.
+///
+/// The advisory lock is a session lock: should this fail half-way, dropping the
+/// connection releases it.
+pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply(client).await;
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    result?;
+    unlocked?;
+    Ok(())
+}
+
+/// The steps not applied yet; runs under the migration lock.
+async fn apply(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS koi_schema_migrations (
+                 version    INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    let applied: i32 = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM koi_schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Internal(format!(
+            "the database has schema version {applied}, newer than this build's {}",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        let tx = client.transaction().await?;
+        tx.batch_execute(step).await?;
+        tx.execute(
+            "INSERT INTO koi_schema_migrations (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, "applied store migration");
+    }
+    Ok(())
+}

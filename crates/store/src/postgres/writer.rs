@@ -1,0 +1,376 @@
+//! The writer: one task committing concurrent writes in shared transactions
+//! (group commit).
+//!
+//! Every commit costs the server a WAL flush and the node a round trip, which
+//! dominate the cost of a small write. So the task takes every job queued while
+//! the previous commit was running, runs them all in one transaction on its own
+//! connection and commits once. Each job runs in its own savepoint, so one failing
+//! (a conflict, a limit) is undone alone, and no job's result is sent before the
+//! transaction holding it committed.
+//!
+//! Jobs that store messages announce them; after the commit, and before any
+//! reply, the commit listener gets them in commit order: fan-out never pushes a
+//! message that could still be lost, and has it before its sender gets the ack.
+//!
+//! Several nodes write to the same database. A job's row locks (a conversation's
+//! seq counter, a group's row) are held until its batch commits, so two batches
+//! taking the same locks in opposite orders would deadlock. Each job names the
+//! lock it takes and a batch runs its jobs sorted by that key, so every batch
+//! takes its locks in one global order. A job that still loses a deadlock, or
+//! times out waiting for a lock, is rolled back alone and run again in the next
+//! transaction, after this one released its locks.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use deadpool_postgres::{Object, Pool};
+use futures::FutureExt;
+use tokio::sync::{mpsc, oneshot};
+
+use super::connect::Db;
+use crate::{CommitListener, Committed, StoreError};
+
+/// The most jobs in one transaction; bounds the latency a batch adds to its
+/// first job and the work lost to a failed commit.
+///
+/// Each job that writes is a subtransaction with an id of its own. PostgreSQL
+/// tracks up to 64 of them per transaction in shared memory; past that, every
+/// other session's snapshots taken while the batch is open are "suboverflowed"
+/// and their visibility checks go through `pg_subtrans`, slowing every node's
+/// reads. A batch of 64 already spreads a commit's fixed cost (a WAL flush, a
+/// round trip) over enough jobs that larger ones would gain little.
+const MAX_BATCH: usize = 64;
+
+/// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
+/// which pushes back on them instead of growing memory without bound.
+const QUEUE: usize = 8 * MAX_BATCH;
+
+/// How often a job whose failure was transient (a deadlock, a lock time-out) is
+/// run, in successive transactions, before its error is returned.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// The longest a batch may take from BEGIN to COMMIT. Past it the connection is
+/// dropped (the server then rolls back whatever did not commit) and every job
+/// of the batch fails.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Counts of the writer's work since the store connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    /// Jobs taken off the queue (committed or not; a job run again is counted once).
+    pub jobs: u64,
+    /// Transactions committed.
+    pub commits: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    jobs: AtomicU64,
+    commits: AtomicU64,
+}
+
+/// What a job sees besides the connection.
+#[derive(Default)]
+pub(super) struct Ctx {
+    /// The messages stored so far in this transaction, for the commit listener.
+    /// A job pushes the ones it stored; they are dropped again if it fails.
+    pub(super) announced: Vec<Committed>,
+    /// Set by a job that succeeds but wants its changes undone (an append that
+    /// found, late, that its message was stored already).
+    pub(super) undo: bool,
+}
+
+/// The future of one run of a job's work.
+pub(super) type Work<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// How a job's run ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Outcome {
+    Done,
+    Failed,
+    /// Failed for a transient reason: run it again in the next transaction.
+    Again,
+}
+
+/// One write operation, type-erased so that every kind shares the queue.
+trait Job: Send {
+    /// The lock the job takes; batches run their jobs in key order.
+    fn key(&self) -> &str;
+    /// Runs the operation in the open transaction (inside its savepoint).
+    fn run<'a>(
+        &'a mut self,
+        db: &'a Db,
+        ctx: &'a mut Ctx,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+    /// Sends the operation's result, or `failure` when its batch did not commit.
+    fn reply(self: Box<Self>, failure: Option<&StoreError>);
+}
+
+struct Call<T, F> {
+    key: String,
+    work: F,
+    attempts: u32,
+    result: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Call<T, F>
+where
+    T: Send,
+    F: for<'a> Fn(&'a Db, &'a mut Ctx) -> Work<'a, T> + Send,
+{
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        db: &'a Db,
+        ctx: &'a mut Ctx,
+    ) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>> {
+        Box::pin(async move {
+            self.attempts += 1;
+            self.result = None;
+            let result = (self.work)(db, ctx).await;
+            let outcome = match &result {
+                Ok(_) => Outcome::Done,
+                Err(StoreError::Unavailable(_)) if self.attempts < MAX_ATTEMPTS => Outcome::Again,
+                Err(_) => Outcome::Failed,
+            };
+            self.result = Some(result);
+            outcome
+        })
+    }
+
+    fn reply(self: Box<Self>, failure: Option<&StoreError>) {
+        let result = match (failure, self.result) {
+            (Some(failure), _) => Err(failure.clone()),
+            (None, Some(result)) => result,
+            (None, None) => Err(StoreError::Internal("the write panicked".into())),
+        };
+        // The caller may have stopped waiting; the write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The handle to the writer task. Dropping it closes the queue: the task
+/// finishes the queued jobs and ends.
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    counters: Arc<Counters>,
+    listener: Arc<Slot>,
+}
+
+/// Where the commit listener lives; the task clones it out, never calling it
+/// under the lock.
+type Slot = RwLock<Option<CommitListener>>;
+
+impl Writer {
+    /// Starts the writer task, writing through `pool` (its own, of one
+    /// connection, so that reads never delay a commit).
+    pub(super) fn start(pool: Pool) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
+        let listener = Arc::new(Slot::default());
+        tokio::spawn(run(pool, queue, counters.clone(), listener.clone()));
+        Self {
+            jobs,
+            counters,
+            listener,
+        }
+    }
+
+    /// Runs `work` in the writer's next transaction and returns its result once
+    /// that transaction committed.
+    ///
+    /// `work` runs inside a savepoint: when it returns an error, its changes are
+    /// rolled back and the other jobs of the batch are unaffected. It may run
+    /// more than once (in successive transactions) when it failed transiently,
+    /// hence `Fn`. `key` names the row lock it takes (see the module docs).
+    pub(super) async fn call<T, F>(&self, key: String, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> Fn(&'a Db, &'a mut Ctx) -> Work<'a, T> + Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Box::new(Call {
+            key,
+            work,
+            attempts: 0,
+            result: None,
+            reply,
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
+        result.await.map_err(|_| {
+            StoreError::Unavailable("the store writer stopped before replying".into())
+        })?
+    }
+
+    /// Installs the function called with each commit's new messages.
+    pub(super) fn set_listener(&self, listener: CommitListener) {
+        *self
+            .listener
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+    }
+
+    /// Jobs and commits so far; `commits < jobs` shows batching at work.
+    pub(super) fn stats(&self) -> WriterStats {
+        WriterStats {
+            jobs: self.counters.jobs.load(Ordering::Relaxed),
+            commits: self.counters.commits.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The task: wait for a job, take whatever else is queued, commit them together.
+async fn run(
+    pool: Pool,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    counters: Arc<Counters>,
+    listener: Arc<Slot>,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    let mut again: Vec<Box<dyn Job>> = Vec::new();
+    let mut outcomes = Vec::with_capacity(MAX_BATCH);
+    let mut ctx = Ctx::default();
+    loop {
+        // Jobs to run again go first: they have waited longest.
+        batch.append(&mut again);
+        let carried = batch.len();
+        if batch.is_empty() {
+            match queue.recv().await {
+                Some(job) => batch.push(job),
+                None => break,
+            }
+        }
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        counters
+            .jobs
+            .fetch_add((batch.len() - carried) as u64, Ordering::Relaxed);
+        // Stable: jobs with the same key keep their queue order.
+        batch.sort_by(|a, b| a.key().cmp(b.key()));
+
+        outcomes.clear();
+        ctx.announced.clear();
+        let committed = commit(&pool, &mut batch, &mut outcomes, &mut ctx).await;
+        match &committed {
+            Ok(()) => {
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+                announce(&listener, &ctx.announced);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
+            }
+        }
+        for (index, job) in batch.drain(..).enumerate() {
+            if committed.is_ok() && outcomes.get(index) == Some(&Outcome::Again) {
+                again.push(job);
+            } else {
+                job.reply(committed.as_ref().err());
+            }
+        }
+    }
+}
+
+/// Hands a commit's new messages to the listener, if there are any and one is set.
+fn announce(listener: &Slot, announced: &[Committed]) {
+    if announced.is_empty() {
+        return;
+    }
+    let listener = listener
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if let Some(listener) = listener {
+        // The messages are durable whatever the listener does; a panic in it
+        // must not take the writer down with it.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| listener(announced))).is_err() {
+            tracing::error!("the commit listener panicked");
+        }
+    }
+}
+
+/// Runs `batch` in one transaction on a connection of `pool` and commits.
+///
+/// On any failure the connection is dropped rather than returned to the pool:
+/// its transaction may still be open, or its state unknown. Closing it makes the
+/// server roll back whatever did not commit.
+async fn commit(
+    pool: &Pool,
+    batch: &mut [Box<dyn Job>],
+    outcomes: &mut Vec<Outcome>,
+    ctx: &mut Ctx,
+) -> Result<(), StoreError> {
+    let db = pool.get().await?;
+    let result = tokio::time::timeout(BATCH_TIMEOUT, transaction(&db, batch, outcomes, ctx))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the transaction timed out; its outcome is unknown".into(),
+            ))
+        });
+    if result.is_err() {
+        drop(Object::take(db));
+    }
+    result
+}
+
+/// BEGIN, each job in the savepoint `job`, COMMIT.
+async fn transaction(
+    db: &Db,
+    batch: &mut [Box<dyn Job>],
+    outcomes: &mut Vec<Outcome>,
+    ctx: &mut Ctx,
+) -> Result<(), StoreError> {
+    db.batch_execute("BEGIN; SAVEPOINT job").await?;
+    // Whether the savepoint holds a finished job's changes, to keep (release)
+    // before the next job opens a fresh one. After ROLLBACK TO it is empty again
+    // and the next job can use it as it is.
+    let mut holds_changes = false;
+    for job in batch.iter_mut() {
+        if holds_changes {
+            db.batch_execute("RELEASE SAVEPOINT job; SAVEPOINT job")
+                .await?;
+        }
+        let before = ctx.announced.len();
+        ctx.undo = false;
+        let outcome = AssertUnwindSafe(job.run(db, ctx))
+            .catch_unwind()
+            .await
+            .unwrap_or(Outcome::Failed);
+        outcomes.push(outcome);
+        if outcome == Outcome::Done && !ctx.undo {
+            holds_changes = true;
+        } else {
+            ctx.announced.truncate(before);
+            // Also fails when the connection is gone, which ends the batch.
+            db.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
+            holds_changes = false;
+        }
+    }
+    // RELEASE fails if the transaction is in an aborted state, where COMMIT
+    // would quietly roll back instead: never report that as success.
+    db.batch_execute("RELEASE SAVEPOINT job; COMMIT")
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            // The connection broke or the server shut down around the COMMIT:
+            // it may or may not have happened.
+            StoreError::Unavailable(e) => {
+                StoreError::Unavailable(format!("the commit's outcome is unknown: {e}"))
+            }
+            e => StoreError::Internal(format!("the commit failed: {e}")),
+        })
+}

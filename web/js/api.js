@@ -1,0 +1,67 @@
+// The HTTP API (§8 of the protocol): accounts, dispatch, files, admin.
+
+/** A failed HTTP call: `status` and the server's error `code` when it sent one. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(method, path, { token, json, body, type } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  } else if (type) {
+    headers['Content-Type'] = type;
+  }
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body, cache: 'no-store' });
+  } catch (e) {
+    throw new ApiError(0, 'unavailable', `network: ${e.message}`);
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) {
+    const err = data && data.error;
+    throw new ApiError(res.status, err?.code, err?.message || (typeof data === 'string' ? data : ''));
+  }
+  return data;
+}
+
+export const register = (username, password) =>
+  call('POST', '/v1/register', { json: { username, password } });
+
+/** `{token, user, expires_at}` */
+export const login = (username, password) =>
+  call('POST', '/v1/login', { json: { username, password } });
+
+/** `{nodes: [{id, ws, tcp}]}`, best first. */
+export const dispatch = (token) => call('GET', '/v1/dispatch', { token });
+
+/** Uploads a `File`/`Blob`: `{file_id, name, size, mime, sha256}`. */
+export const upload = (token, file, name = file.name || 'file') =>
+  call('POST', `/v1/files?name=${encodeURIComponent(name)}`, {
+    token,
+    body: file,
+    type: file.type || 'application/octet-stream',
+  });
+
+/** A URL for `<img src>` and download links (the server takes `access_token`). */
+export const fileUrl = (token, fileId) =>
+  `/v1/files/${encodeURIComponent(fileId)}?access_token=${encodeURIComponent(token)}`;
+
+/** `GET /v1/admin/cluster` with the admin token. */
+export const cluster = (adminToken) => call('GET', '/v1/admin/cluster', { token: adminToken });
+
+/** `GET /metrics` (Prometheus text) of the node serving the page. */
+export const metrics = () => call('GET', '/metrics');

@@ -1,0 +1,480 @@
+// The chat model: conversations, messages (de-duplicated by (conv, seq)), contacts,
+// presence, typing and receipts, kept in step with the server over a `Socket`.
+// No DOM here: every change is reported through `onChange(what, detail)`.
+
+const PAGE = 50;
+const CATCH_UP_PAGE = 200;
+const TYPING_MS = 5000;
+
+/** The direct conversation of two users: `d:<a>:<b>` with a < b. */
+export function directConv(a, b) {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+}
+
+/** A fresh client message id (idempotency key of `send`). */
+export function newClientMsgId() {
+  const rnd = new Uint32Array(2);
+  crypto.getRandomValues(rnd);
+  return `w${Date.now().toString(36)}${rnd[0].toString(36)}${rnd[1].toString(36)}`;
+}
+
+/** The parsed `meta` of a message, or null. */
+export function metaOf(m) {
+  if (!m?.meta) return null;
+  try {
+    const meta = JSON.parse(m.meta);
+    return meta && typeof meta === 'object' ? meta : null;
+  } catch {
+    return null;
+  }
+}
+
+export class Chat {
+  constructor(socket, me, onChange) {
+    this.socket = socket;
+    this.me = me;
+    this.onChange = onChange;
+    this.convs = new Map();
+    this.contacts = new Map(); // user -> state
+    this.online = new Map(); // user -> bool
+    this.clockSkew = 0; // server_time - local time, ms
+  }
+
+  #emit(what, detail) {
+    this.onChange(what, detail);
+  }
+
+  /** The conversation `id`, created empty when unknown. */
+  conv(id) {
+    let c = this.convs.get(id);
+    if (!c) {
+      const kind = id.startsWith('d:') ? 'direct' : id.startsWith('g:') ? 'group' : 'system';
+      const [, a, b] = id.split(':');
+      c = {
+        id,
+        kind,
+        peer: kind === 'direct' ? (a === this.me ? b : a) : undefined,
+        group: kind === 'group' ? id.slice(2) : undefined,
+        name: undefined,
+        last_seq: 0,
+        read_seq: 0,
+        last_ts: 0,
+        msgs: new Map(), // seq -> message
+        pending: [], // sends not yet acknowledged
+        loaded: false, // [start, top] is complete
+        start: 1,
+        top: 0,
+        complete: false, // start is seq 1
+        peerRead: 0,
+        typing: new Map(), // user -> expiry
+        info: null, // group_info reply
+        gone: false, // no longer a member
+        fetching: null,
+      };
+      this.convs.set(id, c);
+    }
+    return c;
+  }
+
+  /** Conversations, newest activity first. */
+  list() {
+    return [...this.convs.values()]
+      .filter((c) => !c.gone || c.msgs.size)
+      .sort((x, y) => y.last_ts - x.last_ts || x.id.localeCompare(y.id));
+  }
+
+  unread(c) {
+    return Math.max(0, c.last_seq - c.read_seq);
+  }
+
+  totalUnread() {
+    let n = 0;
+    for (const c of this.convs.values()) n += this.unread(c);
+    return n;
+  }
+
+  /** The newest message held for `c`. */
+  last(c) {
+    let best = null;
+    for (const m of c.msgs.values()) if (!best || m.seq > best.seq) best = m;
+    return best;
+  }
+
+  /** Messages held for `c`, ascending by seq. */
+  messages(c) {
+    return [...c.msgs.values()].sort((x, y) => x.seq - y.seq);
+  }
+
+  now() {
+    return Date.now() + this.clockSkew;
+  }
+
+  // ---- catching up -------------------------------------------------------
+
+  /** `sync`, then `history` for whatever moved: run after every (re)connect. */
+  async sync() {
+    const { convs = [] } = await this.socket.request('sync');
+    const listed = new Set();
+    const moved = [];
+    for (const s of convs) {
+      listed.add(s.conv);
+      const c = this.conv(s.conv);
+      c.kind = s.kind || c.kind;
+      if (s.peer) c.peer = s.peer;
+      if (s.group) c.group = s.group;
+      if (s.name) c.name = s.name;
+      c.gone = false;
+      c.read_seq = Math.max(c.read_seq, s.read_seq || 0);
+      c.last_ts = Math.max(c.last_ts, s.last_ts || 0);
+      if ((s.last_seq || 0) > c.last_seq) {
+        c.last_seq = s.last_seq;
+        moved.push(c);
+      }
+    }
+    for (const c of this.convs.values()) {
+      if (c.kind === 'group' && !listed.has(c.id) && !c.pending.length) c.gone = true;
+    }
+    this.#emit('convs');
+    const previews = [];
+    for (const c of moved) {
+      if (c.loaded) await this.fetchAfter(c);
+      else if (previews.length < 40) previews.push(c);
+    }
+    // A preview (the last message) for conversations not opened yet, a few at a time.
+    for (let i = 0; i < previews.length; i += 10) {
+      await Promise.all(previews.slice(i, i + 10).map((c) => this.#preview(c)));
+    }
+    this.#emit('convs');
+  }
+
+  async #preview(c) {
+    try {
+      const { msgs = [] } = await this.socket.request('history', { conv: c.id, limit: 1 });
+      for (const m of msgs) this.#store(m);
+    } catch {
+      /* the list shows no preview */
+    }
+  }
+
+  /** Loads the latest page of `c` the first time it is opened. */
+  async open(c) {
+    if (c.loaded || c.fetching) return c.fetching;
+    c.fetching = (async () => {
+      const { msgs = [] } = await this.socket.request('history', { conv: c.id, limit: PAGE });
+      for (const m of msgs) this.#store(m);
+      c.start = msgs.length ? msgs[0].seq : c.last_seq + 1;
+      c.top = msgs.length ? msgs[msgs.length - 1].seq : c.last_seq;
+      c.complete = msgs.length < PAGE || c.start <= 1;
+      c.loaded = true;
+    })();
+    try {
+      await c.fetching;
+    } finally {
+      c.fetching = null;
+    }
+    this.#emit('msgs', { conv: c });
+    if (c.last_seq > c.top) await this.fetchAfter(c);
+  }
+
+  /** Scroll-back: the page before the oldest message held. Resolves false at the start. */
+  async older(c) {
+    if (!c.loaded || c.complete) return false;
+    const { msgs = [] } = await this.socket.request('history', {
+      conv: c.id,
+      before: c.start,
+      limit: PAGE,
+    });
+    for (const m of msgs) this.#store(m);
+    if (msgs.length) c.start = msgs[0].seq;
+    c.complete = msgs.length < PAGE || c.start <= 1;
+    this.#emit('msgs', { conv: c, older: true });
+    return msgs.length > 0;
+  }
+
+  /** Fills `c` from its contiguous top up to the newest message (`history after`). */
+  async fetchAfter(c) {
+    if (c.fetching) {
+      c.refetch = true;
+      return c.fetching;
+    }
+    c.fetching = (async () => {
+      do {
+        c.refetch = false;
+        for (;;) {
+          const { msgs = [] } = await this.socket.request('history', {
+            conv: c.id,
+            after: c.top,
+            limit: CATCH_UP_PAGE,
+          });
+          for (const m of msgs) this.#store(m);
+          this.#advance(c);
+          if (msgs.length) c.top = Math.max(c.top, msgs[msgs.length - 1].seq);
+          if (msgs.length < CATCH_UP_PAGE) break;
+        }
+      } while (c.refetch);
+    })();
+    try {
+      await c.fetching;
+    } finally {
+      c.fetching = null;
+    }
+    this.#emit('msgs', { conv: c });
+  }
+
+  #advance(c) {
+    while (c.msgs.has(c.top + 1)) c.top += 1;
+  }
+
+  /** Keeps `m`; true when it was not held before. */
+  #store(m) {
+    const c = this.conv(m.conv);
+    const had = c.msgs.get(m.seq);
+    c.msgs.set(m.seq, had && had.kind === 'recalled' ? had : m);
+    c.last_seq = Math.max(c.last_seq, m.seq);
+    c.last_ts = Math.max(c.last_ts, m.ts || 0);
+    if (m.from === this.me) c.pending = c.pending.filter((p) => p.client_msg_id !== m.client_msg_id);
+    return !had;
+  }
+
+  // ---- pushes ------------------------------------------------------------
+
+  /** Handles a server push; returns the message when it is a new one from someone else. */
+  push(key, body) {
+    switch (key) {
+      case 'msg':
+        return this.#pushMsg(body);
+      case 'receipt': {
+        const c = this.conv(body.conv);
+        if (body.user === this.me) c.read_seq = Math.max(c.read_seq, body.seq);
+        else c.peerRead = Math.max(c.peerRead, body.seq);
+        this.#emit('receipt', { conv: c });
+        break;
+      }
+      case 'typing': {
+        if (body.user === this.me) break;
+        const c = this.conv(body.conv);
+        c.typing.set(body.user, Date.now() + TYPING_MS);
+        this.#emit('typing', { conv: c });
+        break;
+      }
+      case 'recalled': {
+        const c = this.conv(body.conv);
+        const m = c.msgs.get(body.seq);
+        if (m) {
+          c.msgs.set(body.seq, {
+            conv: m.conv,
+            seq: m.seq,
+            id: m.id,
+            from: m.from,
+            kind: 'recalled',
+            ts: m.ts,
+            client_msg_id: m.client_msg_id,
+          });
+        }
+        this.#emit('msgs', { conv: c });
+        break;
+      }
+      case 'presence':
+        this.online.set(body.user, !!body.online);
+        this.#emit('presence', { user: body.user });
+        break;
+      default:
+        break;
+    }
+    return null;
+  }
+
+  #pushMsg(m) {
+    const known = this.convs.has(m.conv);
+    const c = this.conv(m.conv);
+    const fresh = m.seq > c.last_seq && !c.msgs.has(m.seq);
+    const gap = c.loaded && m.seq > c.top + 1;
+    this.#store(m);
+    c.typing.delete(m.from);
+    if (c.loaded) this.#advance(c);
+    const meta = metaOf(m);
+    if (c.kind === 'group' && meta?.type === 'group' && meta.action === 'removed' && meta.users?.includes(this.me)) {
+      c.gone = true;
+    }
+    this.#emit('msgs', { conv: c, live: fresh ? m : null });
+    if (gap) this.fetchAfter(c).catch(() => {});
+    // A conversation we did not know (a new group, a first message): learn its name.
+    if (!known) this.sync().catch(() => {});
+    if (c.kind === 'system') this.refreshContacts().catch(() => {});
+    return fresh && m.from !== this.me ? m : null;
+  }
+
+  /** Drops expired typing marks; true when something changed. */
+  expireTyping() {
+    const now = Date.now();
+    let changed = false;
+    for (const c of this.convs.values()) {
+      for (const [user, until] of c.typing) {
+        if (until < now) {
+          c.typing.delete(user);
+          changed = true;
+        }
+      }
+    }
+    return changed;
+  }
+
+  // ---- requests ----------------------------------------------------------
+
+  /** Marks everything in `c` read (sends `read` only when it moves the cursor). */
+  async markRead(c) {
+    const seq = c.last_seq;
+    if (seq <= c.read_seq) return;
+    c.read_seq = seq;
+    this.#emit('convs');
+    await this.socket.request('read', { conv: c.id, seq });
+  }
+
+  /** Sends a message to `c`; shows it as pending until acknowledged. */
+  async send(c, { kind = 'text', text, file, meta }) {
+    const p = {
+      conv: c.id,
+      client_msg_id: newClientMsgId(),
+      from: this.me,
+      kind,
+      text,
+      file,
+      meta,
+      ts: this.now(),
+      status: 'sending',
+    };
+    c.pending.push(p);
+    c.last_ts = Math.max(c.last_ts, p.ts);
+    this.#emit('msgs', { conv: c, live: null, mine: true });
+    return this.#deliver(c, p);
+  }
+
+  /** Sends pending message `p` again (same client_msg_id: the server keeps one). */
+  retry(c, p) {
+    p.status = 'sending';
+    this.#emit('msgs', { conv: c });
+    return this.#deliver(c, p);
+  }
+
+  async #deliver(c, p) {
+    const body = { client_msg_id: p.client_msg_id, kind: p.kind };
+    if (c.kind === 'direct') body.to = c.peer;
+    else body.conv = c.id;
+    if (p.text !== undefined) body.text = p.text;
+    if (p.file) body.file = p.file;
+    if (p.meta !== undefined) body.meta = p.meta;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const ok = await this.socket.request('send', body, 30_000);
+        c.pending = c.pending.filter((x) => x !== p);
+        const m = { ...body, conv: ok.conv, seq: ok.seq, id: ok.id, ts: ok.ts, from: this.me };
+        delete m.to;
+        this.#store(m);
+        if (c.loaded) this.#advance(c);
+        if (c.loaded && ok.seq > c.top) this.fetchAfter(c).catch(() => {});
+        this.#emit('msgs', { conv: c });
+        return m;
+      } catch (e) {
+        // A connection lost mid-request: the reconnect may follow; try again.
+        if ((e.code === 'closed' || e.code === 'timeout') && attempt < 2) continue;
+        if (e.code === 'forbidden' && c.kind === 'group') c.gone = true;
+        p.status = 'failed';
+        p.error = e.message;
+        this.#emit('msgs', { conv: c });
+        throw e;
+      }
+    }
+  }
+
+  async typing(c) {
+    await this.socket.request('typing', { conv: c.id });
+  }
+
+  async recall(c, seq) {
+    await this.socket.request('recall', { conv: c.id, seq });
+  }
+
+  async refreshContacts() {
+    const { contacts = [] } = await this.socket.request('contacts');
+    this.contacts = new Map(contacts.map((x) => [x.user, x.state]));
+    for (const x of contacts) this.online.set(x.user, !!x.online);
+    this.#emit('contacts');
+  }
+
+  /** Presence of the peers of direct conversations who are not contacts. */
+  async refreshPresence() {
+    const users = [...this.convs.values()]
+      .filter((c) => c.kind === 'direct' && c.peer)
+      .map((c) => c.peer)
+      .slice(0, 500);
+    if (!users.length) return;
+    const { online = [] } = await this.socket.request('presence', { users });
+    const on = new Set(online);
+    for (const u of users) this.online.set(u, on.has(u));
+    this.#emit('presence', {});
+  }
+
+  async contact(op, user) {
+    await this.socket.request(op, { user });
+    await this.refreshContacts();
+  }
+
+  /** Writes a note into a group (so every member sees the change), e.g. "joined". */
+  note(c, action, text, users = []) {
+    const meta = JSON.stringify({ type: 'group', action, users });
+    return this.send(c, { kind: 'custom', text, meta });
+  }
+
+  async groupCreate(name, members, isPublic) {
+    const { group } = await this.socket.request('group_create', {
+      name,
+      members,
+      public: isPublic,
+    });
+    const c = this.conv(`g:${group.id}`);
+    c.name = group.name;
+    c.last_ts = this.now();
+    c.loaded = true;
+    c.complete = true;
+    const text = `created the group “${group.name}”${members.length ? ` with ${members.join(', ')}` : ''}`;
+    await this.note(c, 'created', text, members);
+    return c;
+  }
+
+  async groupJoin(id) {
+    await this.socket.request('group_join', { group: id });
+    const c = this.conv(`g:${id}`);
+    c.gone = false;
+    await this.sync();
+    await this.note(c, 'joined', 'joined the group', [this.me]);
+    return c;
+  }
+
+  async groupInfo(c) {
+    c.info = await this.socket.request('group_info', { group: c.group });
+    if (c.info.group?.name) c.name = c.info.group.name;
+    this.#emit('info', { conv: c });
+    return c.info;
+  }
+
+  async groupAdd(c, users) {
+    await this.socket.request('group_add', { group: c.group, users });
+    await this.note(c, 'added', `added ${users.join(', ')}`, users);
+    await this.groupInfo(c);
+  }
+
+  async groupKick(c, user) {
+    // The note goes first, so that the removed member sees it too.
+    await this.note(c, 'removed', `removed ${user}`, [user]);
+    await this.socket.request('group_kick', { group: c.group, user });
+    await this.groupInfo(c);
+  }
+
+  async groupLeave(c) {
+    await this.note(c, 'left', 'left the group', [this.me]);
+    await this.socket.request('group_leave', { group: c.group });
+    c.gone = true;
+    this.convs.delete(c.id);
+    this.#emit('convs');
+  }
+}

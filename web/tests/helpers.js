@@ -1,0 +1,178 @@
+// Shared by the browser tests: the real `koi` binary on free ports, and headless
+// Debian Chromium driven by playwright-core (no browser is ever downloaded).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, '../..');
+export const KOI_BIN = resolve(here, process.env.KOI_BIN || '../../target/debug/koi');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const ADMIN = 'web-test-admin';
+export const PASSWORD = 'password-123';
+/** Where screenshots go when KOI_SCREENSHOTS=1 (else a temp dir). */
+export const SHOTS = process.env.KOI_SCREENSHOTS === '1' ? join(ROOT, 'docs/screenshots') : null;
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** A `koi serve` process; `restart()` starts it again on the same data dir and ports. */
+export class Koi {
+  static async start() {
+    const koi = new Koi();
+    koi.dir = mkdtempSync(join(tmpdir(), 'koi-web-'));
+    koi.data = join(koi.dir, 'data');
+    koi.httpPort = await freePort();
+    koi.tcpPort = await freePort();
+    await koi.spawn();
+    return koi;
+  }
+
+  get base() {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  spawn() {
+    const env = { ...process.env, KOI_LOG: 'warn' };
+    for (const k of Object.keys(env)) if (k.startsWith('KOI_') && k !== 'KOI_LOG') delete env[k];
+    const proc = spawn(
+      KOI_BIN,
+      ['serve', '--data', this.data, '--http', `127.0.0.1:${this.httpPort}`, '--tcp', `127.0.0.1:${this.tcpPort}`, '--admin-token', ADMIN],
+      { env, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.proc = proc;
+    this.exited = new Promise((res) => proc.on('exit', res));
+    return new Promise((res, rej) => {
+      const timer = setTimeout(() => rej(new Error('koi did not report its listeners within 30 s')), 30_000);
+      let http = false;
+      let tcp = false;
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        if (line.includes('http listening on')) http = true;
+        if (line.includes('tcp listening on')) tcp = true;
+        if (http && tcp) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+      proc.on('exit', (code) => {
+        clearTimeout(timer);
+        rej(new Error(`koi exited (${code}) before listening`));
+      });
+    });
+  }
+
+  /** SIGKILL: no chance to clean up. */
+  async kill() {
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async restart() {
+    // The ports were just released; retry briefly if the kernel has not let go yet.
+    for (let i = 0; ; i++) {
+      try {
+        await this.spawn();
+        return;
+      } catch (e) {
+        if (i >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.proc.kill('SIGTERM');
+      await this.exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async register(username, password = PASSWORD) {
+    const res = await fetch(`${this.base}/v1/register`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${await res.text()}`);
+  }
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A page in a fresh browser context; page errors and console errors are collected. */
+export async function openPage(browser, url, { width = 1280, height = 800 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text())) {
+      page.errors.push(`console: ${m.text()}`);
+    }
+  });
+  page.setDefaultTimeout(15_000);
+  await page.goto(url);
+  return page;
+}
+
+/** Logs in through the form (registering first when `register`). */
+export async function logIn(page, username, { register = true } = {}) {
+  await page.locator('#login-user').fill(username);
+  await page.locator('#login-password').fill(PASSWORD);
+  await page.getByRole('button', { name: register ? 'Register' : 'Log in' }).click();
+  await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/** Opens the direct chat with `user` from the "Message a user" box. */
+export async function chatWith(page, user) {
+  await page.getByLabel('Username to message').fill(user);
+  await page.getByLabel('Username to message').press('Enter');
+  await page.locator('#chat-title', { hasText: user }).waitFor();
+}
+
+export async function send(page, text) {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+}
+
+/** Waits until the open chat shows a message with `text`. */
+export function message(page, text) {
+  return page.locator('#msg-list li', { hasText: text });
+}
+
+export async function shot(page, name) {
+  const dir = SHOTS || join(tmpdir(), 'koi-web-shots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, name) });
+}

@@ -1,0 +1,66 @@
+// The monitor page: asks for the admin token, shows the node and live counters.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, Koi, launch, openPage, logIn, chatWith, send, shot } from './helpers.js';
+
+let koi;
+let browser;
+const pages = [];
+
+before(async () => {
+  koi = await Koi.start();
+  browser = await launch();
+});
+
+after(async () => {
+  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
+  await browser?.close();
+  await koi?.stop();
+});
+
+const number = async (page, sel) => Number(await page.locator(sel).textContent());
+
+test('the monitor shows the node and a rising message counter', async () => {
+  const res = await fetch(`${koi.base}/v1/admin/cluster`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+  const { nodes } = await res.json();
+  const id = nodes[0].id;
+
+  const admin = await openPage(browser, `${koi.base}/admin`);
+  pages.push(admin);
+  // A wrong token is refused and asked again.
+  await admin.getByLabel('Admin token').fill('wrong');
+  await admin.getByLabel('Admin token').press('Enter');
+  await admin.locator('#token-error', { hasText: 'not the admin token' }).waitFor();
+  await admin.getByLabel('Admin token').fill(ADMIN);
+  await admin.getByRole('button', { name: 'Open' }).click();
+  const row = admin.locator('#nodes tr', { hasText: id });
+  await row.waitFor();
+  assert.match(await row.textContent(), /gateway/);
+  await admin.waitForFunction(() => /^\d+$/.test(document.getElementById('s-stored').textContent));
+  const before = await number(admin, '#s-stored');
+
+  const alice = await openPage(browser, `${koi.base}/`);
+  const bob = await openPage(browser, `${koi.base}/`);
+  pages.push(alice, bob);
+  await logIn(alice, 'alice');
+  await logIn(bob, 'bob');
+  await chatWith(alice, 'bob');
+  for (let i = 1; i <= 20; i++) {
+    await send(alice, `message ${i}`);
+    await alice.locator('#msg-list li:not(.sending) .text', { hasText: new RegExp(`^message ${i}$`) }).waitFor();
+    await new Promise((r) => setTimeout(r, 200)); // spread over the chart, not a synchronisation
+  }
+  await admin.waitForFunction((n) => Number(document.getElementById('s-stored').textContent) >= n + 20, before);
+  // The connection is counted, and the chart has a line for the node.
+  await admin.waitForFunction(() => Number(document.getElementById('s-conns').textContent) >= 1);
+  await admin.locator('#chart-in svg polyline').waitFor();
+  assert.equal(await admin.locator('#chart-in svg polyline').count(), 1);
+  await shot(admin, 'monitor.png');
+
+  // The token stays for the tab (sessionStorage), and a failed poll is listed.
+  await koi.kill();
+  await admin.locator('#errors li', { hasText: '—' }).first().waitFor();
+  await koi.restart();
+  await admin.locator('#poll[data-state="online"]').waitFor();
+});

@@ -33,7 +33,11 @@ pub fn validate_send(send: &Send) -> Result<(), KoiError> {
         return Err(KoiError::new(ErrorCode::TooLarge, "meta is over 4 KiB"));
     }
     // NUL is no character a person types, and PostgreSQL cannot store it.
-    if [&send.text, &send.meta].into_iter().flatten().any(|t| t.contains('\0')) {
+    if [&send.text, &send.meta]
+        .into_iter()
+        .flatten()
+        .any(|t| t.contains('\0'))
+    {
         return Err(KoiError::bad_request("text and meta may not contain NUL"));
     }
     if send.client_msg_id.len() > 128 {

@@ -11,6 +11,7 @@
 
 pub mod access;
 pub mod config;
+mod engines;
 pub mod gateway;
 mod http_error;
 pub mod logic;

@@ -12,16 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use koi_cluster::local::{LocalRegistry, LocalRouter};
-use koi_cluster::{Hub, Kick, Registry, Router};
-use koi_store::Store;
-use koi_store::sqlite::SqliteStore;
 use axum::serve::ListenerExt;
+use koi_cluster::{Hub, Kick};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::access::{Access, serve_tcp};
 use crate::config::Config;
+use crate::engines::Engines;
 use crate::gateway::{Gateway, LoginThrottle, routes};
 use crate::logic::Logic;
 use crate::monitor::{Meters, install_recorder};
@@ -38,8 +36,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     mut reload: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> anyhow::Result<()> {
-    if config.nats.is_some() || config.postgres.is_some() {
-        bail!("cluster mode (--nats, --postgres) is not available in this build yet");
+    if config.nats.is_some() && config.token_secret.is_none() {
+        bail!("cluster mode needs --token-secret: every node must accept every node's tokens");
     }
     std::fs::create_dir_all(&config.data)
         .with_context(|| format!("creating {}", config.data.display()))?;
@@ -50,10 +48,14 @@ pub async fn run(
     let meters = Meters::new();
     meters.spawn_rate_sampler();
 
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data.join("koi.db"))?);
+    let node_id = node_id(&config)?;
     let hub = Arc::new(Hub::new());
-    let router: Arc<dyn Router> = Arc::new(LocalRouter::new(hub.clone()));
-    let registry: Arc<dyn Registry> = Arc::new(LocalRegistry::new());
+    let Engines {
+        store,
+        router,
+        registry,
+        cluster,
+    } = Engines::open(&config, hub.clone(), &node_id).await?;
     let logic = Arc::new(Logic::new(
         store.clone(),
         router,
@@ -68,7 +70,6 @@ pub async fn run(
 
     let secret = Tokens::load_secret(config.token_secret.as_deref(), &config.data)?;
     let tokens = Arc::new(Tokens::new(&secret, config.token_ttl_s));
-    let node_id = node_id(&config)?;
 
     let http = TcpListener::bind(config.http)
         .await
@@ -182,6 +183,12 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     heartbeat.abort();
+    if let Some(registry) = &cluster {
+        // Leave dispatch at once rather than when the heartbeat expires.
+        if let Err(e) = registry.withdraw().await {
+            tracing::warn!(error = %e, "withdrawing from the registry failed");
+        }
+    }
     if let Some(task) = tcp_task {
         let _ = task.await;
     }

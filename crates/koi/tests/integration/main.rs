@@ -6,6 +6,7 @@
 mod harness;
 
 mod bad_input;
+mod cluster;
 mod contacts;
 mod durability;
 mod files;

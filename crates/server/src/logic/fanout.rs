@@ -76,7 +76,7 @@ async fn run_shard(
                     .await
             }
             ConvId::Group(id) => router.to_group(id, push, origin, None).await,
-            ConvId::System(user) => router.to_user(user.as_str(), push, origin).await,
+            ConvId::System(user) => router.to_users(&[user.to_string()], push, origin).await,
         };
         match reached {
             Ok(n) => meters.delivered(n),

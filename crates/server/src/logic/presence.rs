@@ -58,7 +58,10 @@ impl Logic {
             let groups = self.store.user_groups(user).await?;
             self.hub.set_user_groups(user.as_str(), groups);
             // In a cluster: wait until pushes from other nodes reach this one.
-            self.router.user_online_here(user.as_str()).await.map_err(unavailable)?;
+            self.router
+                .user_online_here(user.as_str())
+                .await
+                .map_err(unavailable)?;
         }
         self.meters.set_connections(self.hub.connections());
         if self

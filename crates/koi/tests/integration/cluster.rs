@@ -1,0 +1,278 @@
+//! Cluster mode: three `koi` nodes on one ephemeral NATS and one ephemeral
+//! PostgreSQL, clients spread over the nodes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use koi_client::{Api, Client, Credentials, Event, Http, Transport};
+use koi_cluster::testing::NatsServer;
+use koi_proto::frame::Op;
+use koi_store::testing::PgServer;
+use serde_json::Value;
+
+use crate::harness::{ADMIN, Koi, PASSWORD, login, next_msg, next_push, register_login, unique};
+
+/// Engines and nodes of a test cluster; dropping it stops everything.
+struct Cluster {
+    nodes: Vec<Koi>,
+    _nats: NatsServer,
+    _pg: PgServer,
+}
+
+impl Cluster {
+    async fn start(nodes: usize) -> Cluster {
+        let nats = NatsServer::start().await.expect("nats-server");
+        let pg = PgServer::start().await.expect("postgres");
+        let db = pg.create_database("koi").await.expect("database");
+        let mut started = Vec::new();
+        for i in 0..nodes {
+            let id = format!("node{i}");
+            let args = [
+                "--nats",
+                &nats.url(),
+                "--postgres",
+                &db,
+                "--token-secret",
+                "cluster-secret",
+                "--node-id",
+                &id,
+            ];
+            started.push(Koi::start_with(&args).await);
+        }
+        Cluster {
+            nodes: started,
+            _nats: nats,
+            _pg: pg,
+        }
+    }
+}
+
+async fn admin_nodes(koi: &Koi) -> Vec<Value> {
+    let res = crate::harness::http()
+        .get(format!("{}/v1/admin/cluster", koi.base()))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["nodes"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn dispatch_ids(koi: &Koi, token: &str) -> Vec<String> {
+    let res = crate::harness::http()
+        .get(format!("{}/v1/dispatch", koi.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Direct and group messages cross nodes; a user with devices on two nodes gets
+/// every push on both; presence and contacts work across nodes; tokens from one
+/// node are accepted by every node; `admin/cluster` and `dispatch` list all nodes.
+#[tokio::test]
+async fn three_nodes_serve_one_cluster() {
+    let cluster = Cluster::start(3).await;
+    let [n0, n1, n2] = [&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]];
+
+    let (alice, bob, carol) = (unique("alice"), unique("bob"), unique("carol"));
+    let alice_token = register_login(n0, &alice).await;
+    register_login(n1, &bob).await;
+    register_login(n2, &carol).await;
+    // A token issued by node 0 is good on node 1 and 2.
+    let a = n1.connect(&alice_token, Transport::WsJson).await;
+    let b1 = n0
+        .connect(&login(n2, &bob).await, Transport::TcpProtobuf)
+        .await;
+    let b2 = n2.connect(&login(n1, &bob).await, Transport::WsJson).await;
+    let c = n2
+        .connect(&login(n0, &carol).await, Transport::TcpProtobuf)
+        .await;
+
+    let sent = a.send_text(&bob, "x1", "across nodes").await.unwrap();
+    for device in [&b1, &b2] {
+        let msg = next_msg(device).await;
+        assert_eq!(
+            (msg.seq, msg.text.as_deref()),
+            (sent.seq, Some("across nodes"))
+        );
+    }
+    b1.send_text(&alice, "x2", "back").await.unwrap();
+    assert_eq!(next_msg(&a).await.text.as_deref(), Some("back"));
+    assert_eq!(
+        next_msg(&b2).await.text.as_deref(),
+        Some("back"),
+        "the sender's other device, on another node"
+    );
+
+    let group = a
+        .group_create("three nodes", [bob.as_str(), carol.as_str()], false)
+        .await
+        .unwrap();
+    let conv = format!("g:{}", group.id);
+    c.send(koi_proto::Send {
+        to: None,
+        conv: Some(conv.clone()),
+        ..koi_client::text_send("", "g1", "hello group")
+    })
+    .await
+    .unwrap();
+    for device in [&a, &b1, &b2] {
+        let msg = next_msg(device).await;
+        assert_eq!(
+            (msg.conv.as_str(), msg.seq, msg.from.as_str()),
+            (conv.as_str(), 1, carol.as_str())
+        );
+    }
+
+    // Mutual contacts across nodes: carol on node 2 sees alice come online on node 0.
+    a.contact_add(&carol).await.unwrap();
+    c.contact_add(&alice).await.unwrap();
+    assert_eq!(c.presence([alice.as_str()]).await.unwrap(), [alice.clone()]);
+    let a_again = n0.connect(&alice_token, Transport::WsJson).await;
+    a.close().await;
+    drop(a);
+    drop(a_again);
+    let offline = next_push(&c, |op| match op {
+        Op::Presence(p) if p.online == Some(false) => p.user,
+        _ => None,
+    })
+    .await;
+    assert_eq!(offline, alice);
+    let alice_back = n1.connect(&alice_token, Transport::TcpProtobuf).await;
+    let online = next_push(&c, |op| match op {
+        Op::Presence(p) if p.online == Some(true) => p.user,
+        _ => None,
+    })
+    .await;
+    assert_eq!(online, alice);
+    let contacts = c.contacts().await.unwrap();
+    let entry = contacts.iter().find(|x| x.user == alice).unwrap();
+    assert_eq!((entry.state.as_str(), entry.online), ("mutual", true));
+    drop(alice_back);
+
+    let nodes = admin_nodes(n1).await;
+    let ids: BTreeSet<&str> = nodes.iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, BTreeSet::from(["node0", "node1", "node2"]));
+    assert!(nodes.iter().any(|n| n["connections"].as_u64() > Some(0)));
+    let token = login(n2, &carol).await;
+    assert_eq!(dispatch_ids(n2, &token).await.len(), 3);
+}
+
+/// While clients send, a node is SIGKILLed: every acknowledged message is
+/// readable through another node; a client of the dead node reconnects through
+/// dispatch and catches up with nothing missing and nothing duplicated; the dead
+/// node leaves dispatch within 15 s.
+#[tokio::test]
+async fn a_killed_node_loses_nothing() {
+    let mut cluster = Cluster::start(3).await;
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    register_login(&cluster.nodes[1], &alice).await;
+    register_login(&cluster.nodes[1], &bob).await;
+
+    // Bob's resilient client dispatches through node 1's gateway; the node it is
+    // handed to is the one that will die.
+    let http = Http::new(&cluster.nodes[1].base()).unwrap();
+    let bob_client = Client::connect(
+        http,
+        Credentials::password(&bob, PASSWORD),
+        Transport::WsJson,
+    )
+    .await
+    .unwrap();
+    let victim = match bob_client.next_event().await {
+        Some(Event::Connected { node, .. }) => {
+            node.id.trim_start_matches("node").parse::<usize>().unwrap()
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    };
+    let survivor = (victim + 1) % 3;
+    let alice_token = login(&cluster.nodes[survivor], &alice).await;
+    let alice_on_victim = cluster.nodes[victim]
+        .connect(&alice_token, Transport::TcpProtobuf)
+        .await;
+
+    let mut acked = BTreeSet::new();
+    let mut conv = String::new();
+    for i in 0..40 {
+        let ok = alice_on_victim
+            .send_text(&bob, &format!("k{i}"), &format!("before {i}"))
+            .await
+            .unwrap();
+        conv = ok.conv;
+        acked.insert(ok.seq);
+    }
+    cluster.nodes[victim].kill();
+
+    let alice_on_2 = cluster.nodes[survivor]
+        .connect(&alice_token, Transport::WsJson)
+        .await;
+    for i in 0..40 {
+        acked.insert(
+            alice_on_2
+                .send_text(&bob, &format!("l{i}"), &format!("after {i}"))
+                .await
+                .unwrap()
+                .seq,
+        );
+    }
+    let stored: Vec<u64> = alice_on_2
+        .history(&conv, Some(0), None, Some(200))
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(
+        stored,
+        acked.iter().copied().collect::<Vec<_>>(),
+        "every acknowledged message, gapless"
+    );
+
+    let mut seen = Vec::new();
+    let collect = async {
+        while seen.len() < acked.len() {
+            match bob_client
+                .next_event()
+                .await
+                .expect("bob's client keeps going")
+            {
+                Event::Push(Op::Msg(m)) if m.conv == conv => seen.push(m.seq),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), collect)
+        .await
+        .expect("bob caught up within 30 s");
+    assert_eq!(
+        seen,
+        acked.iter().copied().collect::<Vec<_>>(),
+        "in order, none missing, none twice"
+    );
+
+    let token = login(&cluster.nodes[survivor], &bob).await;
+    let dead = format!("node{victim}");
+    let mut gone = false;
+    for _ in 0..80 {
+        if !dispatch_ids(&cluster.nodes[survivor], &token)
+            .await
+            .contains(&dead)
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(gone, "{dead} left dispatch within 20 s");
+}

@@ -1,0 +1,64 @@
+//! The engines a node runs on: embedded (SQLite, in-process routing) or cluster
+//! (PostgreSQL, NATS). Everything above this file sees only the three seams.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use koi_cluster::local::{LocalRegistry, LocalRouter};
+use koi_cluster::nats::{NatsRegistry, NatsRouter, RegistryOptions};
+use koi_cluster::{Hub, Registry, Router};
+use koi_store::Store;
+use koi_store::postgres::PostgresStore;
+use koi_store::sqlite::SqliteStore;
+
+use crate::config::Config;
+
+/// The store, router and registry of a node.
+pub struct Engines {
+    pub store: Arc<dyn Store>,
+    pub router: Arc<dyn Router>,
+    pub registry: Arc<dyn Registry>,
+    /// In a cluster, the registry to withdraw from at a clean shutdown.
+    pub cluster: Option<Arc<NatsRegistry>>,
+}
+
+impl Engines {
+    /// Opens the engines the configuration names, for node `node_id` whose
+    /// connections live in `hub`.
+    pub async fn open(config: &Config, hub: Arc<Hub>, node_id: &str) -> anyhow::Result<Engines> {
+        match (&config.nats, &config.postgres) {
+            (Some(nats), Some(postgres)) => {
+                let store = PostgresStore::connect(postgres)
+                    .await
+                    .with_context(|| format!("connecting to PostgreSQL at {postgres}"))?;
+                let client = koi_cluster::nats::connect(nats, node_id)
+                    .await
+                    .with_context(|| format!("connecting to NATS at {nats}"))?;
+                let registry = Arc::new(
+                    NatsRegistry::new(client.clone(), node_id, RegistryOptions::default())
+                        .await
+                        .context("opening the NATS registry")?,
+                );
+                let router =
+                    NatsRouter::new(client, hub, node_id).count_remote_with(registry.clone());
+                Ok(Engines {
+                    store: Arc::new(store),
+                    router: Arc::new(router),
+                    registry: registry.clone(),
+                    cluster: Some(registry),
+                })
+            }
+            _ => Ok(Engines {
+                store: Arc::new(SqliteStore::open(&sqlite_path(&config.data))?),
+                router: Arc::new(LocalRouter::new(hub)),
+                registry: Arc::new(LocalRegistry::new()),
+                cluster: None,
+            }),
+        }
+    }
+}
+
+fn sqlite_path(data: &Path) -> std::path::PathBuf {
+    data.join("koi.db")
+}

@@ -70,7 +70,7 @@ impl Logic {
             .await
             .map_err(unavailable)?
         {
-            self.announce_presence(&user, true).await?;
+            self.announce_presence(user, true).await?;
         }
         Ok(())
     }

@@ -138,7 +138,7 @@ async fn three_nodes_serve_one_cluster() {
     // Mutual contacts across nodes: carol on node 2 sees alice come online on node 0.
     a.contact_add(&carol).await.unwrap();
     c.contact_add(&alice).await.unwrap();
-    assert_eq!(c.presence([alice.as_str()]).await.unwrap(), [alice.clone()]);
+    assert_eq!(c.presence([alice.as_str()]).await.unwrap(), vec![alice.clone()]);
     let a_again = n0.connect(&alice_token, Transport::WsJson).await;
     a.close().await;
     drop(a);

@@ -49,6 +49,15 @@ pub trait Store: Send + Sync + 'static {
     /// One message, `None` when `conv` has no such seq.
     async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError>;
 
+    /// The message `from` sent with `client_msg_id`, if any (empty ids match
+    /// nothing): lets a retried `send` get its first reply even when a check
+    /// would now refuse it.
+    async fn sent_message(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<Message>, StoreError>;
+
     /// Turns a message into kind `recalled` with no text, file or meta.
     /// `NotFound` when there is no such message.
     async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError>;

@@ -78,6 +78,31 @@ async fn send_is_idempotent_on_client_msg_id() {
     }
 }
 
+/// A retry of an acknowledged send gets the first reply even after the peer
+/// blocked the sender; a new send is refused with `blocked`.
+#[tokio::test]
+async fn a_retry_gets_the_first_reply_even_after_a_block() {
+    let koi = Koi::start().await;
+    for transport in TRANSPORTS {
+        let (alice, a) = koi.user("alice", transport).await;
+        let (bob, b) = koi.user("bob", transport).await;
+        let first = a.send(text(&bob, "retry-me", "hi")).await.unwrap();
+        b.block(&alice).await.unwrap();
+        assert_eq!(a.send(text(&bob, "retry-me", "hi")).await.unwrap(), first);
+        assert_eq!(
+            a.send(text(&bob, "fresh", "hi")).await.unwrap_err().code(),
+            Some("blocked")
+        );
+        assert_eq!(
+            b.history(&first.conv, None, None, None)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
 /// Every kind a client may send round-trips with its fields; server-only kinds
 /// and malformed sends are refused.
 #[tokio::test]

@@ -19,7 +19,28 @@ use super::{Caller, Logic};
 const TYPING_MAX_MEMBERS: u32 = 100;
 
 impl Logic {
+    /// `send`, idempotent on `(sender, client_msg_id)` even when a check would
+    /// now refuse the repeat (the sender was blocked or kicked since, the filter
+    /// changed): the first reply is what a retry gets.
     pub(super) async fn send(&self, caller: &Caller, send: Send) -> Result<SendOk, KoiError> {
+        let cmid = send.client_msg_id.clone();
+        match self.send_checked(caller, send).await {
+            Err(e) if !cmid.is_empty() && e.code != ErrorCode::Unavailable => {
+                match self.store.sent_message(caller.user.as_str(), &cmid).await {
+                    Ok(Some(m)) => Ok(SendOk {
+                        conv: m.conv,
+                        seq: m.seq,
+                        id: m.id,
+                        ts: m.ts,
+                    }),
+                    _ => Err(e),
+                }
+            }
+            result => result,
+        }
+    }
+
+    async fn send_checked(&self, caller: &Caller, send: Send) -> Result<SendOk, KoiError> {
         validate_send(&send)?;
         let me = &caller.user;
         let conv = match (&send.to, &send.conv) {

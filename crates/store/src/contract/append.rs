@@ -118,6 +118,33 @@ pub async fn idempotent_append(store: &Arc<dyn Store>) {
         );
     }
     assert_eq!(read_all(store, &conv).await.len(), 5);
+
+    let found = store
+        .sent_message(a.as_str(), "cm-1")
+        .await
+        .expect("lookup");
+    assert_eq!(
+        found.as_ref(),
+        Some(&first.message),
+        "sent_message finds the first send"
+    );
+    let found = store
+        .sent_message(b.as_str(), "cm-1")
+        .await
+        .expect("lookup");
+    assert_eq!(found.map(|m| m.seq), Some(2), "per sender");
+    assert_eq!(
+        store
+            .sent_message(a.as_str(), "nope")
+            .await
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store.sent_message(a.as_str(), "").await.expect("lookup"),
+        None,
+        "empty keys match nothing"
+    );
 }
 
 /// Concurrent repeats of one key (a client retrying over several connections)

@@ -102,7 +102,7 @@ pub(super) async fn append(
 }
 
 /// The message stored under this idempotency key, if any.
-async fn by_client_msg_id(
+pub(super) async fn by_client_msg_id(
     db: &Db,
     from: &str,
     client_msg_id: &str,

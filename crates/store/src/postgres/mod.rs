@@ -163,6 +163,15 @@ impl Store for PostgresStore {
         messages::message(&db, conv, seq).await
     }
 
+    async fn sent_message(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let db = self.reader().await?;
+        messages::by_client_msg_id(&db, from, client_msg_id).await
+    }
+
     async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
         let conv = conv.clone();
         self.writer

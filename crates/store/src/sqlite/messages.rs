@@ -80,7 +80,7 @@ pub(super) fn append(
 }
 
 /// The message stored earlier under this idempotency key, if any.
-fn by_client_msg_id(
+pub(super) fn by_client_msg_id(
     conn: &Connection,
     from: &str,
     client_msg_id: &str,

@@ -123,6 +123,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn sent_message(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let (from, cmid) = (from.to_owned(), client_msg_id.to_owned());
+        self.readers
+            .read(move |c| messages::by_client_msg_id(c, &from, &cmid))
+            .await
+    }
+
     async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
         let conv = conv.clone();
         self.writer

@@ -32,7 +32,9 @@ pub use self::accounts::{contacts, files, users, users_concurrent_conflicts};
 pub use self::append::{
     commit_listener, gapless_seq_under_concurrency, idempotent_append, idempotent_append_concurrent,
 };
-pub use self::conversations::{conversation_list, set_read_only_moves_forward};
+pub use self::conversations::{
+    conversation_list, conversation_order_within_a_millisecond, set_read_only_moves_forward,
+};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff};
@@ -51,6 +53,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     recall(store).await;
     commit_listener(store).await;
     conversation_list(store).await;
+    conversation_order_within_a_millisecond(store).await;
     set_read_only_moves_forward(store).await;
     group_create(store).await;
     group_create_rejects(store).await;

@@ -197,3 +197,32 @@ fn assert_newest_first(list: &[ConvSummary]) {
         "newest last_ts first: {list:?}"
     );
 }
+
+/// `conversations` lists the most recently active first even when appends come
+/// within the same millisecond, as they do for a client writing to two peers.
+pub async fn conversation_order_within_a_millisecond(store: &Arc<dyn Store>) {
+    let [me, x, y] = create_users(store, ["order.me", "order.x", "order.y"]).await;
+    let (to_x, to_y) = (ConvId::direct(&me, &x), ConvId::direct(&me, &y));
+    for round in 0..20 {
+        let (first, second) = if round % 2 == 0 {
+            (&to_x, &to_y)
+        } else {
+            (&to_y, &to_x)
+        };
+        store
+            .append(text(first, &me, "a", ""))
+            .await
+            .expect("append");
+        store
+            .append(text(second, &me, "b", ""))
+            .await
+            .expect("append");
+        let list = store.conversations(&me).await.expect("conversations");
+        assert_eq!(
+            list[0].conv,
+            second.to_string(),
+            "round {round}: the latest append first"
+        );
+        assert_eq!(list[1].conv, first.to_string());
+    }
+}

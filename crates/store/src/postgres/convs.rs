@@ -37,7 +37,8 @@ pub(super) async fn bump(db: &Db, conv: &ConvId, now_ms: u64) -> Result<Bumped, 
     for _ in 0..2 {
         let row = query_opt(
             db,
-            "UPDATE convs SET last_seq = last_seq + 1, last_ts = GREATEST(last_ts, $2) \
+            "UPDATE convs SET last_seq = last_seq + 1, last_ts = GREATEST(last_ts, $2), \
+             activity = nextval('conv_activity') \
              WHERE name = $1 RETURNING id, last_seq, last_ts",
             &[&name, &now],
         )
@@ -122,20 +123,22 @@ pub(super) async fn set_read(
 }
 
 /// The user's direct and system conversations that have a message, and their
-/// groups; newest activity first, then by name so equal times list stably.
+/// groups; newest activity first (a counter bumped by every append, so two
+/// conversations that moved within one millisecond still list in order).
 pub(super) async fn conversations(db: &Db, user: &UserId) -> Result<Vec<ConvSummary>, StoreError> {
     let rows = query(
         db,
-        "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL::text, NULL::text \
+        "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL::text, NULL::text, \
+         c.activity \
          FROM conv_users u JOIN convs c ON c.id = u.conv \
          LEFT JOIN read_cursors r ON r.user_id = u.user_id AND r.conv = c.name \
          WHERE u.user_id = $1 \
          UNION ALL \
-         SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name \
+         SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name, c.activity \
          FROM group_members m JOIN groups g ON g.id = m.group_id JOIN convs c ON c.id = g.conv \
          LEFT JOIN read_cursors r ON r.user_id = m.user_id AND r.conv = c.name \
          WHERE m.user_id = $1 \
-         ORDER BY 3 DESC, 1",
+         ORDER BY 7 DESC, 1",
         &[&user.as_str()],
     )
     .await?;

@@ -117,6 +117,12 @@ const MIGRATIONS: &[&str] = &[
         created_ms BIGINT NOT NULL
     );
     "#,
+    // 2: an activity counter, so that `conversations` lists newest activity
+    // first even when two conversations moved within the same millisecond.
+    r#"
+    CREATE SEQUENCE conv_activity;
+    ALTER TABLE convs ADD COLUMN activity BIGINT NOT NULL DEFAULT nextval('conv_activity');
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

@@ -53,7 +53,8 @@ pub(super) fn open_for_append(conn: &Connection, conv: &ConvId) -> Result<ConvRo
 pub(super) fn create(conn: &Connection, name: &str, last_ts: u64) -> Result<i64, StoreError> {
     let id = conn
         .prepare_cached(
-            "INSERT INTO convs (name, last_seq, last_ts) VALUES (?1, 0, ?2) RETURNING id",
+            "INSERT INTO convs (name, last_seq, last_ts, activity) \
+             VALUES (?1, 0, ?2, (SELECT coalesce(max(activity), 0) + 1 FROM convs)) RETURNING id",
         )?
         .query_row(params![name, last_ts as i64], |row| row.get(0))?;
     Ok(id)
@@ -61,8 +62,11 @@ pub(super) fn create(conn: &Connection, name: &str, last_ts: u64) -> Result<i64,
 
 /// Records the message just appended at `seq`, `ts`.
 pub(super) fn advance(conn: &Connection, id: i64, seq: u64, ts: u64) -> Result<(), StoreError> {
-    conn.prepare_cached("UPDATE convs SET last_seq = ?2, last_ts = ?3 WHERE id = ?1")?
-        .execute(params![id, seq as i64, ts as i64])?;
+    conn.prepare_cached(
+        "UPDATE convs SET last_seq = ?2, last_ts = ?3, \
+         activity = (SELECT coalesce(max(activity), 0) + 1 FROM convs) WHERE id = ?1",
+    )?
+    .execute(params![id, seq as i64, ts as i64])?;
     Ok(())
 }
 
@@ -97,22 +101,23 @@ pub(super) fn set_read(
 }
 
 /// The user's direct and system conversations that have a message, and their
-/// groups; newest activity first, then by name so equal times list stably.
+/// groups; newest activity first (a counter bumped by every append, so two
+/// conversations that moved within one millisecond still list in order).
 pub(super) fn conversations(
     conn: &Connection,
     user: &UserId,
 ) -> Result<Vec<ConvSummary>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL \
+        "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL, c.activity \
          FROM conv_users u JOIN convs c ON c.id = u.conv \
          LEFT JOIN read_cursors r ON r.user = u.user AND r.conv = c.name \
          WHERE u.user = ?1 \
          UNION ALL \
-         SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name \
+         SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name, c.activity \
          FROM group_members m JOIN groups g ON g.id = m.group_id JOIN convs c ON c.id = g.conv \
          LEFT JOIN read_cursors r ON r.user = m.user AND r.conv = c.name \
          WHERE m.user = ?1 \
-         ORDER BY 3 DESC, 1",
+         ORDER BY 7 DESC, 1",
     )?;
     let rows = stmt.query_map([user.as_str()], |row| {
         Ok(ConvSummary {

@@ -106,6 +106,13 @@ const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: an activity counter, so that `conversations` lists newest activity
+    // first even when two conversations moved within the same millisecond.
+    r#"
+    ALTER TABLE convs ADD COLUMN activity INTEGER NOT NULL DEFAULT 0;
+    UPDATE convs SET activity = id;
+    CREATE INDEX convs_activity ON convs (activity);
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

@@ -152,6 +152,8 @@ test('scroll-back loads older messages', async () => {
   await device.locator('.conv-item[data-conv="d:bob:dave"] .badge', { hasText: '70' }).waitFor();
   await device.locator('.conv-item[data-conv="d:bob:dave"]').click();
   await message(device, 'old 70.').waitFor();
+  // The latest page (50 messages) is shown; wait for it rather than snapshot mid-render.
+  await device.waitForFunction(() => document.querySelectorAll('#msg-list li').length === 50, null, { timeout: 10_000 });
   assert.equal(await device.locator('#msg-list li').count(), 50, 'the latest page');
   await device.getByRole('button', { name: 'Load earlier messages' }).waitFor();
   await device.locator('#messages').evaluate((box) => (box.scrollTop = 0));

@@ -184,6 +184,22 @@ pub trait Api: Sync {
         unit(self.request(Op::GroupAdd(GroupAdd {
             group: group.to_owned(),
             users: strings(users),
+            role: None,
+        })))
+    }
+
+    /// `group_add` with a role (Koi extension, owner only): adds the users as
+    /// `admin` or `member`, or sets the role of those already in the group.
+    fn group_set_role<S: Into<String>>(
+        &self,
+        group: &str,
+        users: impl IntoIterator<Item = S>,
+        role: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::GroupAdd(GroupAdd {
+            group: group.to_owned(),
+            users: strings(users),
+            role: Some(role.to_owned()),
         })))
     }
 

@@ -37,7 +37,7 @@ pub use self::conversations::{
 };
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
-pub use self::membership::{group_add_members, group_remove_and_handoff};
+pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
 use crate::{NewMessage, NewUser, Store};
 
 /// Runs every check, one after the other.
@@ -59,6 +59,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     group_create_rejects(store).await;
     group_add_members(store).await;
     group_remove_and_handoff(store).await;
+    group_roles(store).await;
     contacts(store).await;
     files(store).await;
 }

@@ -102,6 +102,10 @@ pub trait Store: Send + Sync + 'static {
     /// leaves an empty group.
     async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
 
+    /// Sets a member's role to `admin` or `member`; the owner's role is never
+    /// changed here. False when `user` is not a member or is the owner.
+    async fn set_role(&self, id: &str, user: &UserId, role: Role) -> Result<bool, StoreError>;
+
     /// The ids of the groups `user` belongs to.
     async fn user_groups(&self, user: &UserId) -> Result<Vec<String>, StoreError>;
 

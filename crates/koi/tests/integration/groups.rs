@@ -666,3 +666,90 @@ async fn fan_out_to_a_thousand_members() {
     let info = late_conn.group_info(&group.id).await.unwrap();
     assert_eq!(info.members.len(), MEMBERS, "group_info lists up to 1,000");
 }
+
+/// The owner makes members admins (`group_add` with `role`, a Koi extension);
+/// an admin adds and kicks members but may neither set roles, nor kick the
+/// owner or another admin; the owner may kick an admin.
+#[tokio::test]
+async fn admins_are_made_by_the_owner() {
+    let koi = Koi::start().await;
+    for transport in TRANSPORTS {
+        let (_owner, o) = koi.user("owner", transport).await;
+        let (bob, b) = koi.user("bob", transport).await;
+        let (carol, _c) = koi.user("carol", transport).await;
+        let (dave, _d) = koi.user("dave", transport).await;
+        let (erin, _e) = koi.user("erin", transport).await;
+        let group = o
+            .group_create(
+                "admins",
+                [bob.as_str(), carol.as_str(), dave.as_str()],
+                false,
+            )
+            .await
+            .unwrap();
+        let g = group.id.as_str();
+
+        assert_eq!(
+            b.group_set_role(g, [bob.as_str()], "admin")
+                .await
+                .unwrap_err()
+                .code(),
+            Some("forbidden")
+        );
+        assert_eq!(
+            o.group_set_role(g, [bob.as_str()], "owner")
+                .await
+                .unwrap_err()
+                .code(),
+            Some("bad_request")
+        );
+        o.group_set_role(g, [bob.as_str(), dave.as_str()], "admin")
+            .await
+            .unwrap();
+        let info = o.group_info(g).await.unwrap();
+        let role = |u: &str| {
+            info.members
+                .iter()
+                .find(|m| m.user == u)
+                .map(|m| m.role.clone())
+        };
+        assert_eq!(role(&bob).as_deref(), Some("admin"));
+        assert_eq!(role(&carol).as_deref(), Some("member"));
+
+        b.group_add(g, [erin.as_str()])
+            .await
+            .expect("an admin adds");
+        b.group_kick(g, &carol)
+            .await
+            .expect("an admin kicks a member");
+        assert_eq!(
+            b.group_kick(g, &dave).await.unwrap_err().code(),
+            Some("forbidden"),
+            "not another admin"
+        );
+        assert_eq!(
+            b.group_kick(g, o.user()).await.unwrap_err().code(),
+            Some("forbidden"),
+            "not the owner"
+        );
+        assert_eq!(
+            b.group_set_role(g, [erin.as_str()], "admin")
+                .await
+                .unwrap_err()
+                .code(),
+            Some("forbidden")
+        );
+        o.group_kick(g, &dave)
+            .await
+            .expect("the owner kicks an admin");
+        let members: Vec<String> = o
+            .group_info(g)
+            .await
+            .unwrap()
+            .members
+            .into_iter()
+            .map(|m| m.user)
+            .collect();
+        assert!(members.contains(&erin) && !members.contains(&carol) && !members.contains(&dave));
+    }
+}

@@ -107,12 +107,27 @@ impl Logic {
             .map_err(unavailable)
     }
 
+    /// Adds users as members; with `role` (owner only) adds them with that role
+    /// or sets it for those who are members already.
     pub(super) async fn group_add(&self, caller: &Caller, req: GroupAdd) -> Result<(), KoiError> {
-        let (group, role) = self.group_as_member(caller, &req.group).await?;
-        if !role.can_manage() {
+        let (group, caller_role) = self.group_as_member(caller, &req.group).await?;
+        if !caller_role.can_manage() {
             return Err(KoiError::forbidden(
                 "only the owner or an admin may add members",
             ));
+        }
+        let role = match req.role.as_deref() {
+            None => None,
+            Some("admin") => Some(Role::Admin),
+            Some("member") => Some(Role::Member),
+            Some(other) => {
+                return Err(KoiError::bad_request(format!(
+                    "role {other:?}: expected admin or member"
+                )));
+            }
+        };
+        if role.is_some() && caller_role != Role::Owner {
+            return Err(KoiError::forbidden("only the owner may set roles"));
         }
         let users = req
             .users
@@ -129,6 +144,11 @@ impl Logic {
                 .group_joined(&group.id, user)
                 .await
                 .map_err(unavailable)?;
+        }
+        if let Some(role) = role {
+            for user in &users {
+                self.store.set_role(&group.id, user, role).await?;
+            }
         }
         Ok(())
     }

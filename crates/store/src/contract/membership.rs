@@ -167,6 +167,66 @@ pub async fn group_remove_and_handoff(store: &Arc<dyn Store>) {
     );
 }
 
+/// set_role makes a member an admin and back; the owner's role and
+/// non-members are left alone; an admin is preferred as the next owner.
+pub async fn group_roles(store: &Arc<dyn Store>) {
+    let [owner, m1, m2, outsider] =
+        create_users(store, ["role.o", "role.m1", "role.m2", "role.x"]).await;
+    let id = group_id("roles");
+    group(store, &id, &owner, &[&m1, &m2], 10).await;
+    assert!(
+        store
+            .set_role(&id, &m2, Role::Admin)
+            .await
+            .expect("set_role")
+    );
+    assert_eq!(
+        store.member_role(&id, &m2).await.expect("role"),
+        Some(Role::Admin)
+    );
+    assert!(
+        !store
+            .set_role(&id, &owner, Role::Member)
+            .await
+            .expect("set_role"),
+        "the owner stays owner"
+    );
+    assert_eq!(
+        store.member_role(&id, &owner).await.expect("role"),
+        Some(Role::Owner)
+    );
+    assert!(
+        !store
+            .set_role(&id, &outsider, Role::Admin)
+            .await
+            .expect("set_role"),
+        "not a member"
+    );
+    assert_eq!(store.member_role(&id, &outsider).await.expect("role"), None);
+    assert!(store.remove_member(&id, &owner).await.expect("leave"));
+    assert_eq!(
+        store.member_role(&id, &m2).await.expect("role"),
+        Some(Role::Owner),
+        "the admin takes over, not the older member"
+    );
+    assert!(
+        store
+            .set_role(&id, &m1, Role::Admin)
+            .await
+            .expect("set_role")
+    );
+    assert!(
+        store
+            .set_role(&id, &m1, Role::Member)
+            .await
+            .expect("set_role")
+    );
+    assert_eq!(
+        store.member_role(&id, &m1).await.expect("role"),
+        Some(Role::Member)
+    );
+}
+
 async fn group(store: &Arc<dyn Store>, id: &str, owner: &UserId, members: &[&UserId], max: u32) {
     store
         .create_group(NewGroup {

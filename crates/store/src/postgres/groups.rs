@@ -216,6 +216,21 @@ pub(super) async fn remove_member(db: &Db, id: &str, user: &UserId) -> Result<bo
 }
 
 /// The ids of `user`'s groups, in the order they joined them.
+pub(super) async fn set_role(
+    db: &Db,
+    id: &str,
+    user: &UserId,
+    role: Role,
+) -> Result<bool, StoreError> {
+    let changed = execute(
+        db,
+        "UPDATE group_members SET role = $3 WHERE group_id = $1 AND user_id = $2 AND role <> 'owner'",
+        &[&id, &user.as_str(), &role.as_str()],
+    )
+    .await?;
+    Ok(changed > 0)
+}
+
 pub(super) async fn user_groups(db: &Db, user: &UserId) -> Result<Vec<String>, StoreError> {
     let rows = query(
         db,

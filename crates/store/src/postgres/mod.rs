@@ -240,6 +240,16 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn set_role(&self, id: &str, user: &UserId, role: Role) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(group_key(&id), move |db, _| {
+                let (id, user) = (id.clone(), user.clone());
+                Box::pin(async move { groups::set_role(db, &id, &user, role).await })
+            })
+            .await
+    }
+
     async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
         let (id, user) = (id.to_owned(), user.clone());
         self.writer

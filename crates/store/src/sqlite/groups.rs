@@ -180,6 +180,20 @@ pub(super) fn remove_member(
 }
 
 /// The ids of `user`'s groups, in the order they joined them.
+pub(super) fn set_role(
+    conn: &Connection,
+    id: &str,
+    user: &UserId,
+    role: Role,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE group_members SET role = ?3 WHERE group_id = ?1 AND user = ?2 AND role <> 'owner'",
+        )?
+        .execute(params![id, user.as_str(), role.as_str()])?;
+    Ok(changed > 0)
+}
+
 pub(super) fn user_groups(conn: &Connection, user: &UserId) -> Result<Vec<String>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT group_id FROM group_members WHERE user = ?1 ORDER BY joined")?;

@@ -197,6 +197,13 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_role(&self, id: &str, user: &UserId, role: Role) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(move |c| groups::set_role(c, &id, &user, role))
+            .await
+    }
+
     async fn remove_member(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
         let (id, user) = (id.to_owned(), user.clone());
         self.writer

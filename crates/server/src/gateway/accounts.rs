@@ -45,6 +45,17 @@ pub(super) async fn register(
     if req.password.len() > 1024 || req.display_name.as_ref().is_some_and(|d| d.len() > 256) {
         return Err(KoiError::bad_request("password or display_name too long").into());
     }
+    // A taken name is refused before paying for a hash.
+    if gateway
+        .logic
+        .store()
+        .users_exist(std::slice::from_ref(&name))
+        .await?[0]
+    {
+        return Err(
+            KoiError::new(ErrorCode::Conflict, format!("user {name} exists already")).into(),
+        );
+    }
     let password_hash = passwords::hash(req.password).await?;
     gateway
         .logic
@@ -76,10 +87,7 @@ pub(super) async fn login(
         return Err(denied().into());
     };
     let hash = gateway.logic.store().password_hash(&name).await?;
-    let ok = match hash {
-        Some(hash) => passwords::verify(req.password, hash).await,
-        None => false,
-    };
+    let ok = passwords::verify(req.password, hash).await;
     if !ok {
         gateway.throttle.failed(&req.username);
         return Err(denied().into());

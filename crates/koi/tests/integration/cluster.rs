@@ -164,10 +164,36 @@ async fn three_nodes_serve_one_cluster() {
     assert_eq!((entry.state.as_str(), entry.online), ("mutual", true));
     drop(alice_back);
 
-    let nodes = admin_nodes(n1).await;
+    // Other nodes' figures arrive with their heartbeat (every second): wait,
+    // bounded, until the view shows each node's real connections.
+    let want = [("node0", 1), ("node1", 0), ("node2", 2)];
+    let mut nodes = Vec::new();
+    for _ in 0..40 {
+        nodes = admin_nodes(n1).await;
+        let counts: Vec<(&str, u64)> = nodes
+            .iter()
+            .map(|n| {
+                (
+                    n["id"].as_str().unwrap(),
+                    n["connections"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        if want.iter().all(|w| counts.contains(w)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let ids: BTreeSet<&str> = nodes.iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from(["node0", "node1", "node2"]));
-    assert!(nodes.iter().any(|n| n["connections"].as_u64() > Some(0)));
+    for (id, connections) in want {
+        let node = nodes.iter().find(|n| n["id"] == id).unwrap();
+        assert_eq!(
+            node["connections"].as_u64(),
+            Some(connections),
+            "{id}: {node}"
+        );
+    }
     let token = login(n2, &carol).await;
     assert_eq!(dispatch_ids(n2, &token).await.len(), 3);
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use bytes::Bytes;
 use futures::stream::{SplitSink, SplitStream};
@@ -74,9 +74,11 @@ struct WsWriter {
 impl FrameWriter for WsWriter {
     async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {
         for (bytes, encoding) in frames {
+            // JSON shares the push's buffer (checked as UTF-8, never copied):
+            // one encoding serves every connection it goes to.
             let message = match encoding {
-                Encoding::Json => match std::str::from_utf8(bytes) {
-                    Ok(text) => Message::Text(text.into()),
+                Encoding::Json => match Utf8Bytes::try_from(bytes.clone()) {
+                    Ok(text) => Message::Text(text),
                     Err(_) => Message::Binary(bytes.clone()),
                 },
                 Encoding::Protobuf => Message::Binary(bytes.clone()),

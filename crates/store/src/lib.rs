@@ -20,6 +20,7 @@
 pub mod contract;
 mod error;
 mod ids;
+mod listener;
 pub mod postgres;
 mod records;
 pub mod sqlite;
@@ -35,5 +36,5 @@ pub use records::{
 };
 
 /// Called by the store after each commit with the messages it stored, in order.
-pub type CommitListener = std::sync::Arc<dyn Fn(&[Committed]) + Send + Sync>;
+pub type CommitListener = std::sync::Arc<dyn Fn(Vec<Committed>) + Send + Sync>;
 pub use store::Store;

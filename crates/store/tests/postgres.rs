@@ -88,10 +88,10 @@ async fn passes_the_contract() {
 fn listen(store: &PostgresStore) -> Arc<Mutex<Vec<Committed>>> {
     let seen: Arc<Mutex<Vec<Committed>>> = Arc::default();
     let sink = seen.clone();
-    store.set_commit_listener(Arc::new(move |batch: &[Committed]| {
+    store.set_commit_listener(Arc::new(move |batch: Vec<Committed>| {
         sink.lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(batch);
+            .extend(batch);
     }));
     seen
 }

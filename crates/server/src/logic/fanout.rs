@@ -46,14 +46,14 @@ impl Fanout {
 
     /// Queues freshly committed messages, in their commit order. Never blocks: it
     /// is called from the store's writer.
-    pub fn committed(&self, batch: &[Committed]) {
+    pub fn committed(&self, batch: Vec<Committed>) {
         self.meters.stored(batch.len() as u64);
         for item in batch {
             let mut hasher = DefaultHasher::new();
             item.message.conv.hash(&mut hasher);
             let shard = hasher.finish() as usize % self.shards.len();
             // A closed shard means the node is stopping; clients will `sync`.
-            let _ = self.shards[shard].send(item.clone());
+            let _ = self.shards[shard].send(item);
         }
     }
 }

@@ -200,8 +200,8 @@ pub async fn commit_listener(store: &Arc<dyn Store>) {
     let name = conv.to_string();
     let seen: Arc<Mutex<Vec<Committed>>> = Arc::default();
     let sink = seen.clone();
-    store.set_commit_listener(Arc::new(move |batch: &[Committed]| {
-        let mine = batch.iter().filter(|c| c.message.conv == name).cloned();
+    store.set_commit_listener(Arc::new(move |batch: Vec<Committed>| {
+        let mine = batch.into_iter().filter(|c| c.message.conv == name);
         sink.lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(mine);
@@ -255,5 +255,5 @@ pub async fn commit_listener(store: &Arc<dyn Store>) {
         seqs(&seen.iter().map(|c| c.message.clone()).collect::<Vec<_>>()),
         (1..=51).collect::<Vec<u64>>()
     );
-    store.set_commit_listener(Arc::new(|_: &[Committed]| {}));
+    store.set_commit_listener(Arc::new(|_: Vec<Committed>| {}));
 }

@@ -23,8 +23,8 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
@@ -32,6 +32,7 @@ use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
 use super::connect::Db;
+use crate::listener::ListenerSlot;
 use crate::{CommitListener, Committed, StoreError};
 
 /// The most jobs in one transaction; bounds the latency a batch adds to its
@@ -162,12 +163,8 @@ where
 pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     counters: Arc<Counters>,
-    listener: Arc<Slot>,
+    listener: Arc<ListenerSlot>,
 }
-
-/// Where the commit listener lives; the task clones it out, never calling it
-/// under the lock.
-type Slot = RwLock<Option<CommitListener>>;
 
 impl Writer {
     /// Starts the writer task, writing through `pool` (its own, of one
@@ -175,7 +172,7 @@ impl Writer {
     pub(super) fn start(pool: Pool) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        let listener = Arc::new(Slot::default());
+        let listener = Arc::new(ListenerSlot::default());
         tokio::spawn(run(pool, queue, counters.clone(), listener.clone()));
         Self {
             jobs,
@@ -215,10 +212,7 @@ impl Writer {
 
     /// Installs the function called with each commit's new messages.
     pub(super) fn set_listener(&self, listener: CommitListener) {
-        *self
-            .listener
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+        self.listener.set(listener);
     }
 
     /// Jobs and commits so far; `commits < jobs` shows batching at work.
@@ -235,7 +229,7 @@ async fn run(
     pool: Pool,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     counters: Arc<Counters>,
-    listener: Arc<Slot>,
+    listener: Arc<ListenerSlot>,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut again: Vec<Box<dyn Job>> = Vec::new();
@@ -269,7 +263,7 @@ async fn run(
         match &committed {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
-                announce(&listener, &ctx.announced);
+                listener.announce(std::mem::take(&mut ctx.announced));
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
@@ -281,24 +275,6 @@ async fn run(
             } else {
                 job.reply(committed.as_ref().err());
             }
-        }
-    }
-}
-
-/// Hands a commit's new messages to the listener, if there are any and one is set.
-fn announce(listener: &Slot, announced: &[Committed]) {
-    if announced.is_empty() {
-        return;
-    }
-    let listener = listener
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    if let Some(listener) = listener {
-        // The messages are durable whatever the listener does; a panic in it
-        // must not take the writer down with it.
-        if std::panic::catch_unwind(AssertUnwindSafe(|| listener(announced))).is_err() {
-            tracing::error!("the commit listener panicked");
         }
     }
 }

@@ -12,13 +12,14 @@
 //! that could still be lost, and has it before its sender gets the ack.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::listener::ListenerSlot;
 use crate::{CommitListener, Committed, StoreError};
 
 /// The most jobs in one transaction; bounds the latency a batch adds to its
@@ -92,13 +93,9 @@ where
 pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     counters: Arc<Counters>,
-    listener: Arc<Slot>,
+    listener: Arc<ListenerSlot>,
     _thread: JoinOnDrop,
 }
-
-/// Where the commit listener lives; the thread clones it out, never calling it
-/// under the lock.
-type Slot = RwLock<Option<CommitListener>>;
 
 struct JoinOnDrop(Option<JoinHandle<()>>);
 
@@ -119,7 +116,7 @@ impl Writer {
     pub(super) fn start(conn: Connection) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        let listener = Arc::new(Slot::default());
+        let listener = Arc::new(ListenerSlot::default());
         let thread = std::thread::Builder::new()
             .name("koi-store-writer".into())
             .spawn({
@@ -173,10 +170,7 @@ impl Writer {
 
     /// Installs the function called with each commit's new messages.
     pub(super) fn set_listener(&self, listener: CommitListener) {
-        *self
-            .listener
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+        self.listener.set(listener);
     }
 
     /// Jobs and commits so far; `commits < jobs` shows batching at work.
@@ -193,7 +187,7 @@ fn run(
     conn: Connection,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     counters: &Counters,
-    listener: &Slot,
+    listener: &ListenerSlot,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut announced = Vec::new();
@@ -212,7 +206,7 @@ fn run(
         match &outcome {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
-                announce(listener, &announced);
+                listener.announce(std::mem::take(&mut announced));
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
@@ -224,24 +218,6 @@ fn run(
         announced.clear();
         for job in batch.drain(..) {
             job.reply(outcome.as_ref().err());
-        }
-    }
-}
-
-/// Hands a commit's new messages to the listener, if there are any and one is set.
-fn announce(listener: &Slot, announced: &[Committed]) {
-    if announced.is_empty() {
-        return;
-    }
-    let listener = listener
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    if let Some(listener) = listener {
-        // The messages are durable whatever the listener does; a panic in it
-        // must not take the writer down with it.
-        if catch_unwind(AssertUnwindSafe(|| listener(announced))).is_err() {
-            tracing::error!("the commit listener panicked");
         }
     }
 }

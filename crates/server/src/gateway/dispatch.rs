@@ -15,7 +15,8 @@ pub(super) async fn dispatch(
     State(gateway): State<Arc<Gateway>>,
     _user: UserAuth,
 ) -> Result<Json<Value>, HttpError> {
-    gateway.node.announce().await;
+    // No announce here: the heartbeat keeps this node's entry fresh, and a
+    // registry write per client dispatch would be a cluster-wide hot spot.
     let mut nodes = gateway
         .logic
         .registry()

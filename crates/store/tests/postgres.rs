@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, UserId};
 use koi_proto::Message;
 use koi_store::postgres::PostgresStore;
 use koi_store::testing::PgServer;
-use koi_store::{Appended, Committed, NewGroup, NewMessage, NewUser, Store, StoreError};
+use koi_store::{Appended, Committed, NewMessage, NewUser, Store, StoreError};
 use tokio::task::JoinSet;
 
 fn user(name: &str) -> UserId {
@@ -562,57 +562,4 @@ async fn server_crash_and_restart() {
             message.seq
         );
     }
-}
-
-/// An owner leaving hands the group to the longest-standing admin before any
-/// older member. The trait cannot make admins, so the role is set in SQL.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn owner_handoff_prefers_admins() {
-    let (_server, url) = server_with_database("handoff").await;
-    let store = connect(&url).await;
-    for name in ["owner", "old", "admin1", "admin2"] {
-        create_user(&store, name).await;
-    }
-    let group = NewGroup {
-        id: "g".into(),
-        name: "Group".into(),
-        owner: user("owner"),
-        public: false,
-        members: ["old", "admin1", "admin2"].map(user).to_vec(),
-        max_members: 10,
-    };
-    store.create_group(group).await.expect("create_group");
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    client
-        .execute(
-            "UPDATE group_members SET role = 'admin' \
-             WHERE group_id = 'g' AND user_id IN ('admin1', 'admin2')",
-            &[],
-        )
-        .await
-        .expect("promote");
-    assert_eq!(
-        store.member_role("g", &user("admin1")).await.expect("role"),
-        Some(Role::Admin)
-    );
-
-    assert!(
-        store
-            .remove_member("g", &user("owner"))
-            .await
-            .expect("remove")
-    );
-    let group = store.group("g").await.expect("group").expect("exists");
-    assert_eq!((group.owner.as_str(), group.size), ("admin1", 3));
-    assert_eq!(
-        store.member_role("g", &user("admin1")).await.expect("role"),
-        Some(Role::Owner)
-    );
-    assert_eq!(
-        store.member_role("g", &user("admin2")).await.expect("role"),
-        Some(Role::Admin)
-    );
 }

@@ -168,20 +168,26 @@ pub async fn group_remove_and_handoff(store: &Arc<dyn Store>) {
 }
 
 /// set_role makes a member an admin and back; the owner's role and
-/// non-members are left alone; an admin is preferred as the next owner.
+/// non-members are left alone; the owner leaving hands the group to the
+/// longest-standing admin before any older member.
 pub async fn group_roles(store: &Arc<dyn Store>) {
-    let [owner, m1, m2, outsider] =
-        create_users(store, ["role.o", "role.m1", "role.m2", "role.x"]).await;
+    let [owner, old, a1, a2, outsider] = create_users(
+        store,
+        ["role.o", "role.old", "role.a1", "role.a2", "role.x"],
+    )
+    .await;
     let id = group_id("roles");
-    group(store, &id, &owner, &[&m1, &m2], 10).await;
-    assert!(
-        store
-            .set_role(&id, &m2, Role::Admin)
-            .await
-            .expect("set_role")
-    );
+    group(store, &id, &owner, &[&old, &a1, &a2], 10).await;
+    for admin in [&a1, &a2] {
+        assert!(
+            store
+                .set_role(&id, admin, Role::Admin)
+                .await
+                .expect("set_role")
+        );
+    }
     assert_eq!(
-        store.member_role(&id, &m2).await.expect("role"),
+        store.member_role(&id, &a1).await.expect("role"),
         Some(Role::Admin)
     );
     assert!(
@@ -203,26 +209,35 @@ pub async fn group_roles(store: &Arc<dyn Store>) {
         "not a member"
     );
     assert_eq!(store.member_role(&id, &outsider).await.expect("role"), None);
+
     assert!(store.remove_member(&id, &owner).await.expect("leave"));
+    let record = store.group(&id).await.expect("group").expect("exists");
     assert_eq!(
-        store.member_role(&id, &m2).await.expect("role"),
-        Some(Role::Owner),
-        "the admin takes over, not the older member"
+        (record.owner.as_str(), record.size),
+        (a1.as_str(), 3),
+        "the first admin takes over"
     );
+    assert_eq!(
+        store.member_role(&id, &a1).await.expect("role"),
+        Some(Role::Owner)
+    );
+    assert_eq!(
+        store.member_role(&id, &a2).await.expect("role"),
+        Some(Role::Admin)
+    );
+    assert_eq!(
+        store.member_role(&id, &old).await.expect("role"),
+        Some(Role::Member)
+    );
+
     assert!(
         store
-            .set_role(&id, &m1, Role::Admin)
+            .set_role(&id, &a2, Role::Member)
             .await
             .expect("set_role")
     );
-    assert!(
-        store
-            .set_role(&id, &m1, Role::Member)
-            .await
-            .expect("set_role")
-    );
     assert_eq!(
-        store.member_role(&id, &m1).await.expect("role"),
+        store.member_role(&id, &a2).await.expect("role"),
         Some(Role::Member)
     );
 }

@@ -328,13 +328,17 @@ pub async fn group_membership_changes_follow_the_member(cluster: &Cluster) {
     d2.disconnect().await;
 }
 
-/// First device anywhere, last device anywhere, and `online`, across nodes.
+/// First device anywhere, last device anywhere, `online` and `devices`, across nodes.
 pub async fn presence_across_nodes(cluster: &Cluster) {
     announce(cluster).await;
     let (p, q, nobody) = (name("p1"), name("q1"), name("nobody"));
     let online = |node: &Node, users: Vec<String>| {
         let registry = node.registry.clone();
         async move { registry.online(&users).await.expect("online") }
+    };
+    let devices = |node: &Node, users: Vec<String>| {
+        let registry = node.registry.clone();
+        async move { registry.devices(&users).await.expect("devices") }
     };
 
     let pa = Device::connect(&cluster.a, &p, &[]).await;
@@ -353,10 +357,24 @@ pub async fn presence_across_nodes(cluster: &Cluster) {
             "online, in the order asked, seen from {}",
             node.id
         );
+        assert_eq!(
+            devices(node, vec![p.clone(), nobody.clone(), q.clone()]).await,
+            [2, 0, 1],
+            "devices on every node, in the order asked, seen from {}",
+            node.id
+        );
     }
 
     assert!(!pa.disconnect().await, "p still has a device on b");
     assert_eq!(online(&cluster.a, vec![p.clone()]).await, [true]);
+    for node in [&cluster.a, &cluster.b] {
+        assert_eq!(
+            devices(node, vec![p.clone()]).await,
+            [1],
+            "from {}",
+            node.id
+        );
+    }
     assert!(pb.disconnect().await, "p's last device anywhere");
     assert!(qb.disconnect().await);
     for node in [&cluster.a, &cluster.b] {
@@ -364,6 +382,7 @@ pub async fn presence_across_nodes(cluster: &Cluster) {
             online(node, vec![p.clone(), q.clone()]).await,
             [false, false]
         );
+        assert_eq!(devices(node, vec![p.clone(), q.clone()]).await, [0, 0]);
     }
 
     // Back again, on the other node first.

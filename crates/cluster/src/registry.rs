@@ -19,4 +19,7 @@ pub trait Registry: Send + Sync + 'static {
 
     /// For each of `users`, whether they have a connection anywhere.
     async fn online(&self, users: &[String]) -> Result<Vec<bool>, ClusterError>;
+
+    /// For each of `users`, how many devices they have connected, on every live node.
+    async fn devices(&self, users: &[String]) -> Result<Vec<u32>, ClusterError>;
 }

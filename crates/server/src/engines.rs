@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use koi_cluster::local::{LocalRegistry, LocalRouter};
-use koi_cluster::nats::{NatsRegistry, NatsRouter, RegistryOptions};
+use koi_cluster::nats::{NatsRegistry, NatsRouter, RegistryOptions, SharedSettings};
 use koi_cluster::{Hub, Registry, Router};
-use koi_store::Store;
 use koi_store::postgres::PostgresStore;
 use koi_store::sqlite::SqliteStore;
+use koi_store::{FileContent, LocalContent, Store};
 
 use crate::config::Config;
 
@@ -19,6 +19,10 @@ pub struct Engines {
     pub store: Arc<dyn Store>,
     pub router: Arc<dyn Router>,
     pub registry: Arc<dyn Registry>,
+    /// Where uploaded files' bytes are kept beyond the node's own directory.
+    pub content: Arc<dyn FileContent>,
+    /// In a cluster, where run-time settings changes go to and come from.
+    pub settings: Option<SharedSettings>,
     /// In a cluster, the registry to withdraw from at a clean shutdown.
     pub cluster: Option<Arc<NatsRegistry>>,
 }
@@ -40,12 +44,15 @@ impl Engines {
                         .await
                         .context("opening the NATS registry")?,
                 );
+                let settings = SharedSettings::new(client.clone());
                 let router =
                     NatsRouter::new(client, hub, node_id).count_remote_with(registry.clone());
                 Ok(Engines {
+                    content: Arc::new(store.content()),
                     store: Arc::new(store),
                     router: Arc::new(router),
                     registry: registry.clone(),
+                    settings: Some(settings),
                     cluster: Some(registry),
                 })
             }
@@ -53,6 +60,8 @@ impl Engines {
                 store: Arc::new(SqliteStore::open(&sqlite_path(&config.data))?),
                 router: Arc::new(LocalRouter::new(hub)),
                 registry: Arc::new(LocalRegistry::new()),
+                content: Arc::new(LocalContent),
+                settings: None,
                 cluster: None,
             }),
         }

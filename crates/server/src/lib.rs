@@ -12,6 +12,7 @@
 pub mod access;
 pub mod config;
 mod engines;
+mod filter_sync;
 pub mod gateway;
 mod http_error;
 pub mod logic;

@@ -54,6 +54,8 @@ pub async fn run(
         store,
         router,
         registry,
+        content,
+        settings,
         cluster,
     } = Engines::open(&config, hub.clone(), &node_id).await?;
     let logic = Arc::new(Logic::new(
@@ -65,6 +67,14 @@ pub async fn run(
         config.limits.clone(),
         meters.clone(),
     ));
+    let _filter_follower = match &settings {
+        Some(settings) => Some(AbortOnDrop(
+            crate::filter_sync::follow(settings, logic.clone())
+                .await
+                .context("following the cluster's filter changes")?,
+        )),
+        None => None,
+    };
     let fanout = logic.fanout().clone();
     store.set_commit_listener(Arc::new(move |batch| fanout.committed(batch)));
 
@@ -115,6 +125,8 @@ pub async fn run(
         access: access.clone(),
         admin_token: config.admin_token.clone(),
         files_dir,
+        content,
+        settings,
         max_file_bytes: config.limits.max_file_bytes,
         throttle: LoginThrottle::default(),
         prometheus,
@@ -214,5 +226,14 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<
             std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
             Ok(id)
         }
+    }
+}
+
+/// Aborts a background task when dropped, i.e. when the node stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -17,6 +17,7 @@
 //! acknowledged message is durable. Implementations batch concurrent appends into
 //! one transaction (group commit).
 
+mod content;
 pub mod contract;
 mod error;
 mod ids;
@@ -28,6 +29,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use content::{FileContent, LocalContent};
 pub use error::StoreError;
 pub use ids::new_id;
 pub use records::{

@@ -56,4 +56,12 @@ impl Registry for LocalRegistry {
         let devices = self.devices.lock();
         Ok(users.iter().map(|u| devices.contains_key(u)).collect())
     }
+
+    async fn devices(&self, users: &[String]) -> Result<Vec<u32>, ClusterError> {
+        let devices = self.devices.lock();
+        Ok(users
+            .iter()
+            .map(|u| devices.get(u).copied().unwrap_or(0))
+            .collect())
+    }
 }

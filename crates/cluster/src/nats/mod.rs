@@ -6,6 +6,8 @@
 //!   presence-aware router: a push is one publish, and NATS carries it only to
 //!   the nodes that have a subscriber for it.
 //! - [`NatsRegistry`]: nodes and presence in JetStream key-value buckets.
+//! - [`SharedSettings`]: run-time settings changes (the word filter) from one
+//!   node to all, on `koi.ctl.*`.
 //!
 //! ## Wiring a node
 //!
@@ -61,6 +63,7 @@
 mod envelope;
 mod registry;
 mod router;
+mod settings;
 
 use std::future::Future;
 use std::time::Duration;
@@ -68,6 +71,7 @@ use std::time::Duration;
 pub use envelope::Envelope;
 pub use registry::{NatsRegistry, RegistryOptions};
 pub use router::NatsRouter;
+pub use settings::SharedSettings;
 
 use crate::ClusterError;
 

@@ -445,16 +445,51 @@ impl Registry for NatsRegistry {
     }
 
     async fn online(&self, users: &[String]) -> Result<Vec<bool>, ClusterError> {
+        let here: Vec<bool> = {
+            let local = self.local.lock();
+            users.iter().map(|u| local.contains_key(u)).collect()
+        };
+        let elsewhere = self.devices_elsewhere(users, &here).await?;
+        Ok(here
+            .into_iter()
+            .zip(elsewhere)
+            .map(|(here, elsewhere)| here || elsewhere > 0)
+            .collect())
+    }
+
+    async fn devices(&self, users: &[String]) -> Result<Vec<u32>, ClusterError> {
+        let here: Vec<u32> = {
+            let local = self.local.lock();
+            users
+                .iter()
+                .map(|u| local.get(u).copied().unwrap_or(0))
+                .collect()
+        };
+        let elsewhere = self
+            .devices_elsewhere(users, &vec![false; users.len()])
+            .await?;
+        Ok(here
+            .into_iter()
+            .zip(elsewhere)
+            .map(|(h, e)| h + e)
+            .collect())
+    }
+}
+
+impl NatsRegistry {
+    /// For each of `users`, their devices on other live nodes; 0 without a read
+    /// where `skip` says the answer is not needed.
+    async fn devices_elsewhere(
+        &self,
+        users: &[String],
+        skip: &[bool],
+    ) -> Result<Vec<u32>, ClusterError> {
         let limit = self.options.timeout;
         tokio::time::timeout(limit, async {
-            let here: Vec<bool> = {
-                let local = self.local.lock();
-                users.iter().map(|u| local.contains_key(u)).collect()
-            };
             let reads: Vec<_> = users
                 .iter()
-                .zip(&here)
-                .map(|(user, here)| self.map_unless_here(user, *here))
+                .zip(skip)
+                .map(|(user, skip)| self.map_unless_here(user, *skip))
                 .collect();
             let maps: Vec<Option<PresenceMap>> = futures::stream::iter(reads)
                 .buffered(CONCURRENT_READS)
@@ -465,14 +500,16 @@ impl Registry for NatsRegistry {
                 referenced.extend(map.iter().map(|(n, v)| (n.clone(), *v)));
             }
             let live = self.live_for(&referenced).await?;
-            Ok(here
-                .into_iter()
-                .zip(maps)
-                .map(|(here, map)| {
-                    here || map.is_some_and(|m| {
-                        m.iter()
-                            .any(|(node, (d, inc))| *d > 0 && self.alive(&live, node, *inc))
-                    })
+            Ok(maps
+                .iter()
+                .map(|map| {
+                    map.iter()
+                        .flatten()
+                        .filter(|(node, (_, inc))| {
+                            *node != &self.node && self.alive(&live, node, *inc)
+                        })
+                        .map(|(_, (devices, _))| *devices)
+                        .sum()
                 })
                 .collect())
         })

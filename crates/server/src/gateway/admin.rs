@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use koi_core::{ErrorCode, FilterAction, KoiError, WordFilter};
+use koi_core::{ErrorCode, KoiError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
 use super::bearer::AdminAuth;
+use crate::filter_sync::FilterChange;
 use crate::http_error::HttpError;
 
 pub(super) async fn cluster(
@@ -39,16 +40,17 @@ pub(super) async fn set_filter(
     body: Result<Json<FilterBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, HttpError> {
     let Json(body) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
-    let action = match body.action.as_deref() {
-        None | Some("mask") => FilterAction::Mask,
-        Some("reject") => FilterAction::Reject,
-        Some(other) => {
-            return Err(KoiError::bad_request(format!("unknown action {other:?}")).into());
-        }
+    let change = FilterChange {
+        words: body.words,
+        action: body.action.unwrap_or_else(|| "mask".into()),
     };
-    gateway
-        .logic
-        .set_filter(WordFilter::new(&body.words, action));
+    let filter = change
+        .filter()
+        .ok_or_else(|| KoiError::bad_request(format!("unknown action {:?}", change.action)))?;
+    gateway.logic.set_filter(filter);
+    if let Some(settings) = &gateway.settings {
+        crate::filter_sync::publish(settings, &change).await?;
+    }
     Ok(Json(json!({"words": gateway.logic.filter_len()})))
 }
 

@@ -91,9 +91,12 @@ pub(super) async fn upload(
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e.into());
     }
-    tokio::fs::rename(&tmp, gateway.files_dir.join(&id))
-        .await
-        .map_err(internal)?;
+    let path = gateway.files_dir.join(&id);
+    tokio::fs::rename(&tmp, &path).await.map_err(internal)?;
+    if let Err(e) = gateway.content.keep(&id, &path).await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(KoiError::from(e).into());
+    }
     let record = FileRecord {
         id: id.clone(),
         owner: user.to_string(),
@@ -131,6 +134,9 @@ pub(super) async fn download(
         .await?
         .ok_or_else(not_found)?;
     let path = gateway.files_dir.join(&record.id);
+    if !gateway.content.fetch(&record.id, &path).await? {
+        return Err(not_found().into());
+    }
     let mut response = ServeFile::new(path)
         .oneshot(request)
         .await

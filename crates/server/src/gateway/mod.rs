@@ -37,6 +37,10 @@ pub struct Gateway {
     pub access: Option<Arc<Access>>,
     pub admin_token: Option<String>,
     pub files_dir: PathBuf,
+    /// Where uploads are kept beyond `files_dir` (a cluster's database).
+    pub content: Arc<dyn koi_store::FileContent>,
+    /// In a cluster, where admin changes to the filter are shared with every node.
+    pub settings: Option<koi_cluster::nats::SharedSettings>,
     pub max_file_bytes: u64,
     pub throttle: LoginThrottle,
     pub prometheus: Option<PrometheusHandle>,

@@ -18,7 +18,7 @@ const MAX_USERS: usize = 10_000;
 impl Logic {
     /// Stores a `system` message from `"system"` in each existing user's system
     /// conversation; the fan-out pushes it as `msg`. `delivered_online` counts the
-    /// devices online for those users at the time of the push.
+    /// devices online for those users, on every node, at the time of the push.
     pub async fn system_push(
         &self,
         users: &[String],
@@ -39,16 +39,26 @@ impl Logic {
             .map(|u| UserId::parse(u))
             .collect::<Result<Vec<_>, _>>()?;
         let exist = self.store.users_exist(&ids).await?;
+        // Devices on every node, as the registry knows them; a registry that
+        // cannot answer (NATS down) leaves the count to this node's own.
+        let names: Vec<String> = ids.iter().map(|u| u.to_string()).collect();
+        let devices = match self.registry.devices(&names).await {
+            Ok(devices) => devices,
+            Err(e) => {
+                tracing::warn!(error = %e, "push: counting devices on this node only");
+                ids.iter().map(|u| self.hub.devices(u.as_str())).collect()
+            }
+        };
         let mut outcome = PushOutcome {
             delivered_online: 0,
             stored: 0,
         };
         let appends = ids
             .into_iter()
-            .zip(exist)
-            .filter(|(_, e)| *e)
-            .map(|(user, _)| {
-                outcome.delivered_online += self.hub.devices(user.as_str());
+            .zip(exist.into_iter().zip(devices))
+            .filter(|(_, (e, _))| *e)
+            .map(|(user, (_, devices))| {
+                outcome.delivered_online += devices;
                 self.store.append(NewMessage {
                     conv: ConvId::System(user),
                     from: "system".into(),

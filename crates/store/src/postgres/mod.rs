@@ -21,6 +21,7 @@
 
 mod connect;
 mod contacts;
+mod content;
 mod convs;
 mod error;
 mod files;
@@ -38,6 +39,7 @@ use koi_core::{ConvId, HistoryRange, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 use tokio_postgres::NoTls;
 
+pub use self::content::PgContent;
 use self::writer::Writer;
 pub use self::writer::WriterStats;
 use crate::{
@@ -85,6 +87,11 @@ impl PostgresStore {
     /// How many write jobs ran and in how many commits, since connecting.
     pub fn stats(&self) -> WriterStats {
         self.writer.stats()
+    }
+
+    /// Uploaded files' bytes, kept in this database so every node can serve them.
+    pub fn content(&self) -> PgContent {
+        PgContent::new(self.readers.clone())
     }
 
     /// A pooled connection for a read.

@@ -123,6 +123,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE SEQUENCE conv_activity;
     ALTER TABLE convs ADD COLUMN activity BIGINT NOT NULL DEFAULT nextval('conv_activity');
     "#,
+    // 3: uploaded files' bytes, so that any node can serve a file another node
+    // received (see `FileContent`). Chunks keep each row and each read bounded.
+    r#"
+    CREATE TABLE file_chunks (
+        file_id TEXT COLLATE "C" NOT NULL,
+        n       INTEGER NOT NULL,
+        data    BYTEA NOT NULL,
+        PRIMARY KEY (file_id, n)
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

@@ -11,6 +11,10 @@ use crate::StoreError;
 /// checkpoints and schema changes take locks that readers or the writer wait on.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The writer's automatic checkpoint threshold, in WAL pages (40 MiB): only a
+/// backstop, as the checkpoint thread normally copies the WAL long before.
+pub(super) const WRITER_AUTOCHECKPOINT: u32 = 10_000;
+
 /// Enough for every distinct statement a connection runs, so none is re-parsed.
 const STATEMENT_CACHE: usize = 64;
 
@@ -33,6 +37,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -47,5 +52,17 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// Opens the connection the checkpoint thread copies the WAL with.
+pub(super) fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Never run a checkpoint of its own accord: it writes nothing but this.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
 }

@@ -7,6 +7,7 @@
 //! - One file of queries per domain: messages, conversations, users, groups,
 //!   contacts, files.
 
+mod checkpointer;
 mod connect;
 mod contacts;
 mod convs;
@@ -55,7 +56,7 @@ impl SqliteStore {
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
         let readers = Readers::open(path)?;
-        let writer = Writer::start(conn)?;
+        let writer = Writer::start(conn, connect::open_checkpointer(path)?)?;
         Ok(SqliteStore { readers, writer })
     }
 

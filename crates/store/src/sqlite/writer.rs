@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpointer::Checkpointer;
 use crate::listener::ListenerSlot;
 use crate::{CommitListener, Committed, StoreError};
 
@@ -42,7 +43,8 @@ pub struct WriterStats {
 #[derive(Default)]
 struct Counters {
     jobs: AtomicU64,
-    commits: AtomicU64,
+    /// Shared with the checkpoint thread, which copies the WAL when it moves.
+    commits: Arc<AtomicU64>,
 }
 
 /// One write operation, type-erased so that every kind shares the queue.
@@ -89,12 +91,14 @@ where
 /// The handle to the writer thread.
 ///
 /// Field order matters: dropping `jobs` first closes the queue, so the thread
-/// finishes the queued jobs and exits, which `_thread` then waits for.
+/// finishes the queued jobs and exits, which `_thread` then waits for; the
+/// checkpoint thread stops after the last commit.
 pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     counters: Arc<Counters>,
     listener: Arc<ListenerSlot>,
     _thread: JoinOnDrop,
+    _checkpointer: Checkpointer,
 }
 
 struct JoinOnDrop(Option<JoinHandle<()>>);
@@ -112,10 +116,12 @@ impl Drop for JoinOnDrop {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub(super) fn start(conn: Connection) -> Result<Self, StoreError> {
+    /// Starts the writer thread on `conn`, and the checkpoint thread on
+    /// `checkpoint` (a second connection to the same database).
+    pub(super) fn start(conn: Connection, checkpoint: Connection) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
+        let checkpointer = Checkpointer::start(checkpoint, counters.commits.clone())?;
         let listener = Arc::new(ListenerSlot::default());
         let thread = std::thread::Builder::new()
             .name("koi-store-writer".into())
@@ -129,6 +135,7 @@ impl Writer {
             counters,
             listener,
             _thread: JoinOnDrop(Some(thread)),
+            _checkpointer: checkpointer,
         })
     }
 

@@ -1,0 +1,78 @@
+//! WAL checkpoints on a thread of their own.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses the WAL's
+//! size threshold, on the writer thread: every message waiting for that commit
+//! waited for the copy of the WAL into the database file as well (12 % of the
+//! node's time at saturation, docs/benchmarks.md). Instead, this thread copies
+//! what was committed, every [`INTERVAL`] while commits happen, with a
+//! `PASSIVE` checkpoint: it takes no lock the writer or the readers wait on.
+//! The writer keeps a much higher automatic threshold
+//! ([`WRITER_AUTOCHECKPOINT`](super::connect::WRITER_AUTOCHECKPOINT)) as a
+//! backstop should this thread fall behind.
+//!
+//! Durability does not depend on checkpoints: a commit is durable once its WAL
+//! frames are synced, which the writer does before any reply.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// How often the thread looks for new commits to copy.
+const INTERVAL: Duration = Duration::from_millis(100);
+
+/// The checkpoint thread; stopped and joined on drop.
+pub(super) struct Checkpointer {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Starts checkpointing `conn`'s database whenever `commits` moved.
+    pub(super) fn start(conn: Connection, commits: Arc<AtomicU64>) -> Result<Self, StoreError> {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("koi-store-checkpoint".into())
+            .spawn(move || run(&conn, &commits, &stopped))
+            .map_err(|e| {
+                StoreError::Internal(format!("cannot start the checkpoint thread: {e}"))
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the store checkpoint thread panicked");
+        }
+    }
+}
+
+fn run(conn: &Connection, commits: &AtomicU64, stopped: &mpsc::Receiver<()>) {
+    let mut copied_up_to = commits.load(Ordering::Relaxed);
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+        let now = commits.load(Ordering::Relaxed);
+        if now == copied_up_to {
+            continue;
+        }
+        // Busy (the writer's backstop checkpoint is running) is fine: try later.
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            row.get::<_, i64>(0)
+        }) {
+            Ok(_) => copied_up_to = now,
+            Err(e) => tracing::debug!(error = %e, "checkpoint skipped"),
+        }
+    }
+}

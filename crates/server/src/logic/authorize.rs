@@ -46,7 +46,11 @@ impl Logic {
     /// Parses a user name from a request and checks the user exists.
     pub(super) async fn existing_user(&self, name: &str) -> Result<UserId, KoiError> {
         let user = UserId::parse(name)?;
+        if self.known_users.contains(&user) {
+            return Ok(user);
+        }
         if self.store.users_exist(std::slice::from_ref(&user)).await?[0] {
+            self.known_users.insert(user.clone());
             Ok(user)
         } else {
             Err(KoiError::not_found(format!("no user {name}")))

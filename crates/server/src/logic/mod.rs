@@ -7,6 +7,7 @@ mod authorize;
 mod contacts;
 mod fanout;
 mod groups;
+mod known_users;
 mod messaging;
 mod presence;
 mod push_api;
@@ -45,6 +46,7 @@ pub struct Logic {
     limits: Limits,
     fanout: Fanout,
     meters: Meters,
+    known_users: known_users::KnownUsers,
 }
 
 impl Logic {
@@ -68,6 +70,7 @@ impl Logic {
             limits,
             fanout,
             meters,
+            known_users: Default::default(),
         }
     }
 

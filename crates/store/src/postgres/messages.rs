@@ -21,35 +21,26 @@ macro_rules! message_columns {
 /// is a repeat. Runs in the writer's transaction, which holds the conversation's
 /// counter row from the bump to the commit.
 ///
-/// A repeat committed earlier (or earlier in this transaction) is found before
-/// anything is written. A repeat racing on another node is found by the insert:
-/// it waits for the other transaction and, once that committed, stores nothing;
-/// the job then asks for its changes (the bumped counter) to be undone and
-/// returns the message the other node stored.
+/// One round trip in the common case: the counter bump and the insert are one
+/// statement ([`BUMP_AND_INSERT`]). A repeat (committed earlier, earlier in
+/// this transaction, or racing on another node, whose transaction the insert
+/// waits for) inserts nothing: the job then asks for its changes (the bumped
+/// counter) to be undone and returns the message stored first. The first
+/// message of a direct or system conversation creates its counter row first.
 pub(super) async fn append(
     db: &Db,
     message: NewMessage,
     now_ms: u64,
     ctx: &mut Ctx,
 ) -> Result<Appended, StoreError> {
-    if let Some(earlier) = by_client_msg_id(db, &message.from, &message.client_msg_id).await? {
-        return Ok(Appended {
-            message: earlier,
-            duplicate: true,
-        });
-    }
-    let conv = convs::bump(db, &message.conv, now_ms).await?;
     let id = new_id();
     let file = message.file.as_ref();
-    let inserted = execute(
+    let row = query_opt(
         db,
-        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
-         file_mime, meta, ts, client_msg_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
+        BUMP_AND_INSERT,
         &[
-            &conv.id,
-            &clamp(conv.seq),
+            &message.conv.to_string(),
+            &clamp(now_ms),
             &id,
             &message.from,
             &message.kind,
@@ -59,12 +50,23 @@ pub(super) async fn append(
             &file.map(|f| clamp(f.size)),
             &file.map(|f| f.mime.as_str()),
             &message.meta,
-            &clamp(conv.ts),
             &message.client_msg_id,
         ],
     )
     .await?;
-    if inserted == 0 {
+    let (seq, ts, inserted) = match row {
+        Some(row) => (
+            unsigned(row.try_get(0)?),
+            unsigned(row.try_get(1)?),
+            row.try_get::<_, bool>(2)?,
+        ),
+        None => {
+            let conv = convs::bump(db, &message.conv, now_ms).await?;
+            let inserted = insert(db, &message, &id, conv.id, conv.seq, conv.ts).await?;
+            (conv.seq, conv.ts, inserted)
+        }
+    };
+    if !inserted {
         ctx.undo = true;
         let earlier = by_client_msg_id(db, &message.from, &message.client_msg_id)
             .await?
@@ -81,14 +83,14 @@ pub(super) async fn append(
     }
     let stored = Message {
         conv: message.conv.to_string(),
-        seq: conv.seq,
+        seq,
         id,
         from: message.from,
         kind: message.kind,
         text: message.text,
         file: message.file,
         meta: message.meta,
-        ts: conv.ts,
+        ts,
         client_msg_id: message.client_msg_id,
     };
     ctx.announced.push(Committed {
@@ -99,6 +101,60 @@ pub(super) async fn append(
         message: stored,
         duplicate: false,
     })
+}
+
+/// Bumps an existing conversation's counter and inserts the message at the new
+/// seq; one row `(seq, ts, inserted)`, or none when the conversation has no
+/// counter row yet. `inserted` is false for a repeat of `(sender,
+/// client_msg_id)`, whose bump the caller undoes.
+const BUMP_AND_INSERT: &str = "\
+    WITH c AS ( \
+        UPDATE convs SET last_seq = last_seq + 1, last_ts = GREATEST(last_ts, $2::bigint), \
+               activity = nextval('conv_activity') \
+        WHERE name = $1::text RETURNING id, last_seq, last_ts), \
+    m AS ( \
+        INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
+                              file_size, file_mime, meta, ts, client_msg_id) \
+        SELECT c.id, c.last_seq, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, \
+               $9::bigint, $10::text, $11::text, c.last_ts, $12::text FROM c \
+        ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING \
+        RETURNING 1) \
+    SELECT c.last_seq, c.last_ts, EXISTS (SELECT 1 FROM m) FROM c";
+
+/// Inserts `message` at `seq` of conversation row `conv`; false for a repeat.
+async fn insert(
+    db: &Db,
+    message: &NewMessage,
+    id: &str,
+    conv: i64,
+    seq: u64,
+    ts: u64,
+) -> Result<bool, StoreError> {
+    let file = message.file.as_ref();
+    let inserted = execute(
+        db,
+        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
+         file_mime, meta, ts, client_msg_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
+        &[
+            &conv,
+            &clamp(seq),
+            &id,
+            &message.from,
+            &message.kind,
+            &message.text,
+            &file.map(|f| f.file_id.as_str()),
+            &file.map(|f| f.name.as_str()),
+            &file.map(|f| clamp(f.size)),
+            &file.map(|f| f.mime.as_str()),
+            &message.meta,
+            &clamp(ts),
+            &message.client_msg_id,
+        ],
+    )
+    .await?;
+    Ok(inserted == 1)
 }
 
 /// The message stored under this idempotency key, if any.

@@ -158,6 +158,15 @@ impl ServeArgs {
                 bail!("unknown role {role:?}: expected gateway, access or logic");
             }
         }
+        if roles.is_empty() {
+            bail!("--roles names no role: expected a subset of gateway,access,logic");
+        }
+        if roles.iter().any(|r| r == "access") && !roles.iter().any(|r| r == "logic") {
+            bail!(
+                "the access role needs the logic role on the same node: a connection's \
+                 requests are handled by the node that holds it"
+            );
+        }
         let filter = m.file.filter.clone().unwrap_or_default();
         let filter_action = parse_action(filter.action.as_deref())?;
         let config = Config {
@@ -272,6 +281,22 @@ mod tests {
         assert_eq!(config.limits.max_frame_bytes, 65_536);
         assert_eq!(config.limits.msgs_per_sec, 50);
         assert_eq!(config.roles, ["gateway", "access", "logic"]);
+    }
+
+    #[test]
+    fn roles_are_a_valid_subset() {
+        let roles = |list: &str| {
+            ServeArgs {
+                roles: Some(list.into()),
+                ..Default::default()
+            }
+            .resolve()
+        };
+        assert_eq!(roles("gateway").unwrap().roles, ["gateway"]);
+        assert_eq!(roles(" access , logic").unwrap().roles, ["access", "logic"]);
+        for bad in ["", ",", "router", "gateway,access"] {
+            assert!(roles(bad).is_err(), "{bad:?} is refused");
+        }
     }
 
     #[test]

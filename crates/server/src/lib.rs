@@ -15,6 +15,7 @@ mod engines;
 mod filter_sync;
 pub mod gateway;
 mod http_error;
+mod login_sync;
 pub mod logic;
 pub mod monitor;
 pub mod node;

@@ -75,6 +75,15 @@ pub async fn run(
         )),
         None => None,
     };
+    let throttle = Arc::new(LoginThrottle::default());
+    let _login_follower = match &settings {
+        Some(settings) => Some(AbortOnDrop(
+            crate::login_sync::follow(settings, throttle.clone())
+                .await
+                .context("following the cluster's failed logins")?,
+        )),
+        None => None,
+    };
     let fanout = logic.fanout().clone();
     store.set_commit_listener(Arc::new(move |batch| fanout.committed(batch)));
 
@@ -128,7 +137,7 @@ pub async fn run(
         content,
         settings,
         max_file_bytes: config.limits.max_file_bytes,
-        throttle: LoginThrottle::default(),
+        throttle: throttle.clone(),
         prometheus,
         node: node.clone(),
         serving: AtomicBool::new(true),

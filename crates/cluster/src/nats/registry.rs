@@ -178,17 +178,32 @@ impl NatsRegistry {
 
     /// How many devices `user` has on other live nodes.
     pub async fn remote_devices(&self, user: &str) -> Result<u32, ClusterError> {
+        Ok(self.remote_counts(user).await?.iter().sum())
+    }
+
+    /// On how many other live nodes `user` has a device.
+    pub async fn remote_nodes_with(&self, user: &str) -> Result<usize, ClusterError> {
+        Ok(self
+            .remote_counts(user)
+            .await?
+            .iter()
+            .filter(|d| **d > 0)
+            .count())
+    }
+
+    /// `user`'s device count on each other live node.
+    async fn remote_counts(&self, user: &str) -> Result<Vec<u32>, ClusterError> {
         let limit = self.options.timeout;
         tokio::time::timeout(limit, async {
             let Some((map, _)) = self.read_presence(user).await? else {
-                return Ok(0);
+                return Ok(Vec::new());
             };
             let live = self.live_for(&map).await?;
             Ok(map
                 .iter()
                 .filter(|(node, (_, inc))| *node != &self.node && self.alive(&live, node, *inc))
                 .map(|(_, (devices, _))| *devices)
-                .sum())
+                .collect())
         })
         .await
         .unwrap_or_else(|_| Err(timed_out("reading presence", limit)))

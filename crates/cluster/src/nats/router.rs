@@ -30,9 +30,11 @@
 //! Membership changes made on one node reach the others on the member's own
 //! subject: `group_joined(g, u)` publishes a `joined g` notice to `koi.u.<u>`,
 //! and every node where `u` is online adds `g` to `u`'s groups in its hub (which
-//! subscribes it to `koi.g.<g>` if needed). A group push published in the same
-//! instant as a remote join may miss the joiner's devices on other nodes (the
-//! client's `sync` finds the message).
+//! subscribes it to `koi.g.<g>` if needed). The notice carries a reply subject:
+//! each such node answers once its subscription change is in effect at the
+//! server, and `group_joined` / `group_left` wait (bounded) for as many answers
+//! as the registry counts nodes with the user online, so a group push published
+//! after the change reaches, or no longer reaches, the member's devices there.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -92,6 +94,7 @@ impl NatsRouter {
         let (barriers, barrier_rx) = mpsc::unbounded_channel();
         let subscriptions = Arc::new(AtomicUsize::new(0));
         let interest = Subscriptions {
+            barriers: barriers.clone(),
             client: client.clone(),
             hub: hub.clone(),
             node: node.clone(),
@@ -151,6 +154,52 @@ impl NatsRouter {
             frame: push.encoded(Encoding::Protobuf),
         }
         .encode()
+    }
+
+    /// Publishes a membership notice to `user`'s nodes and, when the registry
+    /// says on how many other nodes the user is online, waits (bounded) until
+    /// each has acknowledged it, which it does once its subscription to the
+    /// group is in place at the server: a group push published after this
+    /// returns reaches the member's devices everywhere. A node that does not
+    /// answer in time only costs the wait; its devices catch up with `sync`.
+    async fn notify_membership(&self, user: &str, notice: Bytes) -> Result<(), ClusterError> {
+        let expected = match &self.registry {
+            Some(registry) => registry.remote_nodes_with(user).await.unwrap_or(0),
+            None => 0,
+        };
+        if expected == 0 {
+            return self.publish(user_subject(user), notice).await;
+        }
+        ensure_connected(&self.client)?;
+        let inbox = self.client.new_inbox();
+        let mut acks = bounded(
+            "subscribing to acknowledgements",
+            self.timeout,
+            self.client.subscribe(inbox.clone()),
+        )
+        .await?;
+        bounded(
+            "publishing",
+            self.timeout,
+            self.client
+                .publish_with_reply(user_subject(user), inbox, notice),
+        )
+        .await?;
+        let all = async {
+            for _ in 0..expected {
+                if acks.next().await.is_none() {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout(self.timeout, all).await.is_err() {
+            tracing::debug!(
+                user,
+                expected,
+                "not every node acknowledged a membership notice"
+            );
+        }
+        Ok(())
     }
 
     async fn publish(&self, subject: String, payload: Bytes) -> Result<(), ClusterError> {
@@ -220,7 +269,7 @@ impl Router for NatsRouter {
             origin: self.node.to_string(),
             group: group.to_owned(),
         };
-        self.publish(user_subject(user), notice.encode()).await
+        self.notify_membership(user, notice.encode()).await
     }
 
     async fn group_left(&self, group: &str, user: &str) -> Result<(), ClusterError> {
@@ -229,7 +278,7 @@ impl Router for NatsRouter {
             origin: self.node.to_string(),
             group: group.to_owned(),
         };
-        self.publish(user_subject(user), notice.encode()).await
+        self.notify_membership(user, notice.encode()).await
     }
 
     async fn user_online_here(&self, _user: &str) -> Result<(), ClusterError> {
@@ -256,6 +305,8 @@ impl Target {
 /// The subscription task's state: what is subscribed, and what should be but
 /// could not be yet.
 struct Subscriptions {
+    /// For delivery tasks that must wait until an interest change is in effect.
+    barriers: mpsc::UnboundedSender<Barrier>,
     client: Client,
     hub: Arc<Hub>,
     node: Arc<str>,
@@ -325,8 +376,12 @@ impl Subscriptions {
                 let task = tokio::spawn(deliver(
                     subscriber,
                     target.clone(),
-                    self.hub.clone(),
-                    self.node.clone(),
+                    Delivery {
+                        hub: self.hub.clone(),
+                        node: self.node.clone(),
+                        client: self.client.clone(),
+                        barriers: self.barriers.clone(),
+                    },
                 ));
                 self.active.insert(target, AbortOnDrop(task));
                 self.count.store(self.active.len(), Ordering::Relaxed);
@@ -390,7 +445,37 @@ async fn round_trip(client: &Client) -> Result<(), async_nats::RequestError> {
 }
 
 /// Delivers what arrives on one subscription into the hub, in order.
-async fn deliver(mut subscriber: Subscriber, target: Target, hub: Arc<Hub>, node: Arc<str>) {
+/// What a delivery task needs besides its subscription.
+struct Delivery {
+    hub: Arc<Hub>,
+    node: Arc<str>,
+    client: Client,
+    barriers: mpsc::UnboundedSender<Barrier>,
+}
+
+impl Delivery {
+    /// Answers a membership notice once the hub's resulting interest change
+    /// (a group subscription made or dropped) is in effect at the server.
+    async fn acknowledge(&self, reply: async_nats::Subject) {
+        let (tx, rx) = oneshot::channel();
+        if self.barriers.send(tx).is_err() {
+            return;
+        }
+        match rx.await {
+            Ok(Ok(())) => {
+                if let Err(e) = self.client.publish(reply, Bytes::new()).await {
+                    tracing::debug!(error = %e, "acknowledging a membership notice failed");
+                }
+            }
+            // No answer: the publisher's wait runs out; the client will `sync`.
+            Ok(Err(e)) => tracing::debug!(error = %e, "group subscription not confirmed"),
+            Err(_) => {}
+        }
+    }
+}
+
+async fn deliver(mut subscriber: Subscriber, target: Target, delivery: Delivery) {
+    let (hub, node) = (delivery.hub.clone(), delivery.node.clone());
     while let Some(message) = subscriber.next().await {
         let Some(envelope) = Envelope::decode(&message.payload) else {
             tracing::warn!(subject = %message.subject, "dropping a malformed envelope");
@@ -423,8 +508,18 @@ async fn deliver(mut subscriber: Subscriber, target: Target, hub: Arc<Hub>, node
                     }
                 }
             }
-            (Envelope::Joined { group, .. }, Target::User(user)) => hub.group_joined(&group, user),
-            (Envelope::Left { group, .. }, Target::User(user)) => hub.group_left(&group, user),
+            (Envelope::Joined { group, .. }, Target::User(user)) => {
+                hub.group_joined(&group, user);
+                if let Some(reply) = message.reply {
+                    delivery.acknowledge(reply).await;
+                }
+            }
+            (Envelope::Left { group, .. }, Target::User(user)) => {
+                hub.group_left(&group, user);
+                if let Some(reply) = message.reply {
+                    delivery.acknowledge(reply).await;
+                }
+            }
             (_, Target::Group(_)) => {}
         }
     }

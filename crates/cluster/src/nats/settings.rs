@@ -1,10 +1,13 @@
-//! Operator settings changed at run time on one node and applied by all:
-//! the node that takes the change publishes it on `koi.ctl.<name>`, every other
-//! node subscribes and applies what arrives. The payload is the caller's own
-//! encoding; this file only carries it.
+//! State changed at run time on one node and applied by all: the node that
+//! takes the change publishes it on `koi.ctl.<name>`, every other node
+//! subscribes and applies what arrives. Payloads are the caller's own encoding;
+//! this file only carries them.
 //!
-//! A node that was down while a change was published does not see it: it
-//! starts from its configuration file (see docs/operations.md).
+//! - The word filter (`koi.ctl.filter`): a node that was down while a change
+//!   was published does not see it; it starts from its configuration file.
+//! - Failed logins (`koi.ctl.login`), so that the login throttle counts a
+//!   name's failures on every node: a failure is published with a reply
+//!   subject and waits (bounded) until every other live node has counted it.
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -14,6 +17,28 @@ use crate::ClusterError;
 
 /// The subject of the word filter's changes.
 const FILTER_SUBJECT: &str = "koi.ctl.filter";
+
+/// The subject of login outcomes.
+const LOGIN_SUBJECT: &str = "koi.ctl.login";
+
+/// A login outcome another node published, to apply and then acknowledge.
+#[derive(Debug)]
+pub struct LoginNotice {
+    pub payload: Bytes,
+    reply: Option<async_nats::Subject>,
+    client: async_nats::Client,
+}
+
+impl LoginNotice {
+    /// Tells the publisher this node has applied the notice.
+    pub async fn acknowledge(self) {
+        if let Some(reply) = self.reply
+            && let Err(e) = self.client.publish(reply, Bytes::new()).await
+        {
+            tracing::debug!(error = %e, "acknowledging a login notice failed");
+        }
+    }
+}
 
 /// Publishes and receives settings changes over one NATS client.
 #[derive(Debug, Clone)]
@@ -37,6 +62,59 @@ impl SharedSettings {
             .await
             .map_err(|e| unavailable(format!("publishing the filter: {e}")))?;
         bounded("flushing the filter", DEFAULT_TIMEOUT, self.client.flush()).await
+    }
+
+    /// Tells every other node about a login outcome; with `wait_for` > 0,
+    /// waits (at most [`DEFAULT_TIMEOUT`]) until that many nodes acknowledged it.
+    pub async fn publish_login(&self, payload: Bytes, wait_for: usize) -> Result<(), ClusterError> {
+        ensure_connected(&self.client)?;
+        if wait_for == 0 {
+            return bounded(
+                "publishing a login outcome",
+                DEFAULT_TIMEOUT,
+                self.client.publish(LOGIN_SUBJECT, payload),
+            )
+            .await;
+        }
+        let inbox = self.client.new_inbox();
+        let mut acks = bounded(
+            "subscribing to acknowledgements",
+            DEFAULT_TIMEOUT,
+            self.client.subscribe(inbox.clone()),
+        )
+        .await?;
+        bounded(
+            "publishing a login outcome",
+            DEFAULT_TIMEOUT,
+            self.client.publish_with_reply(LOGIN_SUBJECT, inbox, payload),
+        )
+        .await?;
+        let all = async {
+            for _ in 0..wait_for {
+                if acks.next().await.is_none() {
+                    break;
+                }
+            }
+        };
+        if tokio::time::timeout(DEFAULT_TIMEOUT, all).await.is_err() {
+            tracing::debug!(wait_for, "not every node acknowledged a login outcome");
+        }
+        Ok(())
+    }
+
+    /// The login outcomes other nodes publish from now on.
+    pub async fn logins(&self) -> Result<impl Stream<Item = LoginNotice> + use<>, ClusterError> {
+        let subscriber = self
+            .client
+            .subscribe(LOGIN_SUBJECT)
+            .await
+            .map_err(|e| unavailable(format!("subscribing to login outcomes: {e}")))?;
+        let client = self.client.clone();
+        Ok(subscriber.map(move |message| LoginNotice {
+            payload: message.payload,
+            reply: message.reply,
+            client: client.clone(),
+        }))
     }
 
     /// The filter changes other nodes publish from now on.

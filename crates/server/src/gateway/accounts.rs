@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
+use crate::login_sync;
 use crate::http_error::HttpError;
 use crate::passwords::{self, MIN_PASSWORD_LEN};
 
@@ -83,16 +84,16 @@ pub(super) async fn login(
     }
     let denied = || KoiError::new(ErrorCode::Unauthorized, "wrong user name or password");
     let Ok(name) = UserId::parse(&req.username) else {
-        gateway.throttle.failed(&req.username);
+        login_sync::failed(&gateway, &req.username).await;
         return Err(denied().into());
     };
     let hash = gateway.logic.store().password_hash(&name).await?;
     let ok = passwords::verify(req.password, hash).await;
     if !ok {
-        gateway.throttle.failed(&req.username);
+        login_sync::failed(&gateway, &req.username).await;
         return Err(denied().into());
     }
-    gateway.throttle.succeeded(&req.username);
+    login_sync::succeeded(&gateway, &req.username).await;
     let issued = gateway.tokens.issue(&name);
     Ok(Json(
         json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}),
@@ -112,14 +113,14 @@ impl LoginThrottle {
     /// Bound on remembered names, so a flood of made-up names cannot grow it forever.
     const MAX_ENTRIES: usize = 100_000;
 
-    fn is_locked(&self, name: &str) -> bool {
+    pub(crate) fn is_locked(&self, name: &str) -> bool {
         let failures = self.failures.lock();
         failures
             .get(name)
             .is_some_and(|(n, since)| *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW)
     }
 
-    fn failed(&self, name: &str) {
+    pub(crate) fn failed(&self, name: &str) {
         let mut failures = self.failures.lock();
         if failures.len() >= Self::MAX_ENTRIES {
             failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
@@ -133,7 +134,7 @@ impl LoginThrottle {
         entry.0 += 1;
     }
 
-    fn succeeded(&self, name: &str) {
+    pub(crate) fn succeeded(&self, name: &str) {
         self.failures.lock().remove(name);
     }
 }

@@ -42,7 +42,7 @@ pub struct Gateway {
     /// In a cluster, where admin changes to the filter are shared with every node.
     pub settings: Option<koi_cluster::nats::SharedSettings>,
     pub max_file_bytes: u64,
-    pub throttle: LoginThrottle,
+    pub throttle: Arc<LoginThrottle>,
     pub prometheus: Option<PrometheusHandle>,
     pub node: Arc<NodeSelf>,
     /// False once shutdown began: `/healthz` answers 503.
@@ -51,15 +51,27 @@ pub struct Gateway {
     pub config_file: Option<PathBuf>,
 }
 
-/// The HTTP routes of a node.
+/// The HTTP routes of a node: the API and pages with the gateway role, `/ws`
+/// with the access role, and health and metrics (the monitor) always.
 pub fn routes(gateway: Arc<Gateway>) -> Router {
+    let node = Router::new()
+        .route("/ws", get(ws))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics));
+    let node = if gateway.node.roles.iter().any(|r| r == "gateway") {
+        node.merge(api())
+    } else {
+        node
+    };
+    node.fallback(health::not_found).with_state(gateway)
+}
+
+/// The gateway role's routes.
+fn api() -> Router<Arc<Gateway>> {
     Router::new()
         .route("/", get(pages::chat))
         .route("/admin", get(pages::monitor))
         .route("/static/{*file}", get(pages::asset))
-        .route("/ws", get(ws))
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
         .route("/v1/register", post(accounts::register))
         .route("/v1/login", post(accounts::login))
         .route("/v1/dispatch", get(dispatch::dispatch))
@@ -70,8 +82,6 @@ pub fn routes(gateway: Arc<Gateway>) -> Router {
         .route("/v1/admin/cluster", get(admin::cluster))
         .route("/v1/admin/filter", post(admin::set_filter))
         .route("/v1/admin/filter/reload", post(admin::reload_filter))
-        .fallback(health::not_found)
-        .with_state(gateway)
 }
 
 async fn ws(State(gateway): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {

@@ -86,7 +86,8 @@ impl SharedSettings {
         bounded(
             "publishing a login outcome",
             DEFAULT_TIMEOUT,
-            self.client.publish_with_reply(LOGIN_SUBJECT, inbox, payload),
+            self.client
+                .publish_with_reply(LOGIN_SUBJECT, inbox, payload),
         )
         .await?;
         let all = async {

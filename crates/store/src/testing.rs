@@ -6,6 +6,12 @@
 //! stopped, crashed and restarted on the same data directory and port; dropping
 //! the handle always stops it and removes the directory.
 //!
+//! `initdb` is most of a start (about a second, where copying its result takes
+//! a fifth of that), and test suites start many servers: it runs once into a
+//! template cluster kept in the system's temporary directory, one per
+//! PostgreSQL installation and user, and every server starts from a copy of it
+//! (`$TMPDIR/koi-pg-template-*`: delete it to have it made again).
+//!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
 //! let server = koi_store::testing::PgServer::start().await?;
@@ -25,6 +31,7 @@
 //! `/usr/lib/postgresql/<newest>/bin`.
 
 use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -44,6 +51,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a shutdown may take before the server is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How `initdb` makes a cluster (`--no-sync`: a test cluster need not survive
+/// a power cut while it is being made).
+const INITDB_ARGS: [&str; 4] = ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"];
+
 /// An ephemeral PostgreSQL server; stopped and deleted on drop.
 pub struct PgServer {
     /// Field order: the server stops (drop) before its directory goes.
@@ -56,7 +67,7 @@ pub struct PgServer {
 }
 
 /// Where the server programs are.
-#[derive(Clone)]
+#[derive(Clone, Hash)]
 struct Binaries {
     initdb: PathBuf,
     postgres: PathBuf,
@@ -84,7 +95,8 @@ impl PgServer {
     pub async fn start() -> io::Result<PgServer> {
         let bin = Binaries::find()?;
         let dir = tempfile::Builder::new().prefix("koi-pg-").tempdir()?;
-        let run_as = if std::fs::metadata(dir.path())?.uid() == 0 {
+        let uid = std::fs::metadata(dir.path())?.uid();
+        let run_as = if uid == 0 {
             let (uid, gid) = postgres_user()?;
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
             Some((uid, gid))
@@ -100,7 +112,7 @@ impl PgServer {
             data,
             dir,
         };
-        server.initdb().await?;
+        server.copy_template(uid).await?;
         // A port found free may be taken before the server binds it: try again
         // on another one a few times.
         let mut attempt = 0;
@@ -188,45 +200,26 @@ impl PgServer {
 
     /// A command running `program` as the user that may run the server.
     fn command(&self, program: &Path) -> Command {
-        let mut command = match self.run_as {
-            Some((uid, gid)) => {
-                let mut command = Command::new("setpriv");
-                command
-                    .arg(format!("--reuid={uid}"))
-                    .arg(format!("--regid={gid}"))
-                    .arg("--clear-groups")
-                    .arg("--pdeathsig=QUIT")
-                    .arg("--")
-                    .arg(program);
-                command
-            }
-            None => Command::new(program),
-        };
-        // The server's user may not be able to read the test's directory.
-        command.current_dir(self.dir.path()).stdin(Stdio::null());
-        command
+        server_command(program, self.run_as, self.dir.path())
     }
 
-    async fn initdb(&self) -> io::Result<()> {
-        let mut command = self.command(&self.bin.initdb);
-        command
-            .arg("-D")
-            .arg(&self.data)
-            .arg(format!("--username={USER}"))
-            .args(["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
+    /// Makes the data directory a copy of the template cluster, made first
+    /// when there is none yet. `uid` is the test's user.
+    async fn copy_template(&self, uid: u32) -> io::Result<()> {
+        let template = {
+            let (bin, run_as) = (self.bin.clone(), self.run_as);
+            tokio::task::spawn_blocking(move || Template::ready(&bin, run_as, uid))
+                .await
+                .map_err(io::Error::other)??
+        };
+        let cp = Path::new("cp");
+        let mut command = self.command(cp);
+        command.arg("-a").arg(template.data()).arg(&self.data);
         let output = tokio::process::Command::from(command)
             .output()
             .await
-            .map_err(|e| spawn_error(&self.bin.initdb, self.run_as.is_some(), e))?;
-        if !output.status.success() {
-            return Err(io::Error::other(format!(
-                "initdb failed ({}):\n{}{}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )));
-        }
-        Ok(())
+            .map_err(|e| spawn_error(cp, self.run_as.is_some(), e))?;
+        check_output("copying the template cluster", &output)
     }
 
     /// Starts `postgres` and waits until it accepts connections.
@@ -410,6 +403,72 @@ impl Drop for Running {
     }
 }
 
+/// A cluster `initdb` made, from which servers start (see the module's
+/// documentation); it is never changed once made.
+struct Template {
+    dir: PathBuf,
+}
+
+impl Template {
+    /// The template for these binaries and this server user, made first if
+    /// there is none yet (blocking while `initdb` runs).
+    ///
+    /// Test processes starting side by side may each make one: each makes it
+    /// aside and renames it into place, which fails for all but the first
+    /// (a directory is not renamed over a full one), so a template that exists
+    /// is whole, and the others' copies are deleted.
+    fn ready(bin: &Binaries, run_as: Option<(u32, u32)>, uid: u32) -> io::Result<Template> {
+        // A template belongs to one installation (a reinstalled one, with new
+        // files, gets a new template), one way of running it, and one user.
+        let mut key = DefaultHasher::new();
+        for program in [&bin.initdb, &bin.postgres] {
+            let meta = std::fs::metadata(program)?;
+            (meta.len(), meta.mtime(), meta.mtime_nsec()).hash(&mut key);
+        }
+        (bin, run_as, uid, USER, INITDB_ARGS).hash(&mut key);
+        let name = format!("koi-pg-template-{:016x}", key.finish());
+        let temp = std::env::temp_dir();
+        let template = Template {
+            dir: temp.join(&name),
+        };
+
+        if template.dir.exists() {
+            return Ok(template);
+        }
+        let partial = tempfile::Builder::new()
+            .prefix(&format!("{name}.partial-"))
+            .tempdir_in(&temp)?;
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(partial.path(), Some(uid), Some(gid))?;
+        }
+        let mut command = server_command(&bin.initdb, run_as, partial.path());
+        command
+            .arg("-D")
+            .arg(partial.path().join("data"))
+            .arg(format!("--username={USER}"))
+            .args(INITDB_ARGS);
+        let output = command
+            .output()
+            .map_err(|e| spawn_error(&bin.initdb, run_as.is_some(), e))?;
+        check_output("initdb", &output)?;
+        match std::fs::rename(partial.path(), &template.dir) {
+            Ok(()) => {
+                // Renamed away: nothing is left to delete.
+                let _ = partial.keep();
+            }
+            // Another process's template won the race: use it.
+            Err(_) if template.dir.exists() => {}
+            Err(e) => return Err(e),
+        }
+        Ok(template)
+    }
+
+    /// The template's data directory.
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+}
+
 impl Binaries {
     fn find() -> io::Result<Binaries> {
         let mut dirs: Vec<PathBuf> = Vec::new();
@@ -471,6 +530,41 @@ fn postgres_user() -> io::Result<(u32, u32)> {
                  (it comes with the postgresql package; or run the tests as another user)",
             )
         })
+}
+
+/// A command running `program` in `dir` as the user that may run the server:
+/// `run_as`, when the test's user is root.
+fn server_command(program: &Path, run_as: Option<(u32, u32)>, dir: &Path) -> Command {
+    let mut command = match run_as {
+        Some((uid, gid)) => {
+            let mut command = Command::new("setpriv");
+            command
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg("--pdeathsig=QUIT")
+                .arg("--")
+                .arg(program);
+            command
+        }
+        None => Command::new(program),
+    };
+    // The server's user may not be able to read the test's directory.
+    command.current_dir(dir).stdin(Stdio::null());
+    command
+}
+
+/// An error saying what failed, with its output, unless `output` is a success.
+fn check_output(what: &str, output: &std::process::Output) -> io::Result<()> {
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(io::Error::other(format!(
+        "{what} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )))
 }
 
 /// A port that was free a moment ago.

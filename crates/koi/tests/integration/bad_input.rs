@@ -1,7 +1,10 @@
 //! The bad-input battery (§3, §5 Authorization, §9): undecodable frames, unknown
 //! operations, wrong field types, too many bad frames in a row, over-size frames
-//! and fields, and other people's conversations, all against one node, which must
-//! still serve a healthy client afterwards.
+//! and fields, and other people's conversations, all against one deployment,
+//! which must still serve a healthy client afterwards.
+//!
+//! The battery runs on each topology, its connections spread over the
+//! cluster's nodes.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -13,7 +16,11 @@ use koi_client::{Api, CloseInfo, RawConnection, RawEvent, Transport, text_send};
 use koi_proto::frame::Op;
 use koi_proto::{Empty, Frame, History, Kicked, Read, Recall, Send, Typing, binary};
 
-use crate::harness::{Koi, TRANSPORTS, http, next_msg, register_login, unique};
+use crate::harness::{
+    Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, register_login, unique,
+};
+
+on_each_topology!(bad_input_battery);
 
 /// The longest any single expected frame or close may take to arrive.
 const WAIT: Duration = Duration::from_secs(5);
@@ -512,12 +519,12 @@ async fn other_peoples_conversations_are_forbidden(koi: &Koi) {
     assert_eq!(summary.last_seq, 1);
 }
 
-/// The battery: every kind of bad input against one node, which then still serves
-/// a healthy pair of users over both transports and answers `/healthz` 200. Each
-/// check runs even when an earlier one failed; the failures are listed at the end.
-#[tokio::test]
-async fn bad_input_battery() {
-    let koi = Koi::start().await;
+/// The battery: every kind of bad input against one deployment, which then still
+/// serves a healthy pair of users over both transports, and every node of which
+/// answers `/healthz` 200. Each check runs even when an earlier one failed; the
+/// failures are listed at the end.
+async fn bad_input_battery(topology: Topology) {
+    let koi = Koi::start(topology).await;
     type Check<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
     let checks: Vec<(&str, Check)> = vec![
         (
@@ -560,12 +567,19 @@ async fn bad_input_battery() {
         assert_eq!((msg.seq, msg.id.as_str()), (ok.seq, ok.id.as_str()));
         assert_eq!(msg.text.as_deref(), Some("all well"));
     }
-    let health = http()
-        .get(format!("{}/healthz", koi.base()))
-        .send()
-        .await
-        .expect("GET /healthz");
-    assert_eq!(health.status(), 200, "/healthz after the battery");
+    for node in koi.nodes() {
+        let health = http()
+            .get(format!("{}/healthz", node.base()))
+            .send()
+            .await
+            .expect("GET /healthz");
+        assert_eq!(
+            health.status(),
+            200,
+            "/healthz of {} after the battery",
+            node.base()
+        );
+    }
 
     assert!(
         failed.is_empty(),

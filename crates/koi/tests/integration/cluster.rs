@@ -1,53 +1,21 @@
 //! Cluster mode: three `koi` nodes on one ephemeral NATS and one ephemeral
-//! PostgreSQL, clients spread over the nodes.
+//! PostgreSQL, clients on given nodes; what only a cluster has — several
+//! nodes in one view, a node dying, the engines restarting. (Every protocol
+//! test runs on a cluster too, as `<module>::cluster::<test>`.)
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use koi_client::{Api, Client, Credentials, Event, Http, Transport};
-use koi_cluster::testing::NatsServer;
 use koi_proto::frame::Op;
-use koi_store::testing::PgServer;
 use serde_json::Value;
 
-use crate::harness::{ADMIN, Koi, PASSWORD, login, next_msg, next_push, register_login, unique};
+use crate::harness::{
+    ADMIN, Endpoint, Koi, Node, PASSWORD, Topology, login, next_msg, next_push, register_login,
+    unique,
+};
 
-/// Engines and nodes of a test cluster; dropping it stops everything.
-struct Cluster {
-    nodes: Vec<Koi>,
-    nats: NatsServer,
-    pg: PgServer,
-}
-
-impl Cluster {
-    async fn start(nodes: usize) -> Cluster {
-        let nats = NatsServer::start().await.expect("nats-server");
-        let pg = PgServer::start().await.expect("postgres");
-        let db = pg.create_database("koi").await.expect("database");
-        let mut started = Vec::new();
-        for i in 0..nodes {
-            let id = format!("node{i}");
-            let args = [
-                "--nats",
-                &nats.url(),
-                "--postgres",
-                &db,
-                "--token-secret",
-                "cluster-secret",
-                "--node-id",
-                &id,
-            ];
-            started.push(Koi::start_with(&args).await);
-        }
-        Cluster {
-            nodes: started,
-            nats,
-            pg,
-        }
-    }
-}
-
-async fn admin_nodes(koi: &Koi) -> Vec<Value> {
+async fn admin_nodes(koi: &Node) -> Vec<Value> {
     let res = crate::harness::http()
         .get(format!("{}/v1/admin/cluster", koi.base()))
         .bearer_auth(ADMIN)
@@ -61,7 +29,7 @@ async fn admin_nodes(koi: &Koi) -> Vec<Value> {
         .clone()
 }
 
-async fn dispatch_ids(koi: &Koi, token: &str) -> Vec<String> {
+async fn dispatch_ids(koi: &Node, token: &str) -> Vec<String> {
     let res = crate::harness::http()
         .get(format!("{}/v1/dispatch", koi.base()))
         .bearer_auth(token)
@@ -82,8 +50,8 @@ async fn dispatch_ids(koi: &Koi, token: &str) -> Vec<String> {
 /// node are accepted by every node; `admin/cluster` and `dispatch` list all nodes.
 #[tokio::test]
 async fn three_nodes_serve_one_cluster() {
-    let cluster = Cluster::start(3).await;
-    let [n0, n1, n2] = [&cluster.nodes[0], &cluster.nodes[1], &cluster.nodes[2]];
+    let cluster = Koi::start(Topology::Cluster).await;
+    let [n0, n1, n2] = [cluster.node(0), cluster.node(1), cluster.node(2)];
 
     let (alice, bob, carol) = (unique("alice"), unique("bob"), unique("carol"));
     let alice_token = register_login(n0, &alice).await;
@@ -204,14 +172,14 @@ async fn three_nodes_serve_one_cluster() {
 /// node leaves dispatch within 15 s.
 #[tokio::test]
 async fn a_killed_node_loses_nothing() {
-    let mut cluster = Cluster::start(3).await;
+    let mut cluster = Koi::start(Topology::Cluster).await;
     let (alice, bob) = (unique("alice"), unique("bob"));
-    register_login(&cluster.nodes[1], &alice).await;
-    register_login(&cluster.nodes[1], &bob).await;
+    register_login(cluster.node(1), &alice).await;
+    register_login(cluster.node(1), &bob).await;
 
     // Bob's resilient client dispatches through node 1's gateway; the node it is
     // handed to is the one that will die.
-    let http = Http::new(&cluster.nodes[1].base()).unwrap();
+    let http = Http::new(&cluster.node(1).base()).unwrap();
     let bob_client = Client::connect(
         http,
         Credentials::password(&bob, PASSWORD),
@@ -226,8 +194,9 @@ async fn a_killed_node_loses_nothing() {
         other => panic!("expected Connected, got {other:?}"),
     };
     let survivor = (victim + 1) % 3;
-    let alice_token = login(&cluster.nodes[survivor], &alice).await;
-    let alice_on_victim = cluster.nodes[victim]
+    let alice_token = login(cluster.node(survivor), &alice).await;
+    let alice_on_victim = cluster
+        .node(victim)
         .connect(&alice_token, Transport::TcpProtobuf)
         .await;
 
@@ -266,13 +235,14 @@ async fn a_killed_node_loses_nothing() {
         conv = c;
         acked.insert(seq);
     }
-    cluster.nodes[victim].kill();
+    cluster.node_mut(victim).kill();
     let _ = sender.await;
     while let Ok((seq, _)) = acks.try_recv() {
         acked.insert(seq);
     }
 
-    let alice_on_2 = cluster.nodes[survivor]
+    let alice_on_2 = cluster
+        .node(survivor)
         .connect(&alice_token, Transport::WsJson)
         .await;
     for i in 0..40 {
@@ -327,11 +297,11 @@ async fn a_killed_node_loses_nothing() {
         .expect("bob caught up within 30 s");
     assert_eq!(seen, stored, "in order, none missing, none twice");
 
-    let token = login(&cluster.nodes[survivor], &bob).await;
+    let token = login(cluster.node(survivor), &bob).await;
     let dead = format!("node{victim}");
     let mut gone = false;
     for _ in 0..80 {
-        if !dispatch_ids(&cluster.nodes[survivor], &token)
+        if !dispatch_ids(cluster.node(survivor), &token)
             .await
             .contains(&dead)
         {
@@ -366,43 +336,45 @@ async fn send_until_ok(
 /// resumes by itself when the engine is back, with nothing acknowledged lost.
 #[tokio::test]
 async fn engine_restarts_with_clients_connected() {
-    let mut cluster = Cluster::start(2).await;
+    let mut cluster = Koi::cluster(2).await;
     let (alice, bob) = (unique("alice"), unique("bob"));
-    let a = cluster.nodes[0]
+    let a = cluster
+        .node(0)
         .connect(
-            &register_login(&cluster.nodes[0], &alice).await,
+            &register_login(cluster.node(0), &alice).await,
             Transport::WsJson,
         )
         .await;
-    let b = cluster.nodes[1]
+    let b = cluster
+        .node(1)
         .connect(
-            &register_login(&cluster.nodes[1], &bob).await,
+            &register_login(cluster.node(1), &bob).await,
             Transport::TcpProtobuf,
         )
         .await;
     let first = a.send_text(&bob, "p0", "before").await.unwrap();
     assert_eq!(next_msg(&b).await.seq, first.seq);
 
-    cluster.pg.crash().unwrap();
+    cluster.engines_mut().pg.crash().unwrap();
     let down = a
         .send_text(&bob, "p1", "while postgres is down")
         .await
         .unwrap_err();
     assert_eq!(down.code(), Some("unavailable"));
     a.ping().await.expect("the connection stays up");
-    cluster.pg.restart().await.unwrap();
+    cluster.engines_mut().pg.restart().await.unwrap();
     let back = send_until_ok(&a, &bob, "p1", "after postgres").await;
     assert_eq!(back.seq, first.seq + 1, "no seq lost or reused");
     assert_eq!(next_msg(&b).await.text.as_deref(), Some("after postgres"));
 
-    cluster.nats.stop();
+    cluster.engines_mut().nats.stop();
     let presence = a.presence([bob.as_str()]).await.unwrap_err();
     assert_eq!(presence.code(), Some("unavailable"));
     b.ping().await.expect("the connection stays up");
     // Stored and acknowledged even without the bus; the push may be lost and is
     // found by `sync`, which is the delivery contract.
     let stored = a.send_text(&bob, "n1", "while nats is down").await.unwrap();
-    cluster.nats.restart().await.unwrap();
+    cluster.engines_mut().nats.restart().await.unwrap();
     let mut delivered = false;
     for i in 0..60 {
         a.send_text(&bob, &format!("n2-{i}"), "after nats")

@@ -1,11 +1,21 @@
 //! Contacts (§7): requests and their system messages, the states seen from
 //! each side, removal, blocking.
+//!
+//! Every test runs on each topology, the two sides on different nodes of the
+//! cluster.
 
 use koi_client::{Api, ClientError, Connection};
 use koi_proto::frame::Op;
 use koi_proto::{Contact, Message};
 
-use crate::harness::{Koi, TRANSPORTS, next_push};
+use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, next_push, on_each_topology};
+
+on_each_topology!(
+    requests_states_and_system_messages,
+    remove_a_contact,
+    block_and_unblock,
+    unknown_users_and_oneself,
+);
 
 /// The error code of a refused request; panics when the request succeeded.
 fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
@@ -47,9 +57,8 @@ fn assert_system(msg: &Message, user: &str) {
 /// `requested` / `incoming` until the other side adds back, then `mutual` on
 /// both sides (and the requester gets a system message too). Adding twice
 /// changes nothing.
-#[tokio::test]
-async fn requests_states_and_system_messages() {
-    let koi = Koi::start().await;
+async fn requests_states_and_system_messages(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -94,9 +103,8 @@ async fn requests_states_and_system_messages() {
 
 /// `contact_remove` ends the contact: the remover no longer lists the other
 /// user and neither side sees `mutual` any more.
-#[tokio::test]
-async fn remove_a_contact() {
-    let koi = Koi::start().await;
+async fn remove_a_contact(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -119,9 +127,8 @@ async fn remove_a_contact() {
 /// `block` shows the user as `blocked` to the blocker and refuses the blocked
 /// user's direct messages with `blocked` (the blocker may still write);
 /// `unblock` restores them.
-#[tokio::test]
-async fn block_and_unblock() {
-    let koi = Koi::start().await;
+async fn block_and_unblock(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -160,9 +167,8 @@ async fn block_and_unblock() {
 }
 
 /// Naming an unknown user is `not_found`; naming oneself is `bad_request`.
-#[tokio::test]
-async fn unknown_users_and_oneself() {
-    let koi = Koi::start().await;
+async fn unknown_users_and_oneself(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         assert_eq!(code(a.contact_add("nobody-here").await), "not_found");

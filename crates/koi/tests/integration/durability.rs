@@ -1,5 +1,9 @@
 //! Nothing acknowledged is ever lost: SIGKILL mid-stream, restart, and every
 //! acknowledged message is in `history` with its seq and text.
+//!
+//! Embedded only: this is about one process dying and coming back on its own
+//! data dir. (A cluster node killed while its clients send is
+//! `cluster::a_killed_node_loses_nothing`.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use koi_client::{Api, Transport};
 
-use crate::harness::{Koi, TRANSPORTS, login};
+use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, login};
 
 /// How many messages the client tries to send; the node is killed once
 /// [`KILL_AFTER`] of them have been acknowledged, with sends still in flight.
@@ -23,8 +27,11 @@ const IN_FLIGHT: usize = 64;
 #[tokio::test]
 async fn sigkill_loses_no_acknowledged_message() {
     for transport in TRANSPORTS {
-        let mut koi =
-            Koi::start_with(&["--msgs-per-sec", "1000000", "--msgs-burst", "1000000"]).await;
+        let mut koi = Koi::start_with(
+            Topology::Embedded,
+            &["--msgs-per-sec", "1000000", "--msgs-burst", "1000000"],
+        )
+        .await;
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, _b) = koi.user("bob", transport).await;
         let a = Arc::new(a);
@@ -71,7 +78,7 @@ async fn sigkill_loses_no_acknowledged_message() {
                 "seq {seq} acknowledged twice"
             );
         }
-        koi.kill();
+        koi.node_mut(0).kill();
         let _ = sender.await;
         // Acks that raced the kill are still acknowledgements: collect them all.
         while let Ok((seq, text, _)) = acked_rx.try_recv() {
@@ -82,7 +89,7 @@ async fn sigkill_loses_no_acknowledged_message() {
         }
         assert!(acked.len() >= KILL_AFTER);
 
-        koi.restart();
+        koi.node_mut(0).restart();
         let token = login(&koi, &alice).await;
         let a = koi.connect(&token, Transport::WsJson).await;
         let mut stored = Vec::new();

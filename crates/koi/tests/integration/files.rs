@@ -1,5 +1,8 @@
 //! Files (§5, §8): upload, download, HTTP Range, authentication, the size
 //! bound, and messages carrying a file reference.
+//!
+//! Every test runs on each topology; in the cluster a file is uploaded through
+//! one node and downloaded through others.
 
 use bytes::Bytes;
 use koi_client::{Api, Http};
@@ -8,7 +11,16 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::harness::{Koi, TRANSPORTS, http, next_msg, register_login, unique};
+use crate::harness::{
+    Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, register_login, unique,
+};
+
+on_each_topology!(
+    upload_download_and_range,
+    files_need_a_user_and_an_existing_id,
+    uploads_over_max_file_bytes_are_refused,
+    file_messages_round_trip,
+);
 
 /// Bytes that are not all alike, so ranges and hashes mean something.
 fn payload(len: usize) -> Vec<u8> {
@@ -51,10 +63,9 @@ async fn someone(koi: &Koi) -> String {
 /// Upload answers 201 with `{file_id, name, size, mime, sha256}` — the SHA-256
 /// of the bytes sent; download returns the same bytes with their
 /// `Content-Type`, to any user; `Range: bytes=2-5` answers 206 with exactly
-/// those four bytes.
-#[tokio::test]
-async fn upload_download_and_range() {
-    let koi = Koi::start().await;
+/// those four bytes. (In the cluster the downloads go through every node.)
+async fn upload_download_and_range(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let token = someone(&koi).await;
     let bytes = payload(10_000);
     let (status, body) = upload(
@@ -74,14 +85,15 @@ async fn upload_download_and_range() {
     assert_eq!(body["sha256"].as_str(), Some(sha256_hex(&bytes).as_str()));
 
     let other = someone(&koi).await;
-    let url = format!("{}/v1/files/{file_id}", koi.base());
-    let res = http().get(&url).bearer_auth(&other).send().await.unwrap();
+    // Each request through the next node.
+    let url = || format!("{}/v1/files/{file_id}", koi.base());
+    let res = http().get(url()).bearer_auth(&other).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[CONTENT_TYPE], "image/png");
     assert_eq!(res.bytes().await.unwrap(), bytes);
 
     let res = http()
-        .get(&url)
+        .get(url())
         .bearer_auth(&token)
         .header(RANGE, "bytes=2-5")
         .send()
@@ -93,7 +105,7 @@ async fn upload_download_and_range() {
     assert_eq!(res.bytes().await.unwrap(), bytes[2..=5]);
 
     let res = http()
-        .get(&url)
+        .get(url())
         .bearer_auth(&token)
         .header(RANGE, "bytes=9990-")
         .send()
@@ -102,24 +114,24 @@ async fn upload_download_and_range() {
     assert_eq!(res.status(), 206);
     assert_eq!(res.bytes().await.unwrap(), bytes[9990..]);
 
-    // The same through the client library, with an empty file.
-    let client = Http::new(&koi.base()).unwrap().with_token(&token);
-    let empty = client
+    // The same through the client library, with an empty file (uploaded and
+    // downloaded through different nodes).
+    let client = || Http::new(&koi.base()).unwrap().with_token(&token);
+    let empty = client()
         .upload_file("empty.txt", "text/plain", Bytes::new())
         .await
         .unwrap();
     assert_eq!((empty.size, empty.mime.as_str()), (0, "text/plain"));
     assert_eq!(empty.sha256, sha256_hex(b""));
-    let download = client.download_file(&empty.file_id).await.unwrap();
+    let download = client().download_file(&empty.file_id).await.unwrap();
     assert!(download.bytes.is_empty());
     assert_eq!(download.mime.as_deref(), Some("text/plain"));
 }
 
 /// Upload and download without a valid token answer 401; an unknown file id
 /// answers 404; all with a JSON error body.
-#[tokio::test]
-async fn files_need_a_user_and_an_existing_id() {
-    let koi = Koi::start().await;
+async fn files_need_a_user_and_an_existing_id(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let token = someone(&koi).await;
     let (status, body) = upload(&koi, None, "a.txt", "text/plain", "hello".into()).await;
     assert_eq!(
@@ -162,9 +174,8 @@ async fn files_need_a_user_and_an_existing_id() {
 /// An upload over `max_file_bytes` answers 413 `too_large`, whether its size is
 /// declared (`Content-Length`) or only found while streaming a chunked body;
 /// exactly the limit, and a chunked body under it, are accepted whole.
-#[tokio::test]
-async fn uploads_over_max_file_bytes_are_refused() {
-    let koi = Koi::start_with(&["--max-file-bytes", "1024"]).await;
+async fn uploads_over_max_file_bytes_are_refused(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--max-file-bytes", "1024"]).await;
     let token = someone(&koi).await;
 
     let exact = payload(1024);
@@ -232,9 +243,8 @@ async fn uploads_over_max_file_bytes_are_refused() {
 /// Messages of kind `image`, `file` and `gif` carry the uploaded file's
 /// reference `{file_id, name, size, mime}` in the push and in history, and the
 /// referenced bytes download unchanged.
-#[tokio::test]
-async fn file_messages_round_trip() {
-    let koi = Koi::start().await;
+async fn file_messages_round_trip(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;

@@ -1,6 +1,12 @@
 //! The sensitive-word filter (§10): `[filter] words` and `action` from the
 //! configuration file, a large word list, live replacement over the admin API,
 //! and reloading the file on SIGHUP or `POST /v1/admin/filter/reload`.
+//!
+//! The tests run on each topology, every cluster node reading the same
+//! configuration file, and in the cluster a change over the admin API is made
+//! through one node and used through the others. Embedded only:
+//! `reload_on_sighup_and_over_the_admin_api`, which signals the one process
+//! that holds the rewritten file.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +14,16 @@ use std::time::Duration;
 use koi_client::{Api, ClientError, Connection, Transport};
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN, Koi, TRANSPORTS, http, login, next_msg, signal};
+use crate::harness::{
+    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, http, login, next_msg, on_each_topology, signal,
+};
+
+on_each_topology!(
+    mask_from_the_config_file,
+    reject_from_the_config_file,
+    ten_thousand_words,
+    live_replacement_over_the_admin_api,
+);
 
 /// A TOML configuration holding only a `[filter]` table.
 fn filter_toml(words: &[String], action: &str) -> String {
@@ -32,18 +47,22 @@ fn write_toml(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).expect("replace config");
 }
 
-/// A node started with `--config` at a file in `dir`, written first.
-async fn start_with_config(dir: &Path, toml: &str) -> (Koi, PathBuf) {
+/// A deployment whose every node is started with `--config` at a file in
+/// `dir`, written first.
+async fn start_with_config(topology: Topology, dir: &Path, toml: &str) -> (Koi, PathBuf) {
     let path = dir.join("koi.toml");
     write_toml(&path, toml);
-    let koi = Koi::start_with(&[
-        "--config",
-        path.to_str().unwrap(),
-        "--msgs-per-sec",
-        "10000",
-        "--msgs-burst",
-        "10000",
-    ])
+    let koi = Koi::start_with(
+        topology,
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--msgs-per-sec",
+            "10000",
+            "--msgs-burst",
+            "10000",
+        ],
+    )
     .await;
     (koi, path)
 }
@@ -84,11 +103,10 @@ async fn admin_post(koi: &Koi, path: &str, bearer: Option<&str>, body: Value) ->
 /// of the same length (in characters), whatever its case, in the stored
 /// message, its pushes (recipient and the sender's other devices) and its
 /// history, in direct and group conversations; other text is untouched.
-#[tokio::test]
-async fn mask_from_the_config_file() {
+async fn mask_from_the_config_file(topology: Topology) {
     let dir = tempfile::tempdir().unwrap();
     let words = ["darn".to_owned(), "Heck".to_owned(), "Ärger".to_owned()];
-    let (koi, _path) = start_with_config(dir.path(), &filter_toml(&words, "mask")).await;
+    let (koi, _path) = start_with_config(topology, dir.path(), &filter_toml(&words, "mask")).await;
     for transport in TRANSPORTS {
         let (alice, a1) = koi.user("alice", transport).await;
         let a2 = koi
@@ -133,11 +151,11 @@ async fn mask_from_the_config_file() {
 /// With `action = "reject"`, a `send` whose text holds a listed word (any
 /// case) fails with `bad_request`, stores nothing and leaves the connection
 /// open; clean text goes through.
-#[tokio::test]
-async fn reject_from_the_config_file() {
+async fn reject_from_the_config_file(topology: Topology) {
     let dir = tempfile::tempdir().unwrap();
     let words = ["darn".to_owned(), "heck".to_owned()];
-    let (koi, _path) = start_with_config(dir.path(), &filter_toml(&words, "reject")).await;
+    let (koi, _path) =
+        start_with_config(topology, dir.path(), &filter_toml(&words, "reject")).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -169,11 +187,10 @@ async fn reject_from_the_config_file() {
 /// A list of 10,000 words from the configuration file works: words from the
 /// start, middle and end of the list are masked in one text, and text without
 /// them is untouched.
-#[tokio::test]
-async fn ten_thousand_words() {
+async fn ten_thousand_words(topology: Topology) {
     let dir = tempfile::tempdir().unwrap();
     let words: Vec<String> = (0..10_000).map(|i| format!("qx{i}zv")).collect();
-    let (koi, _path) = start_with_config(dir.path(), &filter_toml(&words, "mask")).await;
+    let (koi, _path) = start_with_config(topology, dir.path(), &filter_toml(&words, "mask")).await;
     let (_alice, a) = koi.user("alice", Transport::WsJson).await;
     let (_bob, b) = koi.user("bob", Transport::TcpProtobuf).await;
     assert_eq!(
@@ -193,9 +210,8 @@ async fn ten_thousand_words() {
 /// `POST /v1/admin/filter {words, action?}` replaces the filter at once (the
 /// next send sees it): mask by default, then reject, then an empty list lets
 /// everything through. It needs the admin token and a known action.
-#[tokio::test]
-async fn live_replacement_over_the_admin_api() {
-    let koi = Koi::start().await;
+async fn live_replacement_over_the_admin_api(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let (_alice, a) = koi.user("alice", Transport::WsJson).await;
     let (_bob, b) = koi.user("bob", Transport::TcpProtobuf).await;
     assert_eq!(
@@ -272,13 +288,14 @@ async fn live_replacement_over_the_admin_api() {
 async fn reload_on_sighup_and_over_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
     let words = ["alpha".to_owned()];
-    let (koi, path) = start_with_config(dir.path(), &filter_toml(&words, "mask")).await;
+    let (koi, path) =
+        start_with_config(Topology::Embedded, dir.path(), &filter_toml(&words, "mask")).await;
     let (_alice, a) = koi.user("alice", Transport::WsJson).await;
     let (_bob, b) = koi.user("bob", Transport::TcpProtobuf).await;
     assert_eq!(stored_text(&a, &b, "h0", "alpha beta").await, "***** beta");
 
     write_config(&path, &["beta"], "reject");
-    signal(koi.pid(), "HUP");
+    signal(koi.node(0).pid(), "HUP");
     let mut reloaded = false;
     for attempt in 0..50 {
         match a

@@ -1,6 +1,9 @@
 //! Groups (§5, §7): creation, group messages and their fan-out, roles, joining,
 //! adding, kicking, leaving, the size bound, typing, sync — and a 1,000-member
 //! fan-out.
+//!
+//! Every test runs on each topology, members spread over the cluster's nodes;
+//! `max_group_members` is given to every node.
 
 use std::collections::HashMap;
 
@@ -10,7 +13,24 @@ use koi_proto::frame::Op;
 use koi_proto::{ConvSummary, Group, Message};
 use serde_json::json;
 
-use crate::harness::{Koi, PASSWORD, TRANSPORTS, http, login, next_msg, next_push, unique};
+use crate::harness::{
+    Endpoint, Koi, PASSWORD, TRANSPORTS, Topology, http, login, next_msg, next_push,
+    on_each_topology, unique,
+};
+
+on_each_topology!(
+    create_send_push_and_history,
+    group_info_roles_for_members_only,
+    join_public_groups_only,
+    add_and_kick_by_the_owner_only,
+    leave_a_group,
+    max_group_members_is_enforced,
+    typing_in_a_group,
+    sync_lists_groups_before_any_message,
+    members_are_distinct_existing_users,
+    fan_out_to_a_thousand_members,
+    admins_are_made_by_the_owner,
+);
 
 /// The conversation of a group.
 fn conv(group: &Group) -> String {
@@ -56,9 +76,8 @@ fn roles(members: &[koi_proto::Member]) -> Vec<(String, String)> {
 /// every online member — the sender's other devices included, not the sending
 /// connection — and are in every member's history; non-members can neither
 /// read nor write the group.
-#[tokio::test]
-async fn create_send_push_and_history() {
-    let koi = Koi::start().await;
+async fn create_send_push_and_history(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a1) = koi.user("alice", transport).await;
         let a2 = device(&koi, &alice).await;
@@ -164,9 +183,8 @@ async fn create_send_push_and_history() {
 /// is `owner`, the others `member`) to members only: a non-member gets
 /// `forbidden`, an unknown group `not_found`. (No operation of the protocol
 /// makes an `admin`, so that role cannot be reached from a client.)
-#[tokio::test]
-async fn group_info_roles_for_members_only() {
-    let koi = Koi::start().await;
+async fn group_info_roles_for_members_only(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -197,9 +215,8 @@ async fn group_info_roles_for_members_only() {
 /// Anyone may `group_join` a public group (and then reads and writes it, and
 /// shows in `group_info`); a private group answers `forbidden`; an unknown one
 /// `not_found`.
-#[tokio::test]
-async fn join_public_groups_only() {
-    let koi = Koi::start().await;
+async fn join_public_groups_only(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_alice, a) = koi.user("alice", transport).await;
         let (dave, d) = koi.user("dave", transport).await;
@@ -243,9 +260,8 @@ async fn join_public_groups_only() {
 /// (`forbidden`). An added user reads, writes and gets pushes; a kicked user
 /// loses access (history, send → `forbidden`; the group leaves their `sync`)
 /// and gets no more pushes of the group.
-#[tokio::test]
-async fn add_and_kick_by_the_owner_only() {
-    let koi = Koi::start().await;
+async fn add_and_kick_by_the_owner_only(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -323,9 +339,8 @@ async fn add_and_kick_by_the_owner_only() {
 
 /// `group_leave` takes the user out: they lose access, get no more pushes,
 /// the size drops and the others carry on.
-#[tokio::test]
-async fn leave_a_group() {
-    let koi = Koi::start().await;
+async fn leave_a_group(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -361,9 +376,8 @@ async fn leave_a_group() {
 /// `max_group_members` bounds the group, the owner included: creating,
 /// adding and joining beyond it are refused and change nothing; room freed by
 /// a leave can be used again.
-#[tokio::test]
-async fn max_group_members_is_enforced() {
-    let koi = Koi::start_with(&["--max-group-members", "3"]).await;
+async fn max_group_members_is_enforced(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--max-group-members", "3"]).await;
     let (alice, a) = koi.user("alice", Transport::WsJson).await;
     let (bob, b) = koi.user("bob", Transport::TcpProtobuf).await;
     let (carol, _c) = koi.user("carol", Transport::WsJson).await;
@@ -414,9 +428,8 @@ async fn max_group_members_is_enforced() {
 
 /// `typing` in a small group reaches the other online members, with the
 /// group's conversation and the typist, and is not stored.
-#[tokio::test]
-async fn typing_in_a_group() {
-    let koi = Koi::start().await;
+async fn typing_in_a_group(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -447,9 +460,8 @@ async fn typing_in_a_group() {
 
 /// `sync` lists a group the user belongs to — kind `group`, the bare group id
 /// and its name — even before any message, and exactly once after messages.
-#[tokio::test]
-async fn sync_lists_groups_before_any_message() {
-    let koi = Koi::start().await;
+async fn sync_lists_groups_before_any_message(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -481,9 +493,8 @@ async fn sync_lists_groups_before_any_message() {
 /// Members are distinct existing users: repeats (and the creator) count once,
 /// an unknown member refuses the whole creation (`not_found`) or addition, and
 /// adding a member again changes nothing.
-#[tokio::test]
-async fn members_are_distinct_existing_users() {
-    let koi = Koi::start().await;
+async fn members_are_distinct_existing_users(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let (alice, a) = koi.user("alice", Transport::WsJson).await;
     let (bob, _b) = koi.user("bob", Transport::TcpProtobuf).await;
     let before = a.sync().await.unwrap().len();
@@ -524,13 +535,13 @@ async fn members_are_distinct_existing_users() {
     assert_eq!(roles(&info.members), expected);
 }
 
-/// Registers `names` over HTTP, `parallel` at a time.
+/// Registers `names` over HTTP, `parallel` at a time, spread over the nodes.
 async fn register_all(koi: &Koi, names: &[String], parallel: usize) {
     let client = http();
-    let url = format!("{}/v1/register", koi.base());
     futures::stream::iter(names)
         .map(|name| {
-            let (client, url) = (client.clone(), url.clone());
+            let client = client.clone();
+            let url = format!("{}/v1/register", koi.base());
             async move {
                 let res = client
                     .post(url)
@@ -551,11 +562,10 @@ async fn register_all(koi: &Koi, names: &[String], parallel: usize) {
 /// (the next push each sees is the second message), in seq order; `typing` is
 /// not relayed in a group over 100 members; a member who was offline finds the
 /// messages via `sync` (`last_seq`) and `history` on connecting.
-#[tokio::test]
-async fn fan_out_to_a_thousand_members() {
+async fn fan_out_to_a_thousand_members(topology: Topology) {
     const MEMBERS: usize = 1000;
     const ONLINE: usize = 50;
-    let koi = Koi::start().await;
+    let koi = Koi::start(topology).await;
     let names: Vec<String> = (0..MEMBERS).map(|_| unique("fan")).collect();
     register_all(&koi, &names, 16).await;
     let (owner, rest) = names.split_first().unwrap();
@@ -670,9 +680,8 @@ async fn fan_out_to_a_thousand_members() {
 /// The owner makes members admins (`group_add` with `role`, a Koi extension);
 /// an admin adds and kicks members but may neither set roles, nor kick the
 /// owner or another admin; the owner may kick an admin.
-#[tokio::test]
-async fn admins_are_made_by_the_owner() {
-    let koi = Koi::start().await;
+async fn admins_are_made_by_the_owner(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_owner, o) = koi.user("owner", transport).await;
         let (bob, b) = koi.user("bob", transport).await;

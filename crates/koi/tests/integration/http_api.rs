@@ -1,13 +1,28 @@
 //! The HTTP API (§8) and the operator contract's configuration sources (§10).
+//!
+//! The API tests run on each topology, requests spread over the cluster's
+//! nodes. Embedded only: `flags_environment_and_config_file`, which is about how
+//! one process reads its configuration, not about the protocol.
+
+use std::time::{Duration, Instant};
 
 use koi_client::{Api, Transport};
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN, Koi, PASSWORD, http, register_login, unique};
+use crate::harness::{
+    ADMIN, Endpoint, Koi, PASSWORD, Topology, http, on_each_topology, register_login, unique,
+};
 
-async fn post(koi: &Koi, path: &str, body: Value) -> (u16, Value) {
+on_each_topology!(
+    register_and_login,
+    dispatch_names_reachable_nodes,
+    health_metrics_and_admin,
+    rest_history,
+);
+
+async fn post(at: &impl Endpoint, path: &str, body: Value) -> (u16, Value) {
     let res = http()
-        .post(format!("{}{path}", koi.base()))
+        .post(format!("{}{path}", at.base()))
         .json(&body)
         .send()
         .await
@@ -16,8 +31,8 @@ async fn post(koi: &Koi, path: &str, body: Value) -> (u16, Value) {
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn get(koi: &Koi, path: &str, bearer: Option<&str>) -> (u16, Value) {
-    let mut req = http().get(format!("{}{path}", koi.base()));
+async fn get(at: &impl Endpoint, path: &str, bearer: Option<&str>) -> (u16, Value) {
+    let mut req = http().get(format!("{}{path}", at.base()));
     if let Some(token) = bearer {
         req = req.bearer_auth(token);
     }
@@ -28,9 +43,8 @@ async fn get(koi: &Koi, path: &str, bearer: Option<&str>) -> (u16, Value) {
 
 /// Registration validates names and passwords and refuses taken names; login
 /// returns a token with its expiry and throttles repeated failures.
-#[tokio::test]
-async fn register_and_login() {
-    let koi = Koi::start().await;
+async fn register_and_login(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let name = unique("reg");
     let (status, body) = post(
         &koi,
@@ -124,11 +138,34 @@ async fn register_and_login() {
     assert_eq!(status, 429, "even the right password waits out the lock");
 }
 
-/// `dispatch` needs a user token and names this node's WebSocket and TCP
+/// The `(ws, tcp)` addresses of every node of the deployment, sorted.
+fn node_addrs(koi: &Koi) -> Vec<(String, String)> {
+    let mut addrs: Vec<_> = koi
+        .nodes()
+        .iter()
+        .map(|n| (n.ws_url(), n.tcp_addr.to_string()))
+        .collect();
+    addrs.sort();
+    addrs
+}
+
+/// The `(ws, tcp)` addresses of the nodes a listing names, sorted.
+fn listed_addrs(nodes: &[Value]) -> Vec<(String, String)> {
+    let mut addrs: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let addr = |key: &str| n[key].as_str().unwrap_or_default().to_owned();
+            (addr("ws"), addr("tcp"))
+        })
+        .collect();
+    addrs.sort();
+    addrs
+}
+
+/// `dispatch` needs a user token and names every node's WebSocket and TCP
 /// addresses, which accept connections.
-#[tokio::test]
-async fn dispatch_names_reachable_nodes() {
-    let koi = Koi::start().await;
+async fn dispatch_names_reachable_nodes(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let token = register_login(&koi, &unique("disp")).await;
     assert_eq!(get(&koi, "/v1/dispatch", None).await.0, 401);
     assert_eq!(
@@ -137,42 +174,65 @@ async fn dispatch_names_reachable_nodes() {
     );
     let (status, body) = get(&koi, "/v1/dispatch", Some(&token)).await;
     assert_eq!(status, 200);
-    let node = &body["nodes"][0];
-    assert_eq!(node["ws"].as_str(), Some(koi.ws_url().as_str()));
-    assert_eq!(
-        node["tcp"].as_str(),
-        Some(koi.tcp_addr.to_string().as_str())
-    );
-    assert!(node["id"].as_str().is_some_and(|id| !id.is_empty()));
-    for (addr, transport) in [
-        (node["ws"].as_str().unwrap(), Transport::WsJson),
-        (node["tcp"].as_str().unwrap(), Transport::TcpProtobuf),
-    ] {
-        let conn = koi_client::Connection::open(addr, transport, &token)
-            .await
-            .unwrap();
-        conn.ping().await.unwrap();
+    let nodes = body["nodes"].as_array().expect("nodes");
+    assert_eq!(listed_addrs(nodes), node_addrs(&koi), "{body}");
+    for node in nodes {
+        assert!(node["id"].as_str().is_some_and(|id| !id.is_empty()));
+        for (addr, transport) in [
+            (node["ws"].as_str().unwrap(), Transport::WsJson),
+            (node["tcp"].as_str().unwrap(), Transport::TcpProtobuf),
+        ] {
+            let conn = koi_client::Connection::open(addr, transport, &token)
+                .await
+                .unwrap();
+            conn.ping().await.unwrap();
+        }
     }
 }
 
-/// Health, metrics and the admin view reflect the node's activity; admin
-/// endpoints need the admin token.
-#[tokio::test]
-async fn health_metrics_and_admin() {
-    let koi = Koi::start().await;
-    assert_eq!(get(&koi, "/healthz", None).await.0, 200);
+/// The admin view's nodes, once the figures of `field` add up to `total`
+/// over the nodes: another node's figures arrive with its heartbeat (every
+/// second), so the view is read again until they do, for at most 10 s.
+async fn admin_view(koi: &Koi, field: &str, total: u64) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = get(koi, "/v1/admin/cluster", Some(ADMIN)).await;
+        assert_eq!(status, 200, "{body}");
+        let nodes = body["nodes"].as_array().expect("nodes").clone();
+        let sum: u64 = nodes.iter().filter_map(|n| n[field].as_u64()).sum();
+        if sum == total || Instant::now() > deadline {
+            return nodes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Health, metrics and the admin view reflect the deployment's activity: every
+/// node is healthy, the nodes' metrics count the stored message, and the admin
+/// view lists every node with its connections and users. Admin endpoints need
+/// the admin token.
+async fn health_metrics_and_admin(topology: Topology) {
+    let koi = Koi::start(topology).await;
+    for node in koi.nodes() {
+        assert_eq!(get(node, "/healthz", None).await.0, 200);
+    }
     let (_alice, a) = koi.user("alice", Transport::WsJson).await;
     let (bob, _b) = koi.user("bob", Transport::TcpProtobuf).await;
     a.send_text(&bob, "m1", "counted").await.unwrap();
 
-    let metrics = http()
-        .get(format!("{}/metrics", koi.base()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Every node exports its own figures: the deployment's are all of them.
+    let mut metrics = String::new();
+    for node in koi.nodes() {
+        let text = http()
+            .get(format!("{}/metrics", node.base()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics.push_str(&text);
+    }
     for name in [
         "koi_connections",
         "koi_frames_in_total",
@@ -185,13 +245,13 @@ async fn health_metrics_and_admin() {
             "metric {name} missing from:\n{metrics}"
         );
     }
-    let stored = metrics
+    let stored: Vec<f64> = metrics
         .lines()
-        .find(|l| l.starts_with("koi_messages_stored_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap();
-    assert!(stored >= 1.0);
+        .filter(|l| l.starts_with("koi_messages_stored_total"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .collect();
+    assert!(!stored.is_empty());
+    assert!(stored.iter().sum::<f64>() >= 1.0, "{stored:?}");
 
     assert_eq!(get(&koi, "/v1/admin/cluster", None).await.0, 401);
     assert_eq!(
@@ -200,27 +260,25 @@ async fn health_metrics_and_admin() {
             .0,
         403
     );
-    let (status, body) = get(&koi, "/v1/admin/cluster", Some(ADMIN)).await;
-    assert_eq!(status, 200);
-    let node = &body["nodes"][0];
-    assert_eq!(node["connections"].as_u64(), Some(2));
-    assert_eq!(node["users"].as_u64(), Some(2));
-    assert_eq!(
-        node["tcp"].as_str(),
-        Some(koi.tcp_addr.to_string().as_str())
-    );
-    for field in [
-        "id",
-        "roles",
-        "ws",
-        "msgs_in_per_s",
-        "msgs_out_per_s",
-        "started_at",
-    ] {
-        assert!(!node[field].is_null(), "{field} missing: {node}");
+    let nodes = admin_view(&koi, "connections", 2).await;
+    assert_eq!(listed_addrs(&nodes), node_addrs(&koi), "{nodes:?}");
+    let total = |field: &str| nodes.iter().map(|n| n[field].as_u64()).sum::<Option<u64>>();
+    assert_eq!(total("connections"), Some(2), "{nodes:?}");
+    assert_eq!(total("users"), Some(2), "{nodes:?}");
+    for node in &nodes {
+        for field in [
+            "id",
+            "roles",
+            "ws",
+            "msgs_in_per_s",
+            "msgs_out_per_s",
+            "started_at",
+        ] {
+            assert!(!node[field].is_null(), "{field} missing: {node}");
+        }
     }
 
-    let unconfigured = Koi::start_with(&["--admin-token", ""]).await;
+    let unconfigured = Koi::start_with(topology, &["--admin-token", ""]).await;
     assert_eq!(
         get(&unconfigured, "/v1/admin/cluster", Some(ADMIN)).await.0,
         403
@@ -237,9 +295,8 @@ async fn health_metrics_and_admin() {
 }
 
 /// The REST history endpoint answers like `history`, with 401/403/404.
-#[tokio::test]
-async fn rest_history() {
-    let koi = Koi::start().await;
+async fn rest_history(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let (alice, a) = koi.user("alice", Transport::WsJson).await;
     let (bob, _b) = koi.user("bob", Transport::WsJson).await;
     let (_carol, c) = koi.user("carol", Transport::WsJson).await;
@@ -310,6 +367,7 @@ async fn flags_environment_and_config_file() {
     // heartbeat from the file, frame size from the environment (over the file),
     // and the flag wins over the environment for the recall window.
     let koi = Koi::start_env(
+        Topology::Embedded,
         &["--config", &config, "--recall-window-s", "0"],
         &[
             ("KOI_MAX_FRAME_BYTES", "4096"),

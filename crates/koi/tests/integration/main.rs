@@ -1,7 +1,11 @@
 //! Scenario tests against the real `koi` binary over real sockets.
 //!
-//! Every test starts its own node (fresh data dir, free ports) and talks to it
-//! the way any client would: HTTP, WebSocket (JSON and protobuf) and TCP.
+//! Every test starts its own deployment (fresh data dirs, free ports) and talks
+//! to it the way any client would: HTTP, WebSocket (JSON and protobuf) and TCP.
+//! The protocol tests run twice, on one embedded node (`<module>::embedded::<test>`)
+//! and on a three-node cluster with clients spread over the nodes
+//! (`<module>::cluster::<test>`); tests about one process are plain
+//! `<module>::<test>`, and each module says which and why.
 
 mod harness;
 

@@ -1,10 +1,25 @@
 //! Direct messaging (§5): send, push, sync, history, read, typing, recall, signal.
+//!
+//! Every test runs on each topology, clients spread over the cluster's nodes.
 
 use koi_client::{Api, Transport};
 use koi_proto::frame::Op;
 use koi_proto::{File, Send};
 
-use crate::harness::{Koi, TRANSPORTS, next_msg, next_push};
+use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, next_msg, next_push, on_each_topology};
+
+on_each_topology!(
+    send_pushes_to_every_device_but_the_sender,
+    send_is_idempotent_on_client_msg_id,
+    a_retry_gets_the_first_reply_even_after_a_block,
+    kinds_and_fields_round_trip,
+    send_refusals,
+    history_ranges,
+    sync_read_and_receipts,
+    typing_is_relayed_not_stored,
+    recall_by_the_sender_within_the_window,
+    signal_reaches_every_device,
+);
 
 fn text(to: &str, cmid: &str, body: &str) -> Send {
     koi_client::text_send(to, cmid, body)
@@ -12,9 +27,8 @@ fn text(to: &str, cmid: &str, body: &str) -> Send {
 
 /// A send is acknowledged with its seq, pushed once to the recipient and to the
 /// sender's other devices, but not to the sending connection itself.
-#[tokio::test]
-async fn send_pushes_to_every_device_but_the_sender() {
-    let koi = Koi::start().await;
+async fn send_pushes_to_every_device_but_the_sender(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a1) = koi.user("alice", transport).await;
         let a2 = koi
@@ -60,9 +74,8 @@ async fn send_pushes_to_every_device_but_the_sender() {
 }
 
 /// The same `(sender, client_msg_id)` returns the first reply and stores nothing new.
-#[tokio::test]
-async fn send_is_idempotent_on_client_msg_id() {
-    let koi = Koi::start().await;
+async fn send_is_idempotent_on_client_msg_id(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -80,9 +93,8 @@ async fn send_is_idempotent_on_client_msg_id() {
 
 /// A retry of an acknowledged send gets the first reply even after the peer
 /// blocked the sender; a new send is refused with `blocked`.
-#[tokio::test]
-async fn a_retry_gets_the_first_reply_even_after_a_block() {
-    let koi = Koi::start().await;
+async fn a_retry_gets_the_first_reply_even_after_a_block(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -105,9 +117,8 @@ async fn a_retry_gets_the_first_reply_even_after_a_block() {
 
 /// Every kind a client may send round-trips with its fields; server-only kinds
 /// and malformed sends are refused.
-#[tokio::test]
-async fn kinds_and_fields_round_trip() {
-    let koi = Koi::start().await;
+async fn kinds_and_fields_round_trip(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -187,9 +198,8 @@ async fn kinds_and_fields_round_trip() {
 
 /// Unknown recipients are `not_found`, oneself is `bad_request`, other people's
 /// conversations and one's system conversation cannot be written.
-#[tokio::test]
-async fn send_refusals() {
-    let koi = Koi::start().await;
+async fn send_refusals(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, _b) = koi.user("bob", transport).await;
@@ -260,9 +270,12 @@ async fn send_refusals() {
 
 /// `history` selects by `after`, `before`, both or neither, ascending, and caps
 /// `limit` at 200.
-#[tokio::test]
-async fn history_ranges() {
-    let koi = Koi::start_with(&["--msgs-per-sec", "100000", "--msgs-burst", "100000"]).await;
+async fn history_ranges(topology: Topology) {
+    let koi = Koi::start_with(
+        topology,
+        &["--msgs-per-sec", "100000", "--msgs-burst", "100000"],
+    )
+    .await;
     for transport in TRANSPORTS {
         let (_alice, a) = koi.user("alice", transport).await;
         let (bob, _b) = koi.user("bob", transport).await;
@@ -317,9 +330,8 @@ async fn history_ranges() {
 /// `sync` lists conversations newest first with their last seq and the user's
 /// read cursor; `read` moves the cursor forward only and pushes a receipt to the
 /// peer and the reader's other devices.
-#[tokio::test]
-async fn sync_read_and_receipts() {
-    let koi = Koi::start().await;
+async fn sync_read_and_receipts(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b1) = koi.user("bob", transport).await;
@@ -366,9 +378,8 @@ async fn sync_read_and_receipts() {
 }
 
 /// `typing` reaches the peer and is never stored.
-#[tokio::test]
-async fn typing_is_relayed_not_stored() {
-    let koi = Koi::start().await;
+async fn typing_is_relayed_not_stored(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -389,9 +400,8 @@ async fn typing_is_relayed_not_stored() {
 
 /// Only the sender may recall, within the window; the message becomes `recalled`
 /// with no text everywhere, and a `recalled` push goes out.
-#[tokio::test]
-async fn recall_by_the_sender_within_the_window() {
-    let koi = Koi::start().await;
+async fn recall_by_the_sender_within_the_window(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -426,7 +436,7 @@ async fn recall_by_the_sender_within_the_window() {
         );
     }
 
-    let strict = Koi::start_with(&["--recall-window-s", "0"]).await;
+    let strict = Koi::start_with(topology, &["--recall-window-s", "0"]).await;
     let (_alice, a) = strict.user("alice", Transport::WsJson).await;
     let (bob, _b) = strict.user("bob", Transport::WsJson).await;
     let ok = a.send(text(&bob, "late", "too late")).await.unwrap();
@@ -437,9 +447,8 @@ async fn recall_by_the_sender_within_the_window() {
 }
 
 /// `signal` reaches every online device of the callee and says how many.
-#[tokio::test]
-async fn signal_reaches_every_device() {
-    let koi = Koi::start().await;
+async fn signal_reaches_every_device(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b1) = koi.user("bob", transport).await;

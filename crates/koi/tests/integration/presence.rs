@@ -1,11 +1,18 @@
 //! Presence (§6, §7): the `presence` query, the pushes to mutual contacts, and
 //! `online` in `contacts`.
+//!
+//! Every test runs on each topology; in the cluster a user's devices and their
+//! contacts are on different nodes.
 
 use koi_client::{Api, Connection, Transport};
 use koi_proto::Presence;
 use koi_proto::frame::Op;
 
-use crate::harness::{Koi, TRANSPORTS, login, next_push, register_login, unique};
+use crate::harness::{
+    Endpoint, Koi, TRANSPORTS, Topology, login, next_push, on_each_topology, register_login, unique,
+};
+
+on_each_topology!(presence_query, presence_pushes_to_mutual_contacts);
 
 /// The next `presence` push on `conn`, as `(user, online)`.
 async fn next_presence(conn: &Connection) -> (String, bool) {
@@ -29,9 +36,8 @@ async fn befriend(x: &Connection, y: &Connection) {
 /// `presence {users}` answers which of the users have a connection: offline
 /// and unknown users are left out; a user whose last connection closed is
 /// offline again.
-#[tokio::test]
-async fn presence_query() {
-    let koi = Koi::start().await;
+async fn presence_query(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (bob, b) = koi.user("bob", transport).await;
@@ -60,9 +66,8 @@ async fn presence_query() {
 /// mutual contacts — not to one-sided contacts — and `contacts` shows them
 /// `online`; a second device pushes nothing; closing one of two devices pushes
 /// nothing; the last one leaving pushes `{online: false}` once.
-#[tokio::test]
-async fn presence_pushes_to_mutual_contacts() {
-    let koi = Koi::start().await;
+async fn presence_pushes_to_mutual_contacts(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a) = koi.user("alice", transport).await;
         let (carol, c) = koi.user("carol", transport).await;

@@ -1,10 +1,21 @@
 //! The server push API (§6, §8): `POST /v1/push` stores `system` messages in
 //! each user's `s:<user>` and pushes them to their online devices.
+//!
+//! Every test runs on each topology; in the cluster the push is made through
+//! one node and the users' devices are on others.
 
 use koi_client::{Api, ClientError, Transport};
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN, Koi, TRANSPORTS, http, login, next_msg, register_login, unique};
+use crate::harness::{
+    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, http, login, next_msg, on_each_topology,
+    register_login, unique,
+};
+
+on_each_topology!(
+    push_stores_and_delivers_system_messages,
+    push_needs_the_admin_token,
+);
 
 /// `POST /v1/push` with `body`, as `bearer` (none: no header).
 async fn push(koi: &Koi, bearer: Option<&str>, body: Value) -> (u16, Value) {
@@ -31,9 +42,8 @@ fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
 /// device, and answers the devices reached and the messages stored; an offline
 /// user finds it with `sync` and `history`. The user reads `s:<user>` but may
 /// not write it, nor read anyone else's.
-#[tokio::test]
-async fn push_stores_and_delivers_system_messages() {
-    let koi = Koi::start().await;
+async fn push_stores_and_delivers_system_messages(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (alice, a1) = koi.user("alice", transport).await;
         let a2 = koi
@@ -121,9 +131,8 @@ async fn push_stores_and_delivers_system_messages() {
 
 /// Only the admin may push: no token answers 401, a wrong token (a user's
 /// included) 403, and nothing is stored.
-#[tokio::test]
-async fn push_needs_the_admin_token() {
-    let koi = Koi::start().await;
+async fn push_needs_the_admin_token(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let (alice, a) = koi.user("alice", Transport::WsJson).await;
     let body = json!({"users": [alice], "text": "not from the admin"});
     let (status, reply) = push(&koi, None, body.clone()).await;

@@ -1,6 +1,10 @@
 //! Sessions (§2, §4, §9): `auth` and its reply, what happens before `auth`, the
 //! auth timeout, the heartbeat, many devices per user, the per-connection rate
 //! limit, slow consumers, and refused tokens.
+//!
+//! Every test runs on each topology, clients spread over the cluster's nodes;
+//! the limits a test sets (heartbeat, auth timeout, rate, outbound queue, token
+//! secret) are given to every node.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,7 +15,22 @@ use koi_proto::frame::Op;
 use koi_proto::{Auth, Empty, Frame, Kicked, SendOk};
 use serde_json::json;
 
-use crate::harness::{Koi, TRANSPORTS, next_msg, register_login, unique};
+use crate::harness::{
+    Endpoint, Koi, TRANSPORTS, Topology, next_msg, on_each_topology, register_login, unique,
+};
+
+on_each_topology!(
+    auth_reply_has_user_session_heartbeat_and_server_time,
+    first_frame_other_than_auth_is_unauthorized_then_closed,
+    no_auth_within_the_auth_timeout_closes_the_connection,
+    pre_auth_refusals_are_encoded_for_the_transport,
+    silent_connection_is_closed_after_three_heartbeats,
+    pinging_connection_outlives_the_heartbeat_window,
+    every_device_of_a_user_gets_each_message,
+    frames_over_the_rate_are_rate_limited,
+    slow_consumer_is_kicked_and_nothing_acknowledged_is_lost,
+    auth_with_a_bad_token_is_unauthorized_then_closed,
+);
 
 /// The longest any single expected frame or close may take to arrive.
 const WAIT: Duration = Duration::from_secs(5);
@@ -144,9 +163,8 @@ fn direct(a: &str, b: &str) -> String {
 
 /// The `auth` reply names the user, gives a session id distinct per connection,
 /// the configured heartbeat and the server's clock in milliseconds.
-#[tokio::test]
-async fn auth_reply_has_user_session_heartbeat_and_server_time() {
-    let koi = Koi::start_with(&["--heartbeat-s", "7"]).await;
+async fn auth_reply_has_user_session_heartbeat_and_server_time(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--heartbeat-s", "7"]).await;
     for transport in TRANSPORTS {
         let name = unique("auth");
         let token = register_login(&koi, &name).await;
@@ -178,9 +196,8 @@ async fn auth_reply_has_user_session_heartbeat_and_server_time() {
 /// Any first frame other than `auth` (a `ping`, a `send`, an unknown-but-valid
 /// request) is answered `unauthorized` with the frame's id and the connection
 /// is closed; the refused `send` stores nothing.
-#[tokio::test]
-async fn first_frame_other_than_auth_is_unauthorized_then_closed() {
-    let koi = Koi::start().await;
+async fn first_frame_other_than_auth_is_unauthorized_then_closed(topology: Topology) {
+    let koi = Koi::start(topology).await;
     let (bob, bob_conn) = koi.user("bob", Transport::WsJson).await;
     for transport in TRANSPORTS {
         let (intruder, _) = koi.user("intruder", transport).await;
@@ -211,9 +228,8 @@ async fn first_frame_other_than_auth_is_unauthorized_then_closed() {
 /// A connection that does not authenticate within the auth timeout is closed by
 /// the server, not before the timeout; a connection that did authenticate in time
 /// is not affected by it.
-#[tokio::test]
-async fn no_auth_within_the_auth_timeout_closes_the_connection() {
-    let koi = Koi::start_with(&["--auth-timeout-s", "1"]).await;
+async fn no_auth_within_the_auth_timeout_closes_the_connection(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--auth-timeout-s", "1"]).await;
     for transport in TRANSPORTS {
         let (_, mut authed) = authed_raw(&koi, "timely", transport).await;
         let mut silent = koi.raw(transport).await;
@@ -241,9 +257,8 @@ async fn no_auth_within_the_auth_timeout_closes_the_connection() {
 /// What the server writes before `auth` (the auth-timeout refusal, the refusal of
 /// an over-size first frame) is encoded for the transport: on TCP every frame is
 /// protobuf (§2), so a TCP client can read why it was refused.
-#[tokio::test]
-async fn pre_auth_refusals_are_encoded_for_the_transport() {
-    let koi = Koi::start_with(&["--auth-timeout-s", "1"]).await;
+async fn pre_auth_refusals_are_encoded_for_the_transport(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--auth-timeout-s", "1"]).await;
     let mut problems = Vec::new();
     for transport in TRANSPORTS {
         let mut silent = koi.raw(transport).await;
@@ -289,9 +304,8 @@ async fn pre_auth_refusals_are_encoded_for_the_transport() {
 
 /// With `heartbeat_s` 1, an authenticated connection that sends nothing is closed
 /// by the server after about 3 × heartbeat_s, not earlier.
-#[tokio::test]
-async fn silent_connection_is_closed_after_three_heartbeats() {
-    let koi = Koi::start_with(&["--heartbeat-s", "1"]).await;
+async fn silent_connection_is_closed_after_three_heartbeats(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--heartbeat-s", "1"]).await;
     let silent = TRANSPORTS.map(|transport| {
         let koi = &koi;
         async move {
@@ -317,9 +331,8 @@ async fn silent_connection_is_closed_after_three_heartbeats() {
 
 /// With `heartbeat_s` 1, a connection that pings every 500 ms stays open well past
 /// 3 × heartbeat_s, every ping answered.
-#[tokio::test]
-async fn pinging_connection_outlives_the_heartbeat_window() {
-    let koi = Koi::start_with(&["--heartbeat-s", "1"]).await;
+async fn pinging_connection_outlives_the_heartbeat_window(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--heartbeat-s", "1"]).await;
     let pinging = TRANSPORTS.map(|transport| {
         let koi = &koi;
         async move {
@@ -349,9 +362,8 @@ async fn pinging_connection_outlives_the_heartbeat_window() {
 
 /// A user may hold many connections at once: every device of the recipient (over
 /// all three transports) gets each message once, in seq order.
-#[tokio::test]
-async fn every_device_of_a_user_gets_each_message() {
-    let koi = Koi::start().await;
+async fn every_device_of_a_user_gets_each_message(topology: Topology) {
+    let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
         let (_, alice) = koi.user("alice", transport).await;
         let bob = unique("bob");
@@ -385,9 +397,8 @@ async fn every_device_of_a_user_gets_each_message() {
 /// the burst (plus what refills meanwhile) and `rate_limited` for the rest, one
 /// reply per id; the connection stays open and usable once the bucket refills, and
 /// a message acknowledged before the limit is still in history.
-#[tokio::test]
-async fn frames_over_the_rate_are_rate_limited() {
-    let koi = Koi::start_with(&["--msgs-per-sec", "5", "--msgs-burst", "10"]).await;
+async fn frames_over_the_rate_are_rate_limited(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--msgs-per-sec", "5", "--msgs-burst", "10"]).await;
     for transport in TRANSPORTS {
         let (_, bob) = koi.user("bob", transport).await;
         let (_, mut alice) = authed_raw(&koi, "alice", transport).await;
@@ -481,20 +492,22 @@ async fn frames_over_the_rate_are_rate_limited() {
 /// kicked as `slow_consumer` (it reads the pushes the socket held, then `kicked
 /// {slow_consumer}`, then the close), while the sender's connection keeps working
 /// and every message acknowledged to the sender is in history.
-#[tokio::test]
-async fn slow_consumer_is_kicked_and_nothing_acknowledged_is_lost() {
+async fn slow_consumer_is_kicked_and_nothing_acknowledged_is_lost(topology: Topology) {
     /// Messages sent per round, between checks of whether bob is still online.
     const ROUND: usize = 100;
     /// At most this many (8 KiB each: 24 MiB, far over the socket buffers).
     const MAX: usize = 3_000;
-    let koi = Koi::start_with(&[
-        "--outbound-queue",
-        "16",
-        "--msgs-per-sec",
-        "1000000",
-        "--msgs-burst",
-        "1000000",
-    ])
+    let koi = Koi::start_with(
+        topology,
+        &[
+            "--outbound-queue",
+            "16",
+            "--msgs-per-sec",
+            "1000000",
+            "--msgs-burst",
+            "1000000",
+        ],
+    )
     .await;
     for transport in TRANSPORTS {
         let started = Instant::now();
@@ -615,10 +628,9 @@ async fn slow_consumer_is_kicked_and_nothing_acknowledged_is_lost() {
 /// closed; a well-formed token signed with the node's secret is accepted (so the
 /// refusals are about expiry, signature and form, not about how the tokens were
 /// made).
-#[tokio::test]
-async fn auth_with_a_bad_token_is_unauthorized_then_closed() {
+async fn auth_with_a_bad_token_is_unauthorized_then_closed(topology: Topology) {
     const SECRET: &str = "integration-secret";
-    let koi = Koi::start_with(&["--token-secret", SECRET]).await;
+    let koi = Koi::start_with(topology, &["--token-secret", SECRET]).await;
     let name = unique("tok");
     register_login(&koi, &name).await;
     let now_s = now_ms() / 1000;

@@ -19,6 +19,7 @@ mod groups;
 mod http_api;
 mod messaging;
 mod presence;
+mod provisioning;
 mod push_api;
 mod session;
 mod shutdown;

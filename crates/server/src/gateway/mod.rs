@@ -10,6 +10,7 @@ mod files;
 mod health;
 mod messages;
 mod pages;
+mod provisioning;
 mod push;
 
 use std::path::PathBuf;
@@ -82,6 +83,8 @@ fn api() -> Router<Arc<Gateway>> {
         .route("/v1/admin/cluster", get(admin::cluster))
         .route("/v1/admin/filter", post(admin::set_filter))
         .route("/v1/admin/filter/reload", post(admin::reload_filter))
+        .route("/v1/admin/users", post(provisioning::create_users))
+        .route("/v1/admin/tokens", post(provisioning::issue_tokens))
 }
 
 async fn ws(State(gateway): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {

@@ -6,6 +6,12 @@ use tokio::signal::unix::{SignalKind, signal};
 
 pub async fn serve(args: koi_server::ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
+    // Every connection is a socket: take all the descriptors the hard limit
+    // allows (shells often start with a soft limit of 1024).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "file descriptor limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the file descriptor limit"),
+    }
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let shutdown = async move {

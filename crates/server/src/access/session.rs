@@ -228,7 +228,9 @@ async fn write_loop<W: FrameWriter>(
     conn: Arc<ConnHandle>,
     meters: crate::monitor::Meters,
 ) {
-    let mut batch: Vec<(Bytes, Encoding)> = Vec::with_capacity(WRITE_BATCH);
+    // Grown on first use: most connections sit idle, and a batch's worth of
+    // room (2.5 KiB) for each would be a sixth of an idle connection's memory.
+    let mut batch: Vec<(Bytes, Encoding)> = Vec::new();
     loop {
         let first = tokio::select! {
             biased;

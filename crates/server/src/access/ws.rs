@@ -13,8 +13,9 @@ use koi_proto::Encoding;
 use super::{Access, FrameReader, FrameWriter, Inbound};
 
 /// Bytes read from the socket at a time. Small, because every idle connection
-/// holds one (tungstenite's default is 128 KiB).
-const READ_BUFFER: usize = 4 * 1024;
+/// holds one (tungstenite's default is 128 KiB); a chat frame is a few hundred
+/// bytes, and a larger one only takes more reads.
+const READ_BUFFER: usize = 1024;
 
 /// Upgrades an HTTP request to a Koi WebSocket session.
 pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
-use crate::login_sync;
 use crate::http_error::HttpError;
+use crate::login_sync;
 use crate::passwords::{self, MIN_PASSWORD_LEN};
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
-//! `koi bench direct` against a real node, over each transport: a correctness
-//! check of the load generator and of the node under light load (every
-//! acknowledged message delivered exactly once). Never a speed assertion.
+//! `koi bench` against a real node: `direct` over each transport, `max`, and
+//! `relay-baseline` (with the null relay and a `nats-server`): a correctness
+//! check of the load generator, its ceilings and the node under light load
+//! (every acknowledged message delivered exactly once). Never a speed assertion.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -75,10 +76,25 @@ fn clean_env(command: &mut Command) {
     command.env("KOI_LOG", "warn");
 }
 
-fn bench(url: &str, transport: &str, prefix: &str) -> Value {
+/// Runs `koi bench <args> --json`; the one JSON object it printed.
+fn bench(args: &[&str]) -> Value {
     let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
-    command.args([
-        "bench",
+    command.arg("bench").args(args).arg("--json");
+    clean_env(&mut command);
+    let out = command.output().expect("run koi bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "koi bench {args:?} exited with {}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {stdout}\n{stderr}"))
+}
+
+fn direct(url: &str, transport: &str, prefix: &str) -> Value {
+    bench(&[
         "direct",
         "--url",
         url,
@@ -92,19 +108,26 @@ fn bench(url: &str, transport: &str, prefix: &str) -> Value {
         transport,
         "--prefix",
         prefix,
-        "--json",
-    ]);
-    clean_env(&mut command);
-    let out = command.output().expect("run koi bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{transport}: koi bench exited with {}\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{transport}: not one JSON object ({e}): {stdout}\n{stderr}"))
+    ])
+}
+
+/// Asserts that one phase's figures (a `max` step, a `relay-baseline` target)
+/// account for every message: each sent one acknowledged and delivered once.
+fn assert_exact(figures: &Value, what: &str) {
+    let n = |key: &str| {
+        figures[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{what}: no {key} in {figures}"))
+    };
+    assert!(n("sent") > 0, "{what}: nothing sent: {figures}");
+    assert_eq!(n("acked"), n("sent"), "{what}: {figures}");
+    assert_eq!(n("delivered"), n("acked"), "{what}: {figures}");
+    assert_eq!(n("lost"), 0, "{what}: {figures}");
+    assert_eq!(n("duplicated"), 0, "{what}: {figures}");
+    assert_eq!(n("unexpected"), 0, "{what}: {figures}");
+    assert_eq!(figures["ok"], true, "{what}: {figures}");
+    assert!(figures["send_to_delivery"]["count"].as_u64().unwrap() > 0);
+    assert!(figures["delivery_rate"].is_number(), "{what}: {figures}");
 }
 
 #[test]
@@ -114,7 +137,7 @@ fn bench_direct_delivers_every_acked_message_once_over_each_transport() {
         .into_iter()
         .enumerate()
     {
-        let report = bench(&node.http, transport, &format!("smoke{i}"));
+        let report = direct(&node.http, transport, &format!("smoke{i}"));
         let n = |key: &str| {
             report[key]
                 .as_u64()
@@ -129,4 +152,136 @@ fn bench_direct_delivers_every_acked_message_once_over_each_transport() {
         assert_eq!(report["ok"], true, "{transport}: {report}");
         assert!(report["send_to_ack"]["count"].as_u64().unwrap() > 0);
     }
+}
+
+/// `max` steps the rate up over one set of connections: every step accounts
+/// for each of its messages (fresh ids per step, so no step sees another's),
+/// and the report names the highest sustained rate and why the search ended.
+#[test]
+fn bench_max_steps_over_the_same_connections_without_loss() {
+    let node = Node::start();
+    let report = bench(&[
+        "max",
+        "--url",
+        &node.http,
+        "--users",
+        "10",
+        "--start-rate",
+        "100",
+        "--factor",
+        "2",
+        "--max-rate",
+        "400",
+        "--step-duration",
+        "1",
+        "--duration",
+        "30",
+        "--prefix",
+        "smokemax",
+    ]);
+    assert_eq!(report["bench"], "max");
+    let steps = report["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty() && steps.len() <= 3, "{report}");
+    for (i, step) in steps.iter().enumerate() {
+        assert_exact(step, &format!("step {}", i + 1));
+        assert!(step["sustained"].is_boolean(), "{step}");
+    }
+    let rate = |step: &Value| step["rate"].as_f64().unwrap();
+    assert_eq!(rate(&steps[0]), 100.0);
+    assert!(steps.windows(2).all(|w| rate(&w[1]) == rate(&w[0]) * 2.0));
+    // Every step but the last was sustained; the highest of them is the answer.
+    assert!(
+        steps[..steps.len() - 1]
+            .iter()
+            .all(|s| s["sustained"] == true)
+    );
+    let best = steps.iter().rev().find(|s| s["sustained"] == true);
+    assert_eq!(
+        report["max_sustained_rate"].as_f64(),
+        best.map(rate),
+        "{report}"
+    );
+    let ended_by = report["ended_by"].as_str().expect("ended_by");
+    assert!(["fell_behind", "max_rate", "duration"].contains(&ended_by));
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+/// `relay-baseline` puts the same load through the null relay, a bare
+/// `nats-server` and the node, each delivering every message exactly once,
+/// and reports the node's figures as ratios to both ceilings.
+#[test]
+fn bench_relay_baseline_measures_the_null_relay_nats_and_the_node() {
+    let node = Node::start();
+    let report = bench(&[
+        "relay-baseline",
+        "--url",
+        &node.http,
+        "--users",
+        "10",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--transport",
+        "ws-protobuf",
+        "--prefix",
+        "smokebase",
+    ]);
+    assert_eq!(report["bench"], "relay-baseline");
+    assert_eq!(report["mode"], "rate");
+    let targets = report["targets"].as_array().expect("targets");
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["null-relay", "nats", "koi"]);
+    for target in targets {
+        assert_exact(&target["figures"], target["target"].as_str().unwrap());
+        assert_eq!(target["ok"], true, "{target}");
+    }
+    for ceiling in ["koi_vs_null_relay", "koi_vs_nats"] {
+        let ratio = &report["ratios"][ceiling];
+        for key in ["rate", "p50", "p99"] {
+            assert!(ratio[key].is_number(), "{ceiling}.{key}: {report}");
+        }
+    }
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+/// With `--find-max` each target gets `max`'s search; here the null relay
+/// alone, over TCP, so its protobuf framing is checked too.
+#[test]
+fn bench_relay_baseline_finds_the_null_relays_max_over_tcp() {
+    let report = bench(&[
+        "relay-baseline",
+        "--no-nats",
+        "--find-max",
+        "--users",
+        "10",
+        "--start-rate",
+        "100",
+        "--factor",
+        "2",
+        "--max-rate",
+        "200",
+        "--step-duration",
+        "1",
+        "--duration",
+        "20",
+        "--transport",
+        "tcp-protobuf",
+    ]);
+    assert_eq!(report["mode"], "find_max");
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 1, "{report}");
+    let relay = &targets[0];
+    assert_eq!(relay["target"], "null-relay");
+    let steps = relay["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty(), "{report}");
+    for step in steps {
+        assert_exact(step, "null relay step");
+    }
+    assert!(relay.get("max_sustained_rate").is_some(), "{report}");
+    assert!(report["ratios"].as_object().unwrap().is_empty());
+    assert_eq!(report["ok"], true, "{report}");
 }

@@ -2,18 +2,48 @@
 //! protocol and check what they measure (nothing acknowledged may be lost).
 //!
 //! - [`direct`]: sender → receiver pairs of direct messages, open loop.
+//! - [`max`]: `direct`'s load in steps of increasing rate, up to the highest
+//!   sustained one (`search`).
+//! - [`baseline`]: the same load through the null relay (`relay`) and a bare
+//!   NATS broker (`nats`), and a node as ratios to them.
+//! - `link`: the seam between the load and its carrier (`node`: the Koi
+//!   protocol; `nats`); `phase`: one load phase over connected pairs.
+//! - [`group`]: one group of many members, some online, open-loop senders.
+//! - [`connections`]: idle authenticated connections in steps, and the
+//!   node's memory per connection.
+//! - `provision`: users and tokens in bulk through the admin endpoints.
 //! - `users`: registering and logging in the bench's users.
 //! - `sender` / `receiver`: the two halves of a pair.
 //! - `tally`: matching deliveries to sends (lost, duplicated).
 //! - `latency`: hdrhistogram recorders shared by many tasks.
-//! - `report`: the table and the JSON object.
-//! - `cpu`: the bench's own CPU time.
+//! - `report`: `direct`'s table and JSON object; `figures`: one phase in one row.
+//! - `cpu`: the bench's own CPU time; `nofile`: its descriptor limit;
+//!   `ids`: run ids.
 
+/// Progress lines go to stderr, so `--json` keeps stdout to the report.
+macro_rules! progress {
+    ($($arg:tt)*) => { eprintln!("bench: {}", format_args!($($arg)*)) };
+}
+
+mod baseline;
+mod connections;
 mod cpu;
 mod direct;
+mod figures;
+mod group;
+mod ids;
 mod latency;
+mod link;
+mod max;
+mod nats;
+mod node;
+mod nofile;
+mod phase;
+mod provision;
 mod receiver;
+mod relay;
 mod report;
+mod search;
 mod sender;
 mod tally;
 mod users;
@@ -33,11 +63,32 @@ enum BenchCommand {
     /// (open loop); reports throughput, send→ack and send→delivery latency, and
     /// lost or duplicated messages (exit code 1 when any, unless --allow-loss).
     Direct(direct::DirectArgs),
+    /// `direct`'s load in steps of increasing rate over the same connections,
+    /// until a step falls behind (delivered < 99 % of offered, or p99
+    /// send→delivery > 50 ms); reports every step and the highest sustained rate.
+    Max(max::MaxArgs),
+    /// The ceilings Koi is measured against, in one run: the same load through
+    /// a null relay inside the bench (Koi's frames, nothing stored) and a bare
+    /// nats-server, then through the node at --url, reported as ratios to both.
+    RelayBaseline(baseline::BaselineArgs),
+    /// One group of --members users, --online of them connected, --senders
+    /// sending to it open loop; reports deliveries/s, send→delivery latency
+    /// over every delivery, and lost or duplicated deliveries. Users and
+    /// tokens come from the node's admin endpoints (--admin-token).
+    Group(group::GroupArgs),
+    /// Opens --connections idle authenticated WebSocket connections in
+    /// --steps, from several loopback source addresses; reports the node's
+    /// RSS per connection (--server-pid) and connections per second.
+    Connections(connections::ConnectionsArgs),
 }
 
 /// Runs the chosen benchmark.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Direct(args) => direct::run(args).await,
+        BenchCommand::Max(args) => max::run(args).await,
+        BenchCommand::RelayBaseline(args) => baseline::run(args).await,
+        BenchCommand::Group(args) => group::run(args).await,
+        BenchCommand::Connections(args) => connections::run(args).await,
     }
 }

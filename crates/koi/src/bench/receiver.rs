@@ -1,20 +1,20 @@
-//! One receiver: reads `msg` pushes, matches each to its send by
-//! `client_msg_id`, and records the send→delivery latency from `meta`.
+//! One receiver: reads deliveries from its [`Inlet`], matches each to its send
+//! by id, and records the send→delivery latency from `meta`.
 //!
-//! It looks at four fields of a push (`client_msg_id`, `seq`, `meta`, nothing
-//! else is parsed) and keeps one counter per message of its sender.
+//! It looks at three fields of a delivery (the id, `seq`, `meta`; over the Koi
+//! protocol, nothing else of a `msg` push is used) and keeps one counter per
+//! message of its sender.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use koi_client::Connection;
-use koi_proto::frame::Op;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::latency::Recorder;
+use super::link::Inlet;
 
 /// What a receiver needs to know about the run.
 #[derive(Debug, Clone)]
@@ -37,17 +37,17 @@ pub struct Outcome {
     /// Pushes whose `seq` was lower than one seen before (the contract keeps
     /// pushes of a conversation in seq order).
     pub reordered: u64,
-    /// `msg` pushes that are not this run's messages to this receiver.
+    /// Deliveries that are not this phase's messages to this receiver.
     pub foreign: u64,
     pub first_in_window: u64,
-    /// How the connection ended, if it ended before the receiver was stopped.
+    /// How the link ended, if it ended before the receiver was stopped.
     pub disconnected: Option<String>,
 }
 
-/// Receives until `stop` turns true or the connection ends. `delivered` counts
-/// first deliveries across all receivers, so the run can tell when it may stop.
-pub async fn run(
-    conn: Connection,
+/// Receives until `stop` turns true or the link ends. `delivered` counts
+/// first deliveries across all receivers, so the phase can tell when it may stop.
+pub async fn run<I: Inlet>(
+    inlet: Arc<I>,
     plan: Plan,
     mut latencies: Recorder,
     delivered: Arc<AtomicU64>,
@@ -60,25 +60,18 @@ pub async fn run(
     let stopped = stop.wait_for(|s| *s);
     tokio::pin!(stopped);
     loop {
-        let push = tokio::select! {
+        let delivery = tokio::select! {
             biased;
             _ = &mut stopped => break,
-            push = conn.next_push() => push,
+            delivery = inlet.next() => delivery,
         };
-        let msg = match push {
-            Some(Op::Msg(msg)) => msg,
-            Some(_) => continue,
-            None => {
-                out.disconnected = Some(match conn.disconnect() {
-                    Some(d) => d.to_string(),
-                    None => "closed".to_owned(),
-                });
-                break;
-            }
+        let Some(msg) = delivery else {
+            out.disconnected = Some(inlet.ended().unwrap_or_else(|| "closed".to_owned()));
+            break;
         };
         let now = Instant::now();
         let Some(n) = msg
-            .client_msg_id
+            .id
             .strip_prefix(&id_prefix)
             .and_then(|n| n.parse::<usize>().ok())
         else {

@@ -82,10 +82,12 @@ pub struct Measured {
     pub drain_s: f64,
     pub load_s: f64,
     pub bench_cpu_s: Option<f64>,
+    /// CPU seconds of a server process the bench started (`nats-server`).
+    pub server_cpu_s: Option<f64>,
     pub warnings: Vec<String>,
 }
 
-fn round(x: f64, places: i32) -> f64 {
+pub(super) fn round(x: f64, places: i32) -> f64 {
     let f = 10f64.powi(places);
     (x * f).round() / f
 }

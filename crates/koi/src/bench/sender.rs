@@ -1,5 +1,6 @@
-//! One sender: sends to its receiver on a fixed schedule (open loop), with
-//! replies awaited concurrently, at most `max_in_flight` at a time.
+//! One sender: sends to its receiver through its [`Outlet`] on a fixed
+//! schedule (open loop), with replies awaited concurrently, at most
+//! `max_in_flight` at a time.
 //!
 //! Message `n` is due at `start + phase + n × period`. It goes out when due,
 //! whether or not earlier ones were answered; only when `max_in_flight` replies
@@ -20,12 +21,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use koi_client::{ClientError, Connection};
-use koi_proto::frame::Op;
-use koi_proto::ok::Body;
 use tokio::time::Instant;
 
 use super::latency::Recorder;
+use super::link::{Draft, Outlet};
 
 /// How late past the end a message due before it may still go out (timer
 /// granularity, a brief stall); a sender further behind stops.
@@ -49,9 +48,7 @@ pub enum Status {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub pair: usize,
-    /// The receiver's username.
-    pub to: String,
-    /// This run's id, the first part of every `client_msg_id`.
+    /// This phase's id, the first part of every `client_msg_id`.
     pub run: Arc<str>,
     pub text: Arc<str>,
     pub start: Instant,
@@ -97,16 +94,22 @@ pub struct Outcome {
 }
 
 /// Message number, when it was due, its reference time, the reply.
-type Reply = (u64, Instant, Instant, Result<Body, ClientError>);
+type Reply = (u64, Instant, Instant, Result<(), String>);
 
-async fn fire(conn: &Connection, n: u64, due: Instant, sent: Instant, op: Op) -> Reply {
-    (n, due, sent, conn.request(op).await)
+async fn fire<O: Outlet>(outlet: &O, draft: Draft, due: Instant, sent: Instant) -> Reply {
+    let n = draft.n;
+    (n, due, sent, outlet.send(draft).await)
 }
 
-/// Runs the schedule of `plan` on `conn`, then waits for the outstanding
+/// Runs the schedule of `plan` on `outlet`, then waits for the outstanding
 /// replies. `acks` gets each send→ack latency, `lag` how late each message
 /// went out after it was due (timer granularity, a busy bench, `max_in_flight`).
-pub async fn run(conn: Connection, plan: Plan, mut acks: Recorder, mut lag: Recorder) -> Outcome {
+pub async fn run<O: Outlet>(
+    outlet: Arc<O>,
+    plan: Plan,
+    mut acks: Recorder,
+    mut lag: Recorder,
+) -> Outcome {
     let offered = plan.offered();
     let mut out = Outcome {
         offered,
@@ -130,14 +133,9 @@ pub async fn run(conn: Connection, plan: Plan, mut acks: Recorder, mut lag: Reco
                     out.acked_in_window += 1;
                 }
             }
-            Err(e) => {
+            Err(code) => {
                 out.status[n as usize] = Status::Failed;
-                let code = match &e {
-                    ClientError::Timeout => "timeout",
-                    e if e.is_closed() => "closed",
-                    e => e.code().unwrap_or("other"),
-                };
-                *out.errors.entry(code.to_owned()).or_default() += 1;
+                *out.errors.entry(code).or_default() += 1;
             }
         }
     };
@@ -154,37 +152,30 @@ pub async fn run(conn: Connection, plan: Plan, mut acks: Recorder, mut lag: Reco
             }
         }
         let now = Instant::now();
-        if now >= stop_at || conn.is_closed() {
+        if now >= stop_at || outlet.is_closed() {
             break;
         }
         let sent = now.min(due);
-        let op = Op::Send(koi_proto::Send {
-            to: Some(plan.to.clone()),
-            conv: None,
-            client_msg_id: format!("{}-{}-{n}", plan.run, plan.pair),
-            kind: "text".to_owned(),
-            text: Some(plan.text.to_string()),
-            file: None,
-            meta: Some(
-                sent.saturating_duration_since(plan.start)
-                    .as_micros()
-                    .to_string(),
-            ),
-        });
+        let draft = Draft {
+            n,
+            id: format!("{}-{}-{n}", plan.run, plan.pair),
+            meta: sent
+                .saturating_duration_since(plan.start)
+                .as_micros()
+                .to_string(),
+            text: plan.text.clone(),
+        };
         out.status.push(Status::InFlight);
         if due >= plan.start + plan.window.0 {
             lag.record(now.saturating_duration_since(due));
         }
-        in_flight.push(fire(&conn, n, due, sent, op));
+        in_flight.push(fire(&*outlet, draft, due, sent));
     }
     while let Some(reply) = in_flight.next().await {
         record(reply, &mut out);
     }
-    if conn.is_closed() {
-        out.disconnected = Some(match conn.disconnect() {
-            Some(d) => d.to_string(),
-            None => "closed".to_owned(),
-        });
+    if outlet.is_closed() {
+        out.disconnected = Some(outlet.ended().unwrap_or_else(|| "closed".to_owned()));
     }
     out.status.resize(offered as usize, Status::Unsent);
     out
@@ -197,7 +188,6 @@ mod tests {
     fn plan(phase_ms: u64, period_ms: u64, end_ms: u64) -> Plan {
         Plan {
             pair: 0,
-            to: "r".into(),
             run: "x".into(),
             text: "t".into(),
             start: Instant::now(),

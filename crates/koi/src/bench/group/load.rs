@@ -1,0 +1,201 @@
+//! The measured part of a group run: receivers and senders started on their
+//! connections, the drain, and the tally of what each receiver got.
+//!
+//! Senders are numbered in one sequence: the group's `0..S`, then the direct
+//! pairs' `S..S+P`; a group receiver expects senders `0..S`, the receiver of
+//! pair `i` sender `S+i` only.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use koi_client::Connection;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::super::cpu;
+use super::super::ids;
+use super::super::latency::{Latency, Summary};
+use super::report::round;
+use super::sender::Target;
+use super::tally::Tally;
+use super::{member, sender};
+
+/// Between connecting and the first message, so every task is ready.
+const LEAD: Duration = Duration::from_millis(500);
+
+/// The connections of a run, by role.
+pub struct Connections {
+    /// Online members that receive.
+    pub receivers: Vec<Connection>,
+    /// Members that send to the group (pushes off).
+    pub senders: Vec<Connection>,
+    pub direct_receivers: Vec<Connection>,
+    pub direct_senders: Vec<Connection>,
+}
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `g:<id>`.
+    pub group_conv: String,
+    /// The usernames of the direct receivers, in pair order.
+    pub direct_receivers: Vec<String>,
+    /// Messages per second per group sender; 0: the group gets none.
+    pub rate_per_sender: f64,
+    /// Messages per second per direct pair.
+    pub rate_per_pair: f64,
+    /// Bytes of text per message.
+    pub size: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    /// Most time to wait for the owed deliveries after the last reply.
+    pub drain: Duration,
+    pub max_in_flight: usize,
+}
+
+/// What the load measured.
+pub struct Measured {
+    pub group: Tally,
+    pub direct: Tally,
+    pub send_to_ack: Summary,
+    pub send_to_delivery: Summary,
+    pub send_lag: Summary,
+    pub direct_send_to_ack: Summary,
+    pub direct_send_to_delivery: Summary,
+    pub drain_s: f64,
+    pub load_s: f64,
+    pub bench_cpu_s: Option<f64>,
+}
+
+/// Runs the load of `plan` on `conns`, drains and tallies.
+pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
+    let s = conns.senders.len();
+    let n = conns.receivers.len() as u64;
+    let pairs = conns.direct_senders.len();
+    let run_id: Arc<str> = ids::run_id().into();
+    let text: Arc<str> = "x".repeat(plan.size).into();
+    let window = (plan.warmup, plan.warmup + plan.duration);
+    let start = Instant::now() + LEAD;
+    let cpu_before = cpu::process_seconds();
+    let (acks, deliveries, lag) = (Latency::new(), Latency::new(), Latency::new());
+    let (direct_acks, direct_deliveries, direct_lag) =
+        (Latency::new(), Latency::new(), Latency::new());
+    let delivered = Arc::new(AtomicU64::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let receive = |conn, senders, recorder| {
+        let plan = member::Plan {
+            run: run_id.clone(),
+            senders,
+            start,
+            window,
+        };
+        let (delivered, stop) = (delivered.clone(), stop_rx.clone());
+        tokio::spawn(member::run(conn, plan, recorder, delivered, stop))
+    };
+    let receivers: Vec<_> = conns
+        .receivers
+        .into_iter()
+        .map(|c| receive(c, 0..s, deliveries.recorder()))
+        .collect();
+    let direct_receivers: Vec<_> = conns
+        .direct_receivers
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| receive(c, s + i..s + i + 1, direct_deliveries.recorder()))
+        .collect();
+    // Sender `number` is the `i`th of `of` sending to `target` at `rate` each.
+    let send = |conn, number, (i, of): (usize, usize), target, rate: f64, recorders: (_, _)| {
+        let period = Duration::from_secs_f64(1.0 / rate);
+        let plan = sender::Plan {
+            sender: number,
+            target,
+            run: run_id.clone(),
+            text: text.clone(),
+            start,
+            // Phases spread evenly over one period: a smooth total rate.
+            phase: period.mul_f64(i as f64 / of as f64),
+            period,
+            end: window.1,
+            window,
+            max_in_flight: plan.max_in_flight,
+        };
+        tokio::spawn(sender::run(conn, plan, recorders.0, recorders.1))
+    };
+    let senders: Vec<_> = if plan.rate_per_sender > 0.0 {
+        conns
+            .senders
+            .into_iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let target = Target::Conv(plan.group_conv.clone());
+                let recorders = (acks.recorder(), lag.recorder());
+                send(c, k, (k, s), target, plan.rate_per_sender, recorders)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let direct_senders: Vec<_> = conns
+        .direct_senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let target = Target::User(plan.direct_receivers[i].clone());
+            let recorders = (direct_acks.recorder(), direct_lag.recorder());
+            send(c, s + i, (i, pairs), target, plan.rate_per_pair, recorders)
+        })
+        .collect();
+
+    let sent = join_all(senders).await?;
+    let direct_sent = join_all(direct_senders).await?;
+    let mut group = Tally::default();
+    group.add_senders(&sent);
+    let mut direct = Tally::default();
+    direct.add_senders(&direct_sent);
+    let owed = group.acked * n + direct.acked;
+    progress!(
+        "all replies in; waiting for {owed} deliveries (at most {} s)",
+        plan.drain.as_secs_f64()
+    );
+    let drain_started = Instant::now();
+    let drain_until = drain_started + plan.drain;
+    while delivered.load(Ordering::Relaxed) < owed && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drain_s = drain_started.elapsed().as_secs_f64();
+    let load_s = start.elapsed().as_secs_f64();
+    let bench_cpu_s = cpu::process_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| round(after - before, 2));
+    let _ = stop_tx.send(true);
+    for got in join_all(receivers).await? {
+        group.add_receiver(&sent, &got);
+    }
+    for (i, got) in join_all(direct_receivers).await?.into_iter().enumerate() {
+        direct.add_receiver(&direct_sent[i..=i], &got);
+    }
+    Ok(Measured {
+        group,
+        direct,
+        send_to_ack: acks.summary(),
+        send_to_delivery: deliveries.summary(),
+        send_lag: lag.summary(),
+        direct_send_to_ack: direct_acks.summary(),
+        direct_send_to_delivery: direct_deliveries.summary(),
+        drain_s: round(drain_s, 3),
+        load_s: round(load_s, 3),
+        bench_cpu_s,
+    })
+}
+
+async fn join_all<T>(handles: Vec<JoinHandle<T>>) -> anyhow::Result<Vec<T>> {
+    let mut out = Vec::with_capacity(handles.len());
+    for handle in handles {
+        out.push(handle.await.context("a bench task panicked")?);
+    }
+    Ok(out)
+}

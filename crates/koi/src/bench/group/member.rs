@@ -1,0 +1,155 @@
+//! One receiving connection: an online group member (every sender's messages)
+//! or the receiver of a direct pair (one sender's). It matches each `msg` push
+//! to its send by `client_msg_id` (`<run>-<sender>-<n>`) and records the
+//! send→delivery latency from `meta`.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use koi_client::Connection;
+use koi_proto::frame::Op;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::super::latency::Recorder;
+
+/// What a receiver expects.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub run: Arc<str>,
+    /// The senders whose messages this connection should get, by number.
+    pub senders: Range<usize>,
+    pub start: Instant,
+    /// Deliveries in the window count toward the achieved rate; messages due
+    /// before `window.0` get no latency sample.
+    pub window: (Duration, Duration),
+}
+
+/// What one receiver saw.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// `[sender - senders.start][n]`: how often message `n` of that sender
+    /// arrived (saturating at 255; `duplicated` counts exactly).
+    pub deliveries: Vec<Vec<u8>>,
+    /// Pushes beyond the first of a message.
+    pub duplicated: u64,
+    /// First pushes of a message whose `seq` was not above every `seq` seen
+    /// before (the protocol keeps a conversation's pushes in order).
+    pub reordered: u64,
+    /// `msg` pushes that are not this run's messages for this connection.
+    pub foreign: u64,
+    pub first_in_window: u64,
+    /// How the connection ended, if it did before the receiver was stopped.
+    pub disconnected: Option<String>,
+}
+
+impl Outcome {
+    /// How often message `n` of `sender` (counted from the plan's first) arrived.
+    pub fn count(&self, sender: usize, n: usize) -> u8 {
+        self.deliveries
+            .get(sender)
+            .and_then(|d| d.get(n))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Receives until `stop` turns true or the connection ends. `delivered`
+/// counts first deliveries over all receivers, so the run knows when to stop.
+pub async fn run(
+    conn: Connection,
+    plan: Plan,
+    mut latencies: Recorder,
+    delivered: Arc<AtomicU64>,
+    mut stop: watch::Receiver<bool>,
+) -> Outcome {
+    let mut out = Outcome {
+        deliveries: vec![Vec::new(); plan.senders.len()],
+        ..Outcome::default()
+    };
+    let mut last_seq = 0;
+    let prefix = format!("{}-", plan.run);
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
+    loop {
+        let push = tokio::select! {
+            biased;
+            _ = &mut stopped => break,
+            push = conn.next_push() => push,
+        };
+        let msg = match push {
+            Some(Op::Msg(msg)) => msg,
+            Some(_) => continue,
+            None => {
+                out.disconnected = Some(
+                    conn.disconnect()
+                        .map_or_else(|| "closed".to_owned(), |d| d.to_string()),
+                );
+                break;
+            }
+        };
+        let now = Instant::now();
+        let Some((sender, n)) = msg
+            .client_msg_id
+            .strip_prefix(&prefix)
+            .and_then(parse_id)
+            .filter(|(sender, _)| plan.senders.contains(sender))
+        else {
+            out.foreign += 1;
+            continue;
+        };
+        let counts = &mut out.deliveries[sender - plan.senders.start];
+        if n >= counts.len() {
+            counts.resize(n + 1, 0);
+        }
+        counts[n] = counts[n].saturating_add(1);
+        if counts[n] > 1 {
+            out.duplicated += 1;
+            continue;
+        }
+        if msg.seq <= last_seq {
+            out.reordered += 1;
+        }
+        last_seq = last_seq.max(msg.seq);
+        delivered.fetch_add(1, Ordering::Relaxed);
+        let at = now.saturating_duration_since(plan.start);
+        if at >= plan.window.0 && at < plan.window.1 {
+            out.first_in_window += 1;
+        }
+        if let Some(due) = msg.meta.as_deref().and_then(|m| m.parse::<u64>().ok()) {
+            let due = Duration::from_micros(due);
+            if due >= plan.window.0 {
+                latencies.record(at.saturating_sub(due));
+            }
+        }
+    }
+    out
+}
+
+/// `<sender>-<n>`.
+fn parse_id(rest: &str) -> Option<(usize, usize)> {
+    let (sender, n) = rest.split_once('-')?;
+    Some((sender.parse().ok()?, n.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_a_sender_and_a_message() {
+        assert_eq!(parse_id("3-17"), Some((3, 17)));
+        assert_eq!(parse_id("3"), None);
+        assert_eq!(parse_id("x-1"), None);
+        let out = Outcome {
+            deliveries: vec![vec![1, 0, 2]],
+            ..Outcome::default()
+        };
+        assert_eq!(
+            (out.count(0, 2), out.count(0, 9), out.count(1, 0)),
+            (2, 0, 0)
+        );
+    }
+}

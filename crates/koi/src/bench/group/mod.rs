@@ -1,0 +1,317 @@
+//! `koi bench group`: one group of G members, N of them online, S senders
+//! sending to it open loop; every online member matches what it gets to what
+//! was sent.
+//!
+//! 1. Creates the accounts `<prefix>-m<i>` (and `<prefix>-ds<i>` /
+//!    `<prefix>-dr<i>` for `--direct-pairs`) through `POST /v1/admin/users`,
+//!    and takes tokens for those who connect from `POST /v1/admin/tokens`
+//!    ([`provision`](super::provision)): no password hash per user.
+//! 2. Member 0 finds the group of an earlier run with this prefix and size, or
+//!    creates it and adds everyone ([`setup`]).
+//! 3. Connects the receivers `m<S>`…`m<S+N-1>` (pushes on), then the senders
+//!    `m0`…`m<S-1>` (pushes off), over the nodes from dispatch.
+//! 4. Runs the load ([`load`]): each sender sends to `g:<id>` at R/S per
+//!    second ([`sender`]), each receiver matches pushes to sends ([`member`]);
+//!    optional direct pairs run beside it, to show what the group's fan-out
+//!    does to other traffic. Then it waits up to `--drain` for the owed
+//!    deliveries and tallies them ([`tally`]).
+//! 5. Reports ([`report`]).
+
+mod load;
+mod member;
+mod report;
+mod sender;
+mod setup;
+mod tally;
+
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Args;
+use koi_client::Transport;
+use tokio::time::Instant;
+
+use self::report::{Direct, Report, SetupTimes, Traffic, round};
+use super::direct::TransportArg;
+use super::provision::Admin;
+use super::{nofile, users};
+
+/// The node's default `msgs_per_sec`, to warn about before the run.
+const DEFAULT_SERVER_RATE: f64 = 50.0;
+
+/// `koi bench group` options.
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// The node's HTTP gateway; the WebSocket and TCP addresses come from its dispatch.
+    #[arg(long, default_value = "http://127.0.0.1:7780")]
+    url: String,
+    /// The node's admin token, for creating the users and taking their tokens.
+    #[arg(long, env = "KOI_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// Members of the group (the node's `max_group_members` bounds it, 100,000 by default).
+    #[arg(long, default_value_t = 1000)]
+    members: usize,
+    /// Members connected to receive (besides the senders).
+    #[arg(long, default_value_t = 100)]
+    online: usize,
+    /// Members that send, each on its own connection.
+    #[arg(long, default_value_t = 1)]
+    senders: usize,
+    /// Offered group messages per second, all senders together (0: only the direct pairs).
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Seconds of measured load.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of load before the measured window: checked for loss, not measured.
+    #[arg(long, default_value_t = 0.0)]
+    warmup: f64,
+    /// Transport and encoding of every connection.
+    #[arg(long, value_enum, default_value_t = TransportArg::WsJson)]
+    transport: TransportArg,
+    /// Bytes of text per message.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Username prefix; reuse one to skip creating the users and the group [default: from the time].
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Most seconds to wait for the owed deliveries after the last reply.
+    #[arg(long, default_value_t = 10.0)]
+    drain: f64,
+    /// Most unanswered sends per sender.
+    #[arg(long, default_value_t = 256)]
+    max_in_flight: usize,
+    /// Seconds a request waits for its reply.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Concurrent connection attempts during setup.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// Direct sender → receiver pairs (other users) sending beside the group.
+    #[arg(long, default_value_t = 0)]
+    direct_pairs: usize,
+    /// Offered direct messages per second, all pairs together.
+    #[arg(long, default_value_t = 100.0)]
+    direct_rate: f64,
+    /// Exit 0 even when deliveries were lost or duplicated.
+    #[arg(long)]
+    allow_loss: bool,
+}
+
+fn check(args: &GroupArgs) -> anyhow::Result<()> {
+    if args.senders == 0 || args.online == 0 {
+        bail!("--senders and --online must be at least 1");
+    }
+    if args.senders + args.online > args.members {
+        bail!("--senders + --online must not exceed --members (senders and receivers are members)");
+    }
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+    if !positive(args.duration) || !positive(args.timeout) {
+        bail!("--duration and --timeout must be positive");
+    }
+    if !non_negative(args.rate) || !non_negative(args.warmup) || !non_negative(args.drain) {
+        bail!("--rate, --warmup and --drain must be zero or more");
+    }
+    if args.rate == 0.0 && args.direct_pairs == 0 {
+        bail!("--rate 0 sends nothing: give a rate, or --direct-pairs to measure them alone");
+    }
+    if args.direct_pairs > 0 && !positive(args.direct_rate) {
+        bail!("--direct-rate must be positive");
+    }
+    if args.size > 16 * 1024 {
+        bail!("--size is at most 16384 (the protocol's bound on `text`)");
+    }
+    if args.max_in_flight == 0 {
+        bail!("--max-in-flight must be at least 1");
+    }
+    Ok(())
+}
+
+fn transport(arg: TransportArg) -> (Transport, &'static str) {
+    match arg {
+        TransportArg::WsJson => (Transport::WsJson, "ws-json"),
+        TransportArg::WsProtobuf => (Transport::WsProtobuf, "ws-protobuf"),
+        TransportArg::TcpProtobuf => (Transport::TcpProtobuf, "tcp-protobuf"),
+    }
+}
+
+pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
+    check(&args)?;
+    let (s, n, pairs) = (args.senders, args.online, args.direct_pairs);
+    nofile::raise_for((s + n + 2 * pairs + 1) as u64)?;
+    let prefix = args.prefix.clone().unwrap_or_else(users::default_prefix);
+    users::check_prefix(&prefix)?;
+    let (transport, transport_name) = transport(args.transport);
+    let mut warnings = Vec::new();
+    let per_sender = args.rate / s as f64;
+    let per_pair = if pairs > 0 {
+        args.direct_rate / pairs as f64
+    } else {
+        0.0
+    };
+    if per_sender > DEFAULT_SERVER_RATE || per_pair > DEFAULT_SERVER_RATE {
+        eprintln!(
+            "warning: a sender offers more than {DEFAULT_SERVER_RATE} msgs/s, the node's default \
+             msgs_per_sec: run the node with --msgs-per-sec and --msgs-burst raised (docs/benchmarks.md)"
+        );
+    }
+
+    // Setup: accounts, tokens, the group, the connections.
+    let started = Instant::now();
+    let mut times = SetupTimes::default();
+    let admin = Admin::new(&args.url, &args.admin_token)?;
+    let members: Vec<String> = (0..args.members)
+        .map(|i| setup::member(&prefix, i))
+        .collect();
+    let ds: Vec<String> = (0..pairs)
+        .map(|i| setup::direct_sender(&prefix, i))
+        .collect();
+    let dr: Vec<String> = (0..pairs)
+        .map(|i| setup::direct_receiver(&prefix, i))
+        .collect();
+    let accounts = [&members[..], &ds, &dr].concat();
+    progress!("creating {} accounts (prefix {prefix})", accounts.len());
+    let provisioned = admin.create_users(&accounts).await?;
+    (times.users_created, times.users_existing) = (provisioned.created, provisioned.existing);
+    times.provision_s = started.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let online = [&members[..s + n], &ds, &dr].concat();
+    let mut tokens = admin.tokens(&online).await?;
+    let dr_tokens = tokens.split_off(s + n + pairs);
+    let ds_tokens = tokens.split_off(s + n);
+    let receiver_tokens = tokens.split_off(s);
+    let sender_tokens = tokens;
+    times.tokens_s = t.elapsed().as_secs_f64();
+    let nodes = admin.dispatch(&sender_tokens[0]).await?;
+
+    let t = Instant::now();
+    progress!("setting up the group of {} members", members.len());
+    let owner = setup::owner(&nodes[0], transport, &sender_tokens[0]).await?;
+    let group = setup::group(&owner, &prefix, &members).await?;
+    owner.close().await;
+    times.group_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let dial = setup::Dial {
+        nodes: &nodes,
+        transport,
+        timeout: Duration::from_secs_f64(args.timeout),
+        concurrency: args.connect_concurrency,
+    };
+    progress!(
+        "connecting {} receivers, {s} senders and {pairs} direct pairs ({transport_name})",
+        n
+    );
+    let conns = load::Connections {
+        receivers: dial.open(&receiver_tokens, true).await?,
+        direct_receivers: dial.open(&dr_tokens, true).await?,
+        senders: dial.open(&sender_tokens, false).await?,
+        direct_senders: dial.open(&ds_tokens, false).await?,
+    };
+    times.connect_s = t.elapsed().as_secs_f64();
+    times.total_s = started.elapsed().as_secs_f64();
+
+    progress!(
+        "sending {} msgs/s to g:{} for {} s, {} deliveries/s owed",
+        args.rate,
+        group.id,
+        args.warmup + args.duration,
+        args.rate * n as f64
+    );
+    let plan = load::Plan {
+        group_conv: format!("g:{}", group.id),
+        direct_receivers: dr,
+        rate_per_sender: if args.rate > 0.0 { per_sender } else { 0.0 },
+        rate_per_pair: per_pair,
+        size: args.size,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+        drain: Duration::from_secs_f64(args.drain),
+        max_in_flight: args.max_in_flight,
+    };
+    let m = load::run(conns, plan).await?;
+    let (group_tally, direct_tally) = (m.group, m.direct);
+
+    for (what, tally) in [("group", &group_tally), ("direct", &direct_tally)] {
+        if let Some(n) = tally.errors.get("rate_limited") {
+            warnings.push(format!(
+                "{n} {what} sends were refused with rate_limited: raise the node's msgs_per_sec \
+                 and msgs_burst (docs/benchmarks.md), or use more senders"
+            ));
+        }
+        if tally.sent < tally.offered {
+            warnings.push(format!(
+                "{} of {} due {what} messages were never sent: the senders fell behind",
+                tally.offered - tally.sent,
+                tally.offered
+            ));
+        }
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let report = Report {
+        bench: "group",
+        transport: transport_name,
+        url: args.url.clone(),
+        nodes: nodes.len(),
+        members: args.members,
+        online: n,
+        senders: s,
+        group: group.id,
+        group_reused: group.reused,
+        rate: args.rate,
+        rate_per_sender: round(per_sender, 3),
+        duration_s: args.duration,
+        warmup_s: args.warmup,
+        size: args.size,
+        prefix,
+        setup: SetupTimes {
+            provision_s: round(times.provision_s, 3),
+            tokens_s: round(times.tokens_s, 3),
+            group_s: round(times.group_s, 3),
+            connect_s: round(times.connect_s, 3),
+            total_s: round(times.total_s, 3),
+            ..times
+        },
+        traffic: Traffic::new(
+            &group_tally,
+            args.duration,
+            m.send_to_ack,
+            m.send_to_delivery,
+        ),
+        send_lag: m.send_lag,
+        direct: (pairs > 0).then(|| Direct {
+            pairs,
+            rate: args.direct_rate,
+            traffic: Traffic::new(
+                &direct_tally,
+                args.duration,
+                m.direct_send_to_ack,
+                m.direct_send_to_delivery,
+            ),
+        }),
+        drain_s: m.drain_s,
+        load_s: m.load_s,
+        bench_cpu_s: m.bench_cpu_s,
+        warnings,
+        ok: group_tally.correct() && direct_tally.correct(),
+    };
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    if !report.ok && !args.allow_loss {
+        bail!(
+            "{} lost and {} duplicated deliveries (pass --allow-loss to exit 0 anyway)",
+            group_tally.lost + direct_tally.lost,
+            group_tally.duplicated + direct_tally.duplicated
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Pairs over the Koi protocol, to a node or to the null relay (which serves
+//! the same HTTP and frames):
+//!
+//! 1. registers and logs in `<prefix>-s<i>` and `<prefix>-r<i>`;
+//! 2. connects every receiver (pushes on), then every sender (pushes off), to
+//!    the nodes from dispatch, round robin;
+//! 3. hands them over as [`Pairs`]: a sender's outlet sends direct messages to
+//!    its receiver, a receiver's inlet yields its `msg` pushes.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures::{StreamExt, TryStreamExt};
+use koi_client::{ClientError, ConnectOptions, Connection, Http, Node, Transport};
+use koi_proto::frame::Op;
+use tokio::time::Instant;
+
+use super::direct::TransportArg;
+use super::link::{Delivery, Draft, Inlet, Outlet, Pairs};
+use super::users;
+
+/// The server's default `msgs_per_sec`.
+const DEFAULT_SERVER_RATE: f64 = 50.0;
+
+/// Who the pairs are and how they connect.
+#[derive(Debug, Clone, Args)]
+pub struct PairsArgs {
+    /// Users, an even number: U/2 sender → receiver pairs, one connection each.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Transport and encoding of every connection.
+    #[arg(long, value_enum, default_value_t = TransportArg::WsJson)]
+    pub transport: TransportArg,
+    /// Username prefix (users are `<prefix>-s<i>`, `<prefix>-r<i>`) [default: from the time].
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Seconds a request waits for its reply.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Concurrent registrations and logins during setup. Each costs the node an
+    /// argon2 hash (19 MiB, tens of ms of CPU); more at once than the node has
+    /// cores does not go faster, and swells the node's memory (docs/benchmarks.md).
+    #[arg(long, default_value_t = 4)]
+    pub login_concurrency: usize,
+    /// Concurrent connection attempts during setup.
+    #[arg(long, default_value_t = 64)]
+    pub connect_concurrency: usize,
+    /// The node's `msgs_per_sec` (frames per second per connection), to warn
+    /// before the run when the offered rate per sender is over it.
+    #[arg(long, default_value_t = DEFAULT_SERVER_RATE)]
+    pub server_msgs_per_sec: f64,
+}
+
+impl PairsArgs {
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.users < 2 || !self.users.is_multiple_of(2) {
+            bail!("--users must be even and at least 2 (U/2 sender → receiver pairs)");
+        }
+        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+            bail!("--timeout must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn pairs(&self) -> usize {
+        self.users / 2
+    }
+
+    /// The given prefix, or one made from the time; checked either way.
+    pub fn prefix(&self) -> anyhow::Result<String> {
+        let prefix = self.prefix.clone().unwrap_or_else(users::default_prefix);
+        users::check_prefix(&prefix)?;
+        Ok(prefix)
+    }
+
+    /// A warning when `rate` gives each sender more than the node allows one
+    /// connection, with the flags that would allow it.
+    pub fn rate_warning(&self, rate: f64) -> Option<String> {
+        let per_sender = rate / self.pairs() as f64;
+        (per_sender > self.server_msgs_per_sec).then(|| {
+            format!(
+                "each sender offers {per_sender:.1} msgs/s, over the node's limit of {} frames/s per connection \
+                 (--server-msgs-per-sec): sends over it fail with rate_limited. Run the node with \
+                 --msgs-per-sec {} --msgs-burst {} or more (see docs/benchmarks.md), or use --users {} or more",
+                self.server_msgs_per_sec,
+                (per_sender * 2.0).ceil(),
+                (per_sender * 2.0).ceil().max(100.0),
+                ((rate / self.server_msgs_per_sec).ceil() as usize * 2).max(2),
+            )
+        })
+    }
+}
+
+/// The pairs of one target, connected.
+#[derive(Debug)]
+pub struct Connected {
+    pub pairs: Pairs<Sender, Receiver>,
+    /// Nodes listed by dispatch.
+    pub nodes: usize,
+    /// Seconds taken by sign-in and connecting.
+    pub setup_s: f64,
+}
+
+/// Signs the users of `args` in at the gateway `url` and connects them.
+pub async fn connect(url: &str, args: &PairsArgs, prefix: &str) -> anyhow::Result<Connected> {
+    let started = Instant::now();
+    let pairs = args.pairs();
+    let http = Http::new(url)?;
+    let names: Vec<String> = (0..pairs)
+        .flat_map(|i| [users::receiver(prefix, i), users::sender(prefix, i)])
+        .collect();
+    progress!(
+        "registering and logging in {} users (prefix {prefix})",
+        names.len()
+    );
+    let sessions = users::sign_in(&http, &names, args.login_concurrency).await?;
+    let nodes = http
+        .clone()
+        .with_token(sessions[0].token.clone())
+        .dispatch()
+        .await
+        .context("GET /v1/dispatch")?;
+    if nodes.is_empty() {
+        bail!("dispatch listed no node");
+    }
+    let transport = args.transport.transport();
+    progress!(
+        "connecting {} {} connections to {}",
+        names.len(),
+        args.transport.name(),
+        nodes
+            .iter()
+            .map(|n| transport.addr(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let timeout = Duration::from_secs_f64(args.timeout);
+    // Receivers (even indexes) first, so they are online before anything is sent.
+    let order: Vec<usize> = (0..pairs)
+        .map(|i| 2 * i)
+        .chain((0..pairs).map(|i| 2 * i + 1))
+        .collect();
+    let mut conns = futures::stream::iter(order.iter().copied())
+        .map(|k| {
+            let node = &nodes[k % nodes.len()];
+            let options = ConnectOptions {
+                request_timeout: timeout,
+                deliver_pushes: k % 2 == 0,
+                ..ConnectOptions::default()
+            };
+            open(node, transport, &sessions[k].token, options)
+        })
+        .buffered(args.connect_concurrency.max(1))
+        .try_collect::<Vec<_>>()
+        .await?;
+    let senders = conns
+        .split_off(pairs)
+        .into_iter()
+        .enumerate()
+        .map(|(pair, conn)| {
+            Sender {
+                conn,
+                to: users::receiver(prefix, pair),
+            }
+            .into()
+        })
+        .collect();
+    let receivers = conns
+        .into_iter()
+        .map(|conn| Receiver { conn }.into())
+        .collect();
+    Ok(Connected {
+        pairs: Pairs { senders, receivers },
+        nodes: nodes.len(),
+        setup_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn open(
+    node: &Node,
+    transport: Transport,
+    token: &str,
+    options: ConnectOptions,
+) -> anyhow::Result<Connection> {
+    let addr = transport.addr(node);
+    Connection::open_with(addr, transport, token, &options)
+        .await
+        .with_context(|| format!("connecting to {addr}"))
+}
+
+/// A sender's connection: each draft is a `send` of a direct text message.
+#[derive(Debug)]
+pub struct Sender {
+    conn: Connection,
+    /// The receiver's username.
+    to: String,
+}
+
+impl Outlet for Sender {
+    async fn send(&self, draft: Draft) -> Result<(), String> {
+        let op = Op::Send(koi_proto::Send {
+            to: Some(self.to.clone()),
+            conv: None,
+            client_msg_id: draft.id,
+            kind: "text".to_owned(),
+            text: Some(draft.text.to_string()),
+            file: None,
+            meta: Some(draft.meta),
+        });
+        match self.conn.request(op).await {
+            Ok(_) => Ok(()),
+            Err(ClientError::Timeout) => Err("timeout".to_owned()),
+            Err(e) if e.is_closed() => Err("closed".to_owned()),
+            Err(e) => Err(e.code().unwrap_or("other").to_owned()),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
+    fn ended(&self) -> Option<String> {
+        ended(&self.conn)
+    }
+}
+
+/// A receiver's connection: its `msg` pushes.
+#[derive(Debug)]
+pub struct Receiver {
+    conn: Connection,
+}
+
+impl Inlet for Receiver {
+    async fn next(&self) -> Option<Delivery> {
+        loop {
+            if let Op::Msg(msg) = self.conn.next_push().await? {
+                return Some(Delivery {
+                    id: msg.client_msg_id,
+                    seq: msg.seq,
+                    meta: msg.meta,
+                });
+            }
+        }
+    }
+
+    fn ended(&self) -> Option<String> {
+        ended(&self.conn)
+    }
+}
+
+fn ended(conn: &Connection) -> Option<String> {
+    conn.is_closed().then(|| match conn.disconnect() {
+        Some(d) => d.to_string(),
+        None => "closed".to_owned(),
+    })
+}

@@ -1,0 +1,166 @@
+//! One connection to the null relay: `auth` taken on trust, then each `send`
+//! answered and relayed, in arrival order, as a node's session does.
+//!
+//! A connection speaks the encoding of its `auth` frame. Two tasks, as in the
+//! node: this reader loop, and a writer draining the connection's bounded
+//! queue, one flush per batch.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use koi_proto::frame::Op;
+use koi_proto::ok::Body;
+use koi_proto::{AuthOk, Empty, Encoding, Error, Frame, Message, Ok as OkReply, Send, SendOk};
+use tokio::sync::mpsc;
+
+use super::hub::{Hub, Peer, direct_conv};
+use super::socket::{Reader, Writer};
+
+/// Frames gathered into one write.
+const WRITE_BATCH: usize = 64;
+/// Frames that may wait for a connection's writer; past it, whoever pushes to
+/// it waits (the relay never drops a message).
+const QUEUE: usize = 1024;
+/// What the `auth` reply tells clients to ping at, seconds.
+const HEARTBEAT_S: u32 = 30;
+
+/// Serves one connection until it closes.
+pub async fn serve(hub: Arc<Hub>, mut reader: Reader, writer: Writer) {
+    let Some((bytes, encoding)) = reader.next().await else {
+        return;
+    };
+    let (queue, outgoing) = mpsc::channel(QUEUE);
+    let writing = tokio::spawn(write_loop(writer, outgoing, encoding));
+    let (auth_id, user) = match encoding.decode(&bytes) {
+        Ok(Frame {
+            id,
+            op: Some(Op::Auth(auth)),
+        }) if !auth.token.is_empty() => (id, auth.token),
+        Ok(Frame { id, .. }) => {
+            let refusal = error(id, "unauthorized", "the first frame must be auth");
+            let _ = queue.send(encoding.encode(&refusal)).await;
+            return;
+        }
+        Err(e) => {
+            let refusal = error(e.id.unwrap_or(0), "unauthorized", &e.reason);
+            let _ = queue.send(encoding.encode(&refusal)).await;
+            return;
+        }
+    };
+    // The token is the username (the relay's login hands it out as such).
+    let me = hub.join(&user, encoding, queue.clone());
+    let welcome = reply(
+        auth_id,
+        Body::Auth(AuthOk {
+            user: user.clone(),
+            session: format!("{:016x}", me.id),
+            heartbeat_s: HEARTBEAT_S,
+            server_time: now_ms(),
+        }),
+    );
+    let mut open = queue.send(encoding.encode(&welcome)).await.is_ok();
+    while open && let Some((bytes, frame_encoding)) = reader.next().await {
+        let answer = match frame_encoding.decode(&bytes) {
+            Ok(Frame {
+                id,
+                op: Some(Op::Send(send)),
+            }) => relay(&hub, &user, me.id, id, send).await,
+            Ok(Frame {
+                id,
+                op: Some(Op::Ping(_)),
+            }) => reply(id, Body::Ping(Empty {})),
+            Ok(Frame { id, .. }) => error(id, "bad_request", "the null relay only relays send"),
+            Err(e) => error(e.id.unwrap_or(0), "bad_request", &e.reason),
+        };
+        open = queue.send(encoding.encode(&answer)).await.is_ok();
+    }
+    hub.leave(&user, me.id);
+    drop((me, queue));
+    let _ = writing.await;
+}
+
+/// Gives `send` the next seq of its conversation, pushes it as `msg` to every
+/// other connection of both members, and returns the reply.
+async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
+    let Some(to) = send.to else {
+        return error(id, "bad_request", "the null relay takes `to`, not `conv`");
+    };
+    let conv = direct_conv(user, &to);
+    let seq = hub.next_seq(&conv);
+    let ts = now_ms();
+    let message_id = format!("{conv}#{seq}");
+    let answer = reply(
+        id,
+        Body::Send(SendOk {
+            conv: conv.clone(),
+            seq,
+            id: message_id.clone(),
+            ts,
+        }),
+    );
+    let push = Frame {
+        id: 0,
+        op: Some(Op::Msg(Message {
+            conv,
+            seq,
+            id: message_id,
+            from: user.to_owned(),
+            kind: send.kind,
+            text: send.text,
+            file: send.file,
+            meta: send.meta,
+            ts,
+            client_msg_id: send.client_msg_id,
+        })),
+    };
+    // Encoded once per encoding, shared by every connection that speaks it.
+    let (mut json, mut protobuf) = (None::<Bytes>, None::<Bytes>);
+    for Peer {
+        encoding, queue, ..
+    } in hub.peers_of([user, &to], me)
+    {
+        let slot = match encoding {
+            Encoding::Json => &mut json,
+            Encoding::Protobuf => &mut protobuf,
+        };
+        let bytes = slot.get_or_insert_with(|| encoding.encode(&push)).clone();
+        // A closed queue is a connection that just left.
+        let _ = queue.send(bytes).await;
+    }
+    answer
+}
+
+async fn write_loop(mut writer: Writer, mut outgoing: mpsc::Receiver<Bytes>, encoding: Encoding) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    while outgoing.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+        if writer.write(&batch, encoding).await.is_err() {
+            return;
+        }
+        batch.clear();
+    }
+}
+
+fn reply(id: u64, body: Body) -> Frame {
+    Frame {
+        id,
+        op: Some(Op::Ok(OkReply { body: Some(body) })),
+    }
+}
+
+fn error(id: u64, code: &str, message: &str) -> Frame {
+    Frame {
+        id,
+        op: Some(Op::Error(Error {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        })),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

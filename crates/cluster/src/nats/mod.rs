@@ -159,6 +159,53 @@ async fn bounded<T, E: std::fmt::Display>(
     }
 }
 
+/// Publishes `payload` on `subject` with a reply subject and waits until
+/// `expected` subscribers have answered on it, or `limit` has passed (then only
+/// logged: the caller's guarantee degrades to "eventually", it does not fail).
+/// With `expected` = 0 it is a plain publish.
+async fn publish_acknowledged(
+    client: &async_nats::Client,
+    subject: String,
+    payload: bytes::Bytes,
+    expected: usize,
+    limit: Duration,
+) -> Result<(), ClusterError> {
+    use futures::StreamExt;
+
+    ensure_connected(client)?;
+    if expected == 0 {
+        return bounded("publishing", limit, client.publish(subject, payload)).await;
+    }
+    let inbox = client.new_inbox();
+    let mut acks = bounded(
+        "subscribing to acknowledgements",
+        limit,
+        client.subscribe(inbox.clone()),
+    )
+    .await?;
+    bounded(
+        "publishing",
+        limit,
+        client.publish_with_reply(subject.clone(), inbox, payload),
+    )
+    .await?;
+    let all = async {
+        for _ in 0..expected {
+            if acks.next().await.is_none() {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(limit, all).await.is_err() {
+        tracing::debug!(
+            subject,
+            expected,
+            "not every subscriber acknowledged in time"
+        );
+    }
+    Ok(())
+}
+
 /// Fails at once when the client is not connected.
 fn ensure_connected(client: &async_nats::Client) -> Result<(), ClusterError> {
     match client.connection_state() {

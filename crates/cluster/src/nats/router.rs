@@ -51,8 +51,8 @@ use tokio::task::JoinHandle;
 
 use super::envelope::Envelope;
 use super::{
-    DEFAULT_TIMEOUT, NatsRegistry, bounded, ensure_connected, group_subject, unavailable,
-    user_subject,
+    DEFAULT_TIMEOUT, NatsRegistry, bounded, ensure_connected, group_subject, publish_acknowledged,
+    unavailable, user_subject,
 };
 use crate::hub::Interest;
 use crate::{ClusterError, ConnId, Hub, Push, Router};
@@ -167,39 +167,14 @@ impl NatsRouter {
             Some(registry) => registry.remote_nodes_with(user).await.unwrap_or(0),
             None => 0,
         };
-        if expected == 0 {
-            return self.publish(user_subject(user), notice).await;
-        }
-        ensure_connected(&self.client)?;
-        let inbox = self.client.new_inbox();
-        let mut acks = bounded(
-            "subscribing to acknowledgements",
+        publish_acknowledged(
+            &self.client,
+            user_subject(user),
+            notice,
+            expected,
             self.timeout,
-            self.client.subscribe(inbox.clone()),
         )
-        .await?;
-        bounded(
-            "publishing",
-            self.timeout,
-            self.client
-                .publish_with_reply(user_subject(user), inbox, notice),
-        )
-        .await?;
-        let all = async {
-            for _ in 0..expected {
-                if acks.next().await.is_none() {
-                    break;
-                }
-            }
-        };
-        if tokio::time::timeout(self.timeout, all).await.is_err() {
-            tracing::debug!(
-                user,
-                expected,
-                "not every node acknowledged a membership notice"
-            );
-        }
-        Ok(())
+        .await
     }
 
     async fn publish(&self, subject: String, payload: Bytes) -> Result<(), ClusterError> {

@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use super::{DEFAULT_TIMEOUT, bounded, ensure_connected, unavailable};
+use super::{DEFAULT_TIMEOUT, bounded, ensure_connected, publish_acknowledged, unavailable};
 use crate::ClusterError;
 
 /// The subject of the word filter's changes.
@@ -67,40 +67,14 @@ impl SharedSettings {
     /// Tells every other node about a login outcome; with `wait_for` > 0,
     /// waits (at most [`DEFAULT_TIMEOUT`]) until that many nodes acknowledged it.
     pub async fn publish_login(&self, payload: Bytes, wait_for: usize) -> Result<(), ClusterError> {
-        ensure_connected(&self.client)?;
-        if wait_for == 0 {
-            return bounded(
-                "publishing a login outcome",
-                DEFAULT_TIMEOUT,
-                self.client.publish(LOGIN_SUBJECT, payload),
-            )
-            .await;
-        }
-        let inbox = self.client.new_inbox();
-        let mut acks = bounded(
-            "subscribing to acknowledgements",
+        publish_acknowledged(
+            &self.client,
+            LOGIN_SUBJECT.to_owned(),
+            payload,
+            wait_for,
             DEFAULT_TIMEOUT,
-            self.client.subscribe(inbox.clone()),
         )
-        .await?;
-        bounded(
-            "publishing a login outcome",
-            DEFAULT_TIMEOUT,
-            self.client
-                .publish_with_reply(LOGIN_SUBJECT, inbox, payload),
-        )
-        .await?;
-        let all = async {
-            for _ in 0..wait_for {
-                if acks.next().await.is_none() {
-                    break;
-                }
-            }
-        };
-        if tokio::time::timeout(DEFAULT_TIMEOUT, all).await.is_err() {
-            tracing::debug!(wait_for, "not every node acknowledged a login outcome");
-        }
-        Ok(())
+        .await
     }
 
     /// The login outcomes other nodes publish from now on.

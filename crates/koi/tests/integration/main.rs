@@ -21,5 +21,6 @@ mod messaging;
 mod presence;
 mod provisioning;
 mod push_api;
+mod roles;
 mod session;
 mod shutdown;

@@ -6,77 +6,33 @@ use koi_proto::ConvSummary;
 use super::connect::{Db, clamp, execute, query, query_one, query_opt, unsigned};
 use crate::StoreError;
 
-/// A conversation's counter row after an append took the next seq from it.
-pub(super) struct Bumped {
-    pub(super) id: i64,
-    pub(super) seq: u64,
-    pub(super) ts: u64,
-}
-
-/// Takes the next seq of `conv` for a message at `now_ms`, creating the
-/// conversation on the first message of a direct or system conversation
-/// (listing it for its users). Group conversations are created with their group,
-/// so an unknown one is `NotFound`.
+/// Creates the counter row of a direct or system conversation at its first
+/// message, listing it for its users; a row created meanwhile by another node
+/// is left as it is (the insert waits for that node's transaction). Group
+/// conversations are created with their group, so an unknown one is `NotFound`.
 ///
-/// The UPDATE locks the counter row until the transaction ends: appends to one
-/// conversation from every node queue there, so seqs are gapless and rise in
-/// commit order. `last_ts` never goes back, so ts rises with seq even when the
-/// nodes' clocks disagree.
-pub(super) async fn bump(db: &Db, conv: &ConvId, now_ms: u64) -> Result<Bumped, StoreError> {
-    let name = conv.to_string();
-    let now = clamp(now_ms);
-    let bumped = |row: tokio_postgres::Row| -> Result<Bumped, StoreError> {
-        Ok(Bumped {
-            id: row.try_get(0)?,
-            seq: unsigned(row.try_get(1)?),
-            ts: unsigned(row.try_get(2)?),
-        })
+/// The caller then bumps the row (see `messages::BUMP_AND_INSERT`): that UPDATE
+/// locks it until the transaction ends, so appends to one conversation from
+/// every node queue there and seqs are gapless, rising in commit order.
+pub(super) async fn open(db: &Db, conv: &ConvId) -> Result<(), StoreError> {
+    let users: Vec<&str> = match conv {
+        ConvId::Direct(a, b) => vec![a.as_str(), b.as_str()],
+        ConvId::System(user) => vec![user.as_str()],
+        ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
     };
-    // Twice at most: when a concurrent first message created the row between
-    // our UPDATE and INSERT, the second UPDATE finds it.
-    for _ in 0..2 {
-        let row = query_opt(
+    if let Some(id) = create(db, &conv.to_string(), 0).await? {
+        execute(
             db,
-            "UPDATE convs SET last_seq = last_seq + 1, last_ts = GREATEST(last_ts, $2), \
-             activity = nextval('conv_activity') \
-             WHERE name = $1 RETURNING id, last_seq, last_ts",
-            &[&name, &now],
+            "INSERT INTO conv_users (user_id, conv) \
+             SELECT u, $2 FROM unnest($1::text[]) AS u ON CONFLICT DO NOTHING",
+            &[&users, &id],
         )
         .await?;
-        if let Some(row) = row {
-            return bumped(row);
-        }
-        let users: Vec<&str> = match conv {
-            ConvId::Direct(a, b) => vec![a.as_str(), b.as_str()],
-            ConvId::System(user) => vec![user.as_str()],
-            ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
-        };
-        // Waits for a concurrent creation of the same row to commit or roll back.
-        let row = query_opt(
-            db,
-            "INSERT INTO convs (name, last_seq, last_ts) VALUES ($1, 1, $2) \
-             ON CONFLICT (name) DO NOTHING RETURNING id, last_seq, last_ts",
-            &[&name, &now],
-        )
-        .await?;
-        if let Some(row) = row {
-            let created = bumped(row)?;
-            execute(
-                db,
-                "INSERT INTO conv_users (user_id, conv) \
-                 SELECT u, $2 FROM unnest($1::text[]) AS u ON CONFLICT DO NOTHING",
-                &[&users, &created.id],
-            )
-            .await?;
-            return Ok(created);
-        }
     }
-    Err(StoreError::Internal(format!(
-        "conversation {name} neither exists nor can be created"
-    )))
+    Ok(())
 }
 
-/// Creates a conversation's counter row (a group's); `None` when the name exists.
+/// Creates a conversation's counter row; `None` when the name exists.
 pub(super) async fn create(db: &Db, name: &str, last_ts: u64) -> Result<Option<i64>, StoreError> {
     let row = query_opt(
         db,

@@ -26,7 +26,8 @@ macro_rules! message_columns {
 /// this transaction, or racing on another node, whose transaction the insert
 /// waits for) inserts nothing: the job then asks for its changes (the bumped
 /// counter) to be undone and returns the message stored first. The first
-/// message of a direct or system conversation creates its counter row first.
+/// message of a direct or system conversation creates its counter row, then
+/// runs the statement again.
 pub(super) async fn append(
     db: &Db,
     message: NewMessage,
@@ -34,36 +35,15 @@ pub(super) async fn append(
     ctx: &mut Ctx,
 ) -> Result<Appended, StoreError> {
     let id = new_id();
-    let file = message.file.as_ref();
-    let row = query_opt(
-        db,
-        BUMP_AND_INSERT,
-        &[
-            &message.conv.to_string(),
-            &clamp(now_ms),
-            &id,
-            &message.from,
-            &message.kind,
-            &message.text,
-            &file.map(|f| f.file_id.as_str()),
-            &file.map(|f| f.name.as_str()),
-            &file.map(|f| clamp(f.size)),
-            &file.map(|f| f.mime.as_str()),
-            &message.meta,
-            &message.client_msg_id,
-        ],
-    )
-    .await?;
-    let (seq, ts, inserted) = match row {
-        Some(row) => (
-            unsigned(row.try_get(0)?),
-            unsigned(row.try_get(1)?),
-            row.try_get::<_, bool>(2)?,
-        ),
+    let (seq, ts, inserted) = match bump_and_insert(db, &message, &id, now_ms).await? {
+        Some(found) => found,
         None => {
-            let conv = convs::bump(db, &message.conv, now_ms).await?;
-            let inserted = insert(db, &message, &id, conv.id, conv.seq, conv.ts).await?;
-            (conv.seq, conv.ts, inserted)
+            convs::open(db, &message.conv).await?;
+            bump_and_insert(db, &message, &id, now_ms)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Internal(format!("conversation {} cannot be opened", message.conv))
+                })?
         }
     };
     if !inserted {
@@ -121,25 +101,21 @@ const BUMP_AND_INSERT: &str = "\
         RETURNING 1) \
     SELECT c.last_seq, c.last_ts, EXISTS (SELECT 1 FROM m) FROM c";
 
-/// Inserts `message` at `seq` of conversation row `conv`; false for a repeat.
-async fn insert(
+/// Runs [`BUMP_AND_INSERT`] for `message`: `(seq, ts, inserted)`, or `None`
+/// when the conversation has no counter row yet.
+async fn bump_and_insert(
     db: &Db,
     message: &NewMessage,
     id: &str,
-    conv: i64,
-    seq: u64,
-    ts: u64,
-) -> Result<bool, StoreError> {
+    now_ms: u64,
+) -> Result<Option<(u64, u64, bool)>, StoreError> {
     let file = message.file.as_ref();
-    let inserted = execute(
+    let row = query_opt(
         db,
-        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
-         file_mime, meta, ts, client_msg_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
+        BUMP_AND_INSERT,
         &[
-            &conv,
-            &clamp(seq),
+            &message.conv.to_string(),
+            &clamp(now_ms),
             &id,
             &message.from,
             &message.kind,
@@ -149,12 +125,18 @@ async fn insert(
             &file.map(|f| clamp(f.size)),
             &file.map(|f| f.mime.as_str()),
             &message.meta,
-            &clamp(ts),
             &message.client_msg_id,
         ],
     )
     .await?;
-    Ok(inserted == 1)
+    row.map(|row| {
+        Ok((
+            unsigned(row.try_get(0)?),
+            unsigned(row.try_get(1)?),
+            row.try_get::<_, bool>(2)?,
+        ))
+    })
+    .transpose()
 }
 
 /// The message stored under this idempotency key, if any.

@@ -1,26 +1,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use bytes::Bytes;
-use koi_proto::{Encoding, Frame};
+use std::collections::VecDeque;
+
+use koi_proto::Encoding;
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::Push;
+use crate::outbox::Outbox;
 
 /// A connection's id, unique within this node's lifetime.
 pub type ConnId = u64;
-
-/// What a connection's writer sends, in order.
-#[derive(Debug)]
-pub enum Outbound {
-    /// A reply, already encoded as its request was.
-    Reply(Bytes, Encoding),
-    /// A push shared with other connections.
-    Push(Arc<Push>),
-    /// Write what is queued before this, then close with this WebSocket code.
-    Close(u16),
-}
 
 /// Why a connection is being closed by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +50,12 @@ impl Kick {
 }
 
 /// The part of a live connection that the rest of the node may touch: its
-/// bounded outbound queue and its kick signal.
+/// bounded queue of pushes and its kick signal.
 #[derive(Debug)]
 pub struct ConnHandle {
     id: ConnId,
     user: String,
-    queue: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     /// The encoding pushes are written in: that of the client's latest frame.
     encoding: AtomicU8,
     kicked: Mutex<Option<Kick>>,
@@ -73,17 +64,12 @@ pub struct ConnHandle {
 }
 
 impl ConnHandle {
-    /// A handle for connection `id` of `user`, writing into `queue`.
-    pub fn new(
-        id: ConnId,
-        user: String,
-        queue: mpsc::Sender<Outbound>,
-        encoding: Encoding,
-    ) -> Self {
+    /// A handle for connection `id` of `user`, queueing at most `queue` pushes.
+    pub fn new(id: ConnId, user: String, queue: usize, encoding: Encoding) -> Self {
         Self {
             id,
             user,
-            queue,
+            outbox: Outbox::new(queue),
             encoding: AtomicU8::new(encoding_to_u8(encoding)),
             kicked: Mutex::new(None),
             kick_signal: Notify::new(),
@@ -123,29 +109,26 @@ impl ConnHandle {
         if self.closed.load(Ordering::Relaxed) {
             return false;
         }
-        match self.queue.try_send(Outbound::Push(push)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick(Kick::SlowConsumer);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        if self.outbox.offer(push).is_err() {
+            self.kick(Kick::SlowConsumer);
+            return false;
         }
+        true
     }
 
-    /// Queues a reply, waiting for room: replies are the client's own requests,
-    /// so back-pressure falls on the client that sent them.
-    pub async fn reply(&self, frame: Frame, encoding: Encoding) -> bool {
-        let bytes = encoding.encode(&frame);
-        self.queue
-            .send(Outbound::Reply(bytes, encoding))
-            .await
-            .is_ok()
+    /// Every queued push, oldest first, leaving the queue empty.
+    pub fn take_queued(&self) -> VecDeque<Arc<Push>> {
+        self.outbox.take()
     }
 
-    /// Queues a close after everything queued so far.
-    pub async fn close(&self, code: u16) {
-        let _ = self.queue.send(Outbound::Close(code)).await;
+    /// The oldest queued push, if any.
+    pub fn next_queued(&self) -> Option<Arc<Push>> {
+        self.outbox.pop()
+    }
+
+    /// Resolves once a push is queued; cancel-safe.
+    pub async fn queued(&self) {
+        self.outbox.filled().await
     }
 
     /// Asks the connection to close with `kicked {reason}`; the first reason wins.

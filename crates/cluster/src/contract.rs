@@ -38,9 +38,8 @@ use std::time::Duration;
 
 use koi_proto::frame::Op;
 use koi_proto::{Encoding, Kicked};
-use tokio::sync::mpsc;
 
-use crate::{ConnHandle, ConnId, Hub, NodeInfo, Outbound, Push, Registry, Router};
+use crate::{ConnHandle, ConnId, Hub, NodeInfo, Push, Registry, Router};
 
 /// The longest the suite waits for something that must happen.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -439,7 +438,6 @@ pub async fn nodes_lists_announced_nodes(cluster: &Cluster) {
 pub struct Device {
     node: Node,
     conn: Arc<ConnHandle>,
-    rx: mpsc::Receiver<Outbound>,
     /// What `device_connected` said: the user's first device anywhere.
     pub first: bool,
 }
@@ -454,13 +452,12 @@ impl Device {
 
     /// [`Device::connect`] with a given connection id.
     pub async fn connect_with_id(node: &Node, user: &str, groups: &[&str], id: ConnId) -> Self {
-        let (tx, rx) = mpsc::channel(64);
         let encoding = if id.is_multiple_of(2) {
             Encoding::Json
         } else {
             Encoding::Protobuf
         };
-        let conn = Arc::new(ConnHandle::new(id, user.to_owned(), tx, encoding));
+        let conn = Arc::new(ConnHandle::new(id, user.to_owned(), 64, encoding));
         if node.hub.attach(conn.clone()) {
             node.hub
                 .set_user_groups(user, groups.iter().map(|g| (*g).to_owned()));
@@ -477,7 +474,6 @@ impl Device {
         Self {
             node: node.clone(),
             conn,
-            rx,
             first,
         }
     }
@@ -500,7 +496,11 @@ impl Device {
 
     /// Waits for the next push and checks it is `label`.
     pub async fn expect(&mut self, label: &str) {
-        let got = tokio::time::timeout(WAIT, self.rx.recv())
+        let next = async {
+            self.conn.queued().await;
+            self.conn.next_queued()
+        };
+        let push = tokio::time::timeout(WAIT, next)
             .await
             .unwrap_or_else(|_| {
                 panic!(
@@ -509,10 +509,7 @@ impl Device {
                     self.id()
                 )
             })
-            .expect("the queue is open");
-        let Outbound::Push(push) = got else {
-            panic!("expected a push, got {got:?}");
-        };
+            .expect("something is queued");
         assert_eq!(
             label_of(&push),
             label,
@@ -530,13 +527,13 @@ impl Device {
     }
 
     /// What is queued for the device now, if anything.
-    pub fn try_next(&mut self) -> Option<Outbound> {
-        self.rx.try_recv().ok()
+    pub fn try_next(&mut self) -> Option<Arc<Push>> {
+        self.conn.next_queued()
     }
 
     /// Checks that nothing is queued now.
     pub async fn expect_nothing(&mut self) {
-        if let Ok(got) = self.rx.try_recv() {
+        if let Some(got) = self.conn.next_queued() {
             panic!(
                 "{} (conn {}) got {got:?}, expected nothing",
                 self.conn.user(),

@@ -21,13 +21,14 @@ mod hub;
 pub mod local;
 pub mod nats;
 mod node;
+mod outbox;
 mod push;
 mod registry;
 mod router;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use conn::{ConnHandle, ConnId, Kick, Outbound};
+pub use conn::{ConnHandle, ConnId, Kick};
 pub use error::ClusterError;
 pub use hub::{Hub, Interest};
 pub use node::NodeInfo;

@@ -7,10 +7,9 @@ use std::time::Duration;
 use koi_cluster::contract::{self, Cluster, Device, Node};
 use koi_cluster::nats::{self, NatsRegistry, NatsRouter, RegistryOptions};
 use koi_cluster::testing::NatsServer;
-use koi_cluster::{ClusterError, ConnHandle, Hub, NodeInfo, Outbound, Push, Registry, Router};
+use koi_cluster::{ClusterError, ConnHandle, Hub, NodeInfo, Push, Registry, Router};
 use koi_proto::frame::Op;
 use koi_proto::{Encoding, Kicked};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
 /// A node of the test cluster, with its concrete router and registry.
@@ -84,13 +83,10 @@ fn push(label: &str) -> Arc<Push> {
     })))
 }
 
-fn label(out: Outbound) -> String {
-    match out {
-        Outbound::Push(push) => match &push.frame().op {
-            Some(Op::Kicked(k)) => k.reason.clone(),
-            other => panic!("unexpected push {other:?}"),
-        },
-        other => panic!("unexpected {other:?}"),
+fn label(push: Arc<Push>) -> String {
+    match &push.frame().op {
+        Some(Op::Kicked(k)) => k.reason.clone(),
+        other => panic!("unexpected push {other:?}"),
     }
 }
 
@@ -138,9 +134,13 @@ async fn pushes_from_one_node_arrive_in_order() {
     let nats = NatsServer::start().await.expect("starting nats-server");
     let (a, b) = two_nodes(&nats, RegistryOptions::default()).await;
     const N: usize = 2000;
-    let (tx, mut rx) = mpsc::channel(4 * N);
-    let conn = Arc::new(ConnHandle::new(1, "o.rder".into(), tx, Encoding::Protobuf));
-    assert!(b.node.hub.attach(conn));
+    let conn = Arc::new(ConnHandle::new(
+        1,
+        "o.rder".into(),
+        4 * N,
+        Encoding::Protobuf,
+    ));
+    assert!(b.node.hub.attach(conn.clone()));
     b.node
         .hub
         .set_user_groups("o.rder", ["big.group".to_owned()]);
@@ -160,10 +160,14 @@ async fn pushes_from_one_node_arrive_in_order() {
     }
     let (mut next_u, mut next_g) = (0, 0);
     while next_u < N || next_g < N {
-        let got = timeout(Duration::from_secs(10), rx.recv())
+        let next = async {
+            conn.queued().await;
+            conn.next_queued()
+        };
+        let got = timeout(Duration::from_secs(10), next)
             .await
             .expect("pushes keep coming")
-            .expect("queue open");
+            .expect("something is queued");
         let got = label(got);
         if let Some(i) = got.strip_prefix('u') {
             assert_eq!(i.parse::<usize>().unwrap(), next_u, "user pushes in order");
@@ -293,9 +297,8 @@ async fn a_nats_restart_fails_calls_promptly_and_then_service_resumes() {
     }
     assert!(failures > 0, "calls fail while NATS is down");
     // A user arriving while NATS is down: their subscription cannot be confirmed.
-    let (tx, mut late_rx) = mpsc::channel(64);
-    let late = Arc::new(ConnHandle::new(7, "late".into(), tx, Encoding::Json));
-    assert!(b.node.hub.attach(late));
+    let late = Arc::new(ConnHandle::new(7, "late".into(), 64, Encoding::Json));
+    assert!(b.node.hub.attach(late.clone()));
     assert!(
         bounded("user_online_here", b.router.user_online_here("late"))
             .await
@@ -324,7 +327,7 @@ async fn a_nats_restart_fails_calls_promptly_and_then_service_resumes() {
         while let Some(out) = before.try_next() {
             old_ok |= label(out).starts_with("after");
         }
-        while let Ok(out) = late_rx.try_recv() {
+        while let Some(out) = late.next_queued() {
             new_ok |= label(out).starts_with("after");
         }
     }

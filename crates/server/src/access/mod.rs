@@ -1,7 +1,7 @@
 //! The access role: holds client connections over WebSocket and TCP.
 //!
 //! Both transports feed the same [`session`] loop through the small
-//! [`FrameReader`]/[`FrameWriter`] traits; only framing differs.
+//! [`Transport`] trait; only framing differs.
 
 mod session;
 mod tcp;
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use koi_cluster::ConnId;
 
 pub use tcp::serve_tcp;
-pub use transport::{FrameReader, FrameWriter, Inbound};
+pub use transport::{Inbound, Transport};
 pub use ws::ws_upgrade;
 
 use crate::config::Limits;

@@ -1,56 +1,69 @@
 //! One client connection, from its first frame to its close.
 //!
-//! Two tasks per connection: this reader loop, which handles requests one at a
-//! time in arrival order (so one client's sends get seqs in the order sent), and a
-//! writer task draining the connection's bounded queue onto the socket.
+//! One task per connection. It handles requests one at a time in arrival order
+//! (so one client's sends get seqs in the order sent), and while a request is
+//! being handled it goes on writing the pushes queued for the connection. An
+//! idle connection costs this small task and its socket: the request in hand
+//! and the pushes waiting take memory only while they exist.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use koi_cluster::{ConnHandle, Kick, Outbound};
+use koi_cluster::{ConnHandle, Kick};
 use koi_core::{ErrorCode, KoiError, TokenBucket, UserId};
 use koi_proto::frame::Op;
 use koi_proto::{AuthOk, Encoding, Frame, Kicked, Ok as OkReply, ok::Body};
-use tokio::sync::{mpsc, oneshot};
 
-use super::{Access, FrameReader, FrameWriter, Inbound};
+use super::{Access, Inbound, Transport};
 use crate::logic::Caller;
 
 /// WebSocket close codes.
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 
-/// The most queued frames the writer gathers into one write.
-const WRITE_BATCH: usize = 64;
-
 /// How long one write may block on a client that does not read. Past it the
 /// socket is dropped: a stalled client must not pin a task and its buffers.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the goodbye (`kicked`, queued replies, close) may take.
+/// How long the goodbye (`kicked`, queued pushes, close) may take.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A frame encoded for the wire, in the encoding it is written in.
+type Encoded = (Bytes, Encoding);
+
+/// The request being handled: its reply, once there is one.
+type Handling<'a> = Pin<Box<dyn Future<Output = Encoded> + Send + 'a>>;
+
+/// Why a session stopped serving, and so how it says goodbye.
+enum End {
+    /// Kicked: the queued pushes (unless it is too slow for them), then this
+    /// last frame if any, then `kicked` and the kick's close code.
+    Kicked(Kick, Option<Encoded>),
+    /// The client closed or went away: what is queued, then close 1000.
+    Closed,
+    /// A frame over the limit: what is queued, `too_large`, close 1009.
+    TooLarge,
+    /// The socket failed or stalled: nothing more is written.
+    Dropped,
+}
 
 impl Access {
     /// Serves one connection until it closes.
-    pub async fn run_session<R: FrameReader, W: FrameWriter>(
-        self: Arc<Self>,
-        mut reader: R,
-        mut writer: W,
-    ) {
-        let Some((user, auth_id, encoding)) = self.authenticate(&mut reader, &mut writer).await
-        else {
+    pub async fn run_session<T: Transport>(self: Arc<Self>, mut transport: T) {
+        let Some((user, auth_id, encoding)) = self.authenticate(&mut transport).await else {
             return;
         };
-        let (tx, rx) = mpsc::channel(self.limits.outbound_queue);
         let conn = Arc::new(ConnHandle::new(
             self.next_conn_id(),
             user.to_string(),
-            tx,
+            self.limits.outbound_queue,
             encoding,
         ));
         if let Err(e) = self.logic.connected(conn.clone()).await {
-            write_now(&mut writer, &error_frame(auth_id, &e), encoding).await;
-            writer.close(1011).await;
+            write_now(&mut transport, &error_frame(auth_id, &e), encoding).await;
+            transport.close(1011).await;
             return;
         }
         let auth_ok = reply_frame(
@@ -62,44 +75,46 @@ impl Access {
                 server_time: now_ms(),
             })),
         );
-        conn.reply(auth_ok, encoding).await;
-        let (done, reader_done) = oneshot::channel();
-        let writer_task = tokio::spawn(write_loop(
-            writer,
-            rx,
-            reader_done,
-            conn.clone(),
-            self.meters.clone(),
-        ));
-        self.read_loop(&mut reader, &conn, user).await;
+        // `auth` is answered before any push queued since `connected`.
+        let end = match self
+            .write(
+                &mut transport,
+                &conn,
+                Some((encoding.encode(&auth_ok), encoding)),
+            )
+            .await
+        {
+            Ok(()) => self.serve(&mut transport, &conn, user).await,
+            Err(end) => end,
+        };
         if let Err(e) = self.logic.disconnected(&conn).await {
             tracing::warn!(error = %e, "disconnect bookkeeping failed");
         }
-        let _ = done.send(());
-        let _ = writer_task.await;
+        self.say_goodbye(&mut transport, &conn, end).await;
     }
 
     /// Waits for `auth` as the first frame, within the auth timeout.
-    async fn authenticate<R: FrameReader, W: FrameWriter>(
+    async fn authenticate<T: Transport>(
         &self,
-        reader: &mut R,
-        writer: &mut W,
+        transport: &mut T,
     ) -> Option<(UserId, u64, Encoding)> {
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs(self.limits.auth_timeout_s);
         let mut bad_frames = 0;
         loop {
-            let Ok(inbound) = tokio::time::timeout_at(deadline, reader.next()).await else {
+            let Ok(inbound) = tokio::time::timeout_at(deadline, transport.next()).await else {
                 let e = KoiError::new(ErrorCode::Unauthorized, "no auth within the auth timeout");
-                write_now(writer, &error_frame(0, &e), R::ENCODING).await;
-                writer.close(CLOSE_POLICY).await;
+                write_now(transport, &error_frame(0, &e), T::ENCODING).await;
+                transport.close(CLOSE_POLICY).await;
                 return None;
             };
             let (bytes, encoding) = match inbound {
                 Inbound::Closed => return None,
                 Inbound::Activity => continue,
                 Inbound::TooLarge => {
-                    self.too_large_now(writer, R::ENCODING).await;
+                    let e = KoiError::new(ErrorCode::TooLarge, "frame over max_frame_bytes");
+                    write_now(transport, &error_frame(0, &e), T::ENCODING).await;
+                    transport.close(CLOSE_TOO_BIG).await;
                     return None;
                 }
                 Inbound::Frame(bytes, encoding) => (bytes, encoding),
@@ -109,10 +124,10 @@ impl Access {
                 Ok(frame) => frame,
                 Err(e) => {
                     let reply = error_frame(e.id.unwrap_or(0), &KoiError::bad_request(e.reason));
-                    write_now(writer, &reply, encoding).await;
+                    write_now(transport, &reply, encoding).await;
                     bad_frames += 1;
                     if bad_frames >= self.limits.max_bad_frames {
-                        kick_now(writer, Kick::BadFrames, encoding).await;
+                        kick_now(transport, Kick::BadFrames, encoding).await;
                         return None;
                     }
                     continue;
@@ -125,217 +140,215 @@ impl Access {
                 },
                 _ => KoiError::new(ErrorCode::Unauthorized, "the first frame must be `auth`"),
             };
-            write_now(writer, &error_frame(frame.id, &failure), encoding).await;
-            writer.close(CLOSE_POLICY).await;
+            write_now(transport, &error_frame(frame.id, &failure), encoding).await;
+            transport.close(CLOSE_POLICY).await;
             return None;
         }
     }
 
-    /// Handles requests until the client leaves, goes silent or is kicked.
-    async fn read_loop<R: FrameReader>(
+    /// Handles requests and writes pushes until the client leaves, goes silent,
+    /// is kicked or stops reading.
+    async fn serve<T: Transport>(
         &self,
-        reader: &mut R,
+        transport: &mut T,
         conn: &Arc<ConnHandle>,
         user: UserId,
-    ) {
+    ) -> End {
         let caller = Caller {
             user,
             conn: Some(conn.id()),
         };
-        let idle = Duration::from_secs(3 * u64::from(self.limits.heartbeat_s));
+        let heartbeat = Duration::from_secs(3 * u64::from(self.limits.heartbeat_s));
+        let silence = tokio::time::sleep(heartbeat);
+        tokio::pin!(silence);
         let mut bucket = TokenBucket::new(
             self.limits.msgs_per_sec,
             self.limits.msgs_burst,
             Instant::now(),
         );
         let mut bad_frames = 0;
+        let mut handling: Option<Handling<'_>> = None;
         loop {
-            let inbound = tokio::select! {
+            tokio::select! {
                 biased;
-                _ = conn.wait_kicked() => return,
-                read = tokio::time::timeout(idle, reader.next()) => match read {
-                    Ok(inbound) => inbound,
-                    Err(_) => {
-                        conn.kick(Kick::Heartbeat);
-                        return;
+                kick = conn.wait_kicked() => {
+                    // The request in hand completes: its store write stands
+                    // either way, and its reply goes out with the goodbye.
+                    let reply = match handling.take() {
+                        Some(request) => Some(request.await),
+                        None => None,
+                    };
+                    return End::Kicked(kick, reply);
+                }
+                reply = async {
+                    match handling.as_mut() {
+                        Some(request) => request.await,
+                        None => std::future::pending().await,
                     }
-                },
-            };
-            let (bytes, encoding) = match inbound {
-                Inbound::Closed => return,
-                Inbound::Activity => continue,
-                Inbound::TooLarge => {
-                    let e = KoiError::new(ErrorCode::TooLarge, "frame over max_frame_bytes");
-                    conn.reply(error_frame(0, &e), conn.encoding()).await;
-                    conn.close(CLOSE_TOO_BIG).await;
-                    return;
-                }
-                Inbound::Frame(bytes, encoding) => (bytes, encoding),
-            };
-            self.meters.frame_in();
-            conn.set_encoding(encoding);
-            let allowed = bucket.try_take(Instant::now());
-            let frame = match encoding.decode(&bytes) {
-                Ok(frame) => {
-                    bad_frames = 0;
-                    frame
-                }
-                Err(e) => {
-                    let reply = error_frame(e.id.unwrap_or(0), &KoiError::bad_request(e.reason));
-                    conn.reply(reply, encoding).await;
-                    bad_frames += 1;
-                    if bad_frames >= self.limits.max_bad_frames {
-                        conn.kick(Kick::BadFrames);
-                        return;
+                }, if handling.is_some() => {
+                    handling = None;
+                    if let Err(end) = self.write(transport, conn, Some(reply)).await {
+                        return end;
                     }
-                    continue;
                 }
-            };
-            let result = if !allowed {
-                Err(KoiError::new(
-                    ErrorCode::RateLimited,
-                    format!("over {} frames per second", self.limits.msgs_per_sec),
-                ))
-            } else {
-                let op = frame.op.expect("decoded frames have an operation");
-                let is_send = matches!(op, Op::Send(_));
-                let started = Instant::now();
-                let result = self.logic.handle(&caller, op).await;
-                if is_send && result.is_ok() {
-                    self.meters.send_ack(started.elapsed());
+                () = conn.queued() => {
+                    if let Err(end) = self.write(transport, conn, None).await {
+                        return end;
+                    }
                 }
-                result
-            };
-            if !conn.reply(reply_frame(frame.id, result), encoding).await {
-                return;
+                () = &mut silence, if handling.is_none() => {
+                    conn.kick(Kick::Heartbeat);
+                    return End::Kicked(Kick::Heartbeat, None);
+                }
+                inbound = transport.next(), if handling.is_none() => {
+                    silence.as_mut().reset(tokio::time::Instant::now() + heartbeat);
+                    let (bytes, encoding) = match inbound {
+                        Inbound::Closed => return End::Closed,
+                        Inbound::Activity => continue,
+                        Inbound::TooLarge => return End::TooLarge,
+                        Inbound::Frame(bytes, encoding) => (bytes, encoding),
+                    };
+                    self.meters.frame_in();
+                    conn.set_encoding(encoding);
+                    let allowed = bucket.try_take(Instant::now());
+                    let frame = match encoding.decode(&bytes) {
+                        Ok(frame) => {
+                            bad_frames = 0;
+                            frame
+                        }
+                        Err(e) => {
+                            let id = e.id.unwrap_or(0);
+                            let e = KoiError::bad_request(e.reason);
+                            let reply = (encoding.encode(&error_frame(id, &e)), encoding);
+                            bad_frames += 1;
+                            if bad_frames >= self.limits.max_bad_frames {
+                                conn.kick(Kick::BadFrames);
+                                return End::Kicked(Kick::BadFrames, Some(reply));
+                            }
+                            if let Err(end) = self.write(transport, conn, Some(reply)).await {
+                                return end;
+                            }
+                            continue;
+                        }
+                    };
+                    if !allowed {
+                        let e = KoiError::new(
+                            ErrorCode::RateLimited,
+                            format!("over {} frames per second", self.limits.msgs_per_sec),
+                        );
+                        let reply = (encoding.encode(&error_frame(frame.id, &e)), encoding);
+                        if let Err(end) = self.write(transport, conn, Some(reply)).await {
+                            return end;
+                        }
+                        continue;
+                    }
+                    let op = frame.op.expect("decoded frames have an operation");
+                    handling = Some(Box::pin(self.handle(&caller, frame.id, op, encoding)));
+                }
             }
         }
     }
 
-    async fn too_large_now<W: FrameWriter>(&self, writer: &mut W, encoding: Encoding) {
-        let e = KoiError::new(ErrorCode::TooLarge, "frame over max_frame_bytes");
-        write_now(writer, &error_frame(0, &e), encoding).await;
-        writer.close(CLOSE_TOO_BIG).await;
+    /// Handles one request and encodes its reply.
+    async fn handle(&self, caller: &Caller, id: u64, op: Op, encoding: Encoding) -> Encoded {
+        let is_send = matches!(op, Op::Send(_));
+        let started = Instant::now();
+        let result = self.logic.handle(caller, op).await;
+        if is_send && result.is_ok() {
+            self.meters.send_ack(started.elapsed());
+        }
+        (encoding.encode(&reply_frame(id, result)), encoding)
+    }
+
+    /// Writes the queued pushes, then `last`, in one flush. A client that does
+    /// not take them within [`WRITE_TIMEOUT`] is dropped as a slow consumer.
+    async fn write<T: Transport>(
+        &self,
+        transport: &mut T,
+        conn: &ConnHandle,
+        last: Option<Encoded>,
+    ) -> Result<(), End> {
+        let frames = queued_frames(conn, last);
+        if frames.is_empty() {
+            return Ok(());
+        }
+        self.meters.frames_out(frames.len() as u64);
+        match tokio::time::timeout(WRITE_TIMEOUT, transport.write(&frames)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => {
+                conn.kick(Kick::SlowConsumer);
+                Err(End::Dropped)
+            }
+        }
+    }
+
+    /// The last frames and the close, as `end` calls for.
+    async fn say_goodbye<T: Transport>(&self, transport: &mut T, conn: &ConnHandle, end: End) {
+        let (frames, code) = match end {
+            End::Dropped => return,
+            End::Closed => (queued_frames(conn, None), 1000),
+            End::TooLarge => {
+                let e = KoiError::new(ErrorCode::TooLarge, "frame over max_frame_bytes");
+                let encoding = conn.encoding();
+                let last = (encoding.encode(&error_frame(0, &e)), encoding);
+                (queued_frames(conn, Some(last)), CLOSE_TOO_BIG)
+            }
+            End::Kicked(kick, last) => {
+                // A slow consumer's queue is what it cannot take.
+                let mut frames = if kick == Kick::SlowConsumer {
+                    Vec::new()
+                } else {
+                    queued_frames(conn, last)
+                };
+                let kicked = Frame {
+                    id: 0,
+                    op: Some(Op::Kicked(Kicked {
+                        reason: kick.reason().into(),
+                    })),
+                };
+                let encoding = conn.encoding();
+                frames.push((encoding.encode(&kicked), encoding));
+                (frames, kick.close_code())
+            }
+        };
+        self.meters.frames_out(frames.len() as u64);
+        goodbye(transport, &frames, code).await;
     }
 }
 
-/// Drains the connection's queue onto the socket, a batch per write, until the
-/// reader is done, a `Close` comes, the socket fails or the connection is kicked.
-async fn write_loop<W: FrameWriter>(
-    mut writer: W,
-    mut rx: mpsc::Receiver<Outbound>,
-    mut reader_done: oneshot::Receiver<()>,
-    conn: Arc<ConnHandle>,
-    meters: crate::monitor::Meters,
-) {
-    // Grown on first use: most connections sit idle, and a batch's worth of
-    // room (2.5 KiB) for each would be a sixth of an idle connection's memory.
-    let mut batch: Vec<(Bytes, Encoding)> = Vec::new();
-    loop {
-        let first = tokio::select! {
-            biased;
-            kick = conn.wait_kicked() => {
-                // A slow consumer's queue is what it cannot take; otherwise
-                // deliver what is queued before saying goodbye.
-                if kick != Kick::SlowConsumer {
-                    while let Ok(item) = rx.try_recv() {
-                        if let Some(frame) = encode(item, &conn, &mut None) {
-                            batch.push(frame);
-                        }
-                    }
-                }
-                let frame = Frame { id: 0, op: Some(Op::Kicked(Kicked { reason: kick.reason().into() })) };
-                let encoding = conn.encoding();
-                batch.push((encoding.encode(&frame), encoding));
-                meters.frames_out(batch.len() as u64);
-                goodbye(&mut writer, &batch, kick.close_code()).await;
-                return;
-            }
-            item = rx.recv() => item,
-            _ = &mut reader_done => {
-                let mut close = None;
-                while let Ok(item) = rx.try_recv() {
-                    if let Some(frame) = encode(item, &conn, &mut close) {
-                        batch.push(frame);
-                    }
-                }
-                meters.frames_out(batch.len() as u64);
-                goodbye(&mut writer, &batch, close.unwrap_or(1000)).await;
-                return;
-            }
-        };
-        let Some(first) = first else {
-            writer.close(1000).await;
-            return;
-        };
-        let mut close = None;
-        if let Some(frame) = encode(first, &conn, &mut close) {
-            batch.push(frame);
-        }
-        while close.is_none() && batch.len() < WRITE_BATCH {
-            match rx.try_recv() {
-                Ok(item) => {
-                    if let Some(frame) = encode(item, &conn, &mut close) {
-                        batch.push(frame);
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        meters.frames_out(batch.len() as u64);
-        match tokio::time::timeout(WRITE_TIMEOUT, writer.write(&batch)).await {
-            Ok(Ok(())) => {}
-            // The socket failed or the client stopped reading: drop it.
-            Ok(Err(_)) | Err(_) => {
-                conn.kick(Kick::SlowConsumer);
-                return;
-            }
-        }
-        batch.clear();
-        if let Some(code) = close {
-            writer.close(code).await;
-            return;
-        }
-    }
+/// The queued pushes in the connection's encoding, then `last`.
+fn queued_frames(conn: &ConnHandle, last: Option<Encoded>) -> Vec<Encoded> {
+    let queued = conn.take_queued();
+    let encoding = conn.encoding();
+    let mut frames = Vec::with_capacity(queued.len() + 1);
+    frames.extend(queued.iter().map(|push| (push.encoded(encoding), encoding)));
+    frames.extend(last);
+    frames
 }
 
 /// Writes the last frames and closes, within [`GOODBYE_TIMEOUT`]; a client that
 /// does not read by then just loses the socket.
-async fn goodbye<W: FrameWriter>(writer: &mut W, batch: &[(Bytes, Encoding)], code: u16) {
+async fn goodbye<T: Transport>(transport: &mut T, frames: &[Encoded], code: u16) {
     let _ = tokio::time::timeout(GOODBYE_TIMEOUT, async {
-        let _ = writer.write(batch).await;
-        writer.close(code).await;
+        let _ = transport.write(frames).await;
+        transport.close(code).await;
     })
     .await;
 }
 
-fn encode(item: Outbound, conn: &ConnHandle, close: &mut Option<u16>) -> Option<(Bytes, Encoding)> {
-    match item {
-        Outbound::Reply(bytes, encoding) => Some((bytes, encoding)),
-        Outbound::Push(push) => {
-            let encoding = conn.encoding();
-            Some((push.encoded(encoding), encoding))
-        }
-        Outbound::Close(code) => {
-            *close = Some(code);
-            None
-        }
-    }
+async fn write_now<T: Transport>(transport: &mut T, frame: &Frame, encoding: Encoding) {
+    let _ = transport.write(&[(encoding.encode(frame), encoding)]).await;
 }
 
-async fn write_now<W: FrameWriter>(writer: &mut W, frame: &Frame, encoding: Encoding) {
-    let _ = writer.write(&[(encoding.encode(frame), encoding)]).await;
-}
-
-async fn kick_now<W: FrameWriter>(writer: &mut W, kick: Kick, encoding: Encoding) {
+async fn kick_now<T: Transport>(transport: &mut T, kick: Kick, encoding: Encoding) {
     let frame = Frame {
         id: 0,
         op: Some(Op::Kicked(Kicked {
             reason: kick.reason().into(),
         })),
     };
-    write_now(writer, &frame, encoding).await;
-    writer.close(kick.close_code()).await;
+    write_now(transport, &frame, encoding).await;
+    transport.close(kick.close_code()).await;
 }
 
 fn reply_frame(id: u64, result: Result<Body, KoiError>) -> Frame {

@@ -7,11 +7,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use koi_proto::{Encoding, framing};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{Access, FrameReader, FrameWriter, Inbound};
+use super::{Access, Inbound, Transport};
 
 /// Initial read buffer; it grows to the size of the largest frame seen.
 const READ_BUFFER: usize = 1024;
@@ -27,13 +26,12 @@ pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: Can
         match accepted {
             Ok((stream, _)) => {
                 let _ = stream.set_nodelay(true);
-                let (read, write) = stream.into_split();
-                let reader = TcpReader {
-                    read,
+                let transport = TcpTransport {
+                    stream,
                     buf: BytesMut::with_capacity(READ_BUFFER),
                     max: access.limits.max_frame_bytes,
                 };
-                tokio::spawn(access.clone().run_session(reader, TcpWriter { write }));
+                tokio::spawn(access.clone().run_session(transport));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "tcp accept failed");
@@ -43,13 +41,13 @@ pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: Can
     }
 }
 
-struct TcpReader {
-    read: OwnedReadHalf,
+struct TcpTransport {
+    stream: TcpStream,
     buf: BytesMut,
     max: usize,
 }
 
-impl FrameReader for TcpReader {
+impl Transport for TcpTransport {
     const ENCODING: Encoding = Encoding::Protobuf;
 
     async fn next(&mut self) -> Inbound {
@@ -62,19 +60,13 @@ impl FrameReader for TcpReader {
             if self.buf.capacity() == self.buf.len() {
                 self.buf.reserve(READ_BUFFER);
             }
-            match self.read.read_buf(&mut self.buf).await {
+            match self.stream.read_buf(&mut self.buf).await {
                 Ok(0) | Err(_) => return Inbound::Closed,
                 Ok(_) => {}
             }
         }
     }
-}
 
-struct TcpWriter {
-    write: OwnedWriteHalf,
-}
-
-impl FrameWriter for TcpWriter {
     async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {
         let total: usize = frames
             .iter()
@@ -85,10 +77,10 @@ impl FrameWriter for TcpWriter {
             out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
             out.extend_from_slice(bytes);
         }
-        self.write.write_all(&out).await
+        self.stream.write_all(&out).await
     }
 
     async fn close(&mut self, _code: u16) {
-        let _ = self.write.shutdown().await;
+        let _ = self.stream.shutdown().await;
     }
 }

@@ -17,17 +17,15 @@ pub enum Inbound {
     Closed,
 }
 
-/// The read half of a client connection.
-pub trait FrameReader: Send + 'static {
+/// A client connection, read and written by the one task that serves it.
+pub trait Transport: Send + 'static {
     /// The encoding to answer in before the client has sent a decodable frame.
     const ENCODING: Encoding;
 
-    /// The next thing the client sent.
+    /// The next thing the client sent. Cancel-safe: a read interrupted to write
+    /// loses nothing, the partial frame stays buffered.
     fn next(&mut self) -> impl Future<Output = Inbound> + Send;
-}
 
-/// The write half of a client connection.
-pub trait FrameWriter: Send + 'static {
     /// Writes frames (already encoded in their encodings) and flushes them.
     fn write(
         &mut self,

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use koi_proto::Encoding;
 
-use super::{Access, FrameReader, FrameWriter, Inbound};
+use super::{Access, Inbound, Transport};
 
 /// Bytes read from the socket at a time. Small, because every idle connection
 /// holds one (tungstenite's default is 128 KiB); a chat frame is a few hundred
@@ -29,26 +28,25 @@ pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {
         // library while still arriving, and the unread rest may reset the socket.
         .max_message_size(library_limit(max))
         .max_frame_size(library_limit(max))
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
-            access.run_session(WsReader { stream, max }, WsWriter { sink })
-        })
+        .on_upgrade(move |socket| access.run_session(WsTransport { socket, max }))
 }
 
 fn library_limit(max: usize) -> usize {
     (max * 16).max(1024 * 1024)
 }
 
-struct WsReader {
-    stream: SplitStream<WebSocket>,
+/// The socket whole, not split: one task reads and writes it, and a split
+/// would add a shared lock to every connection.
+struct WsTransport {
+    socket: WebSocket,
     max: usize,
 }
 
-impl FrameReader for WsReader {
+impl Transport for WsTransport {
     const ENCODING: Encoding = Encoding::Json;
 
     async fn next(&mut self) -> Inbound {
-        match self.stream.next().await {
+        match self.socket.next().await {
             Some(Ok(Message::Text(text))) if text.len() > self.max => Inbound::TooLarge,
             Some(Ok(Message::Binary(bytes))) if bytes.len() > self.max => Inbound::TooLarge,
             Some(Ok(Message::Text(text))) => Inbound::Frame(Bytes::from(text), Encoding::Json),
@@ -59,20 +57,7 @@ impl FrameReader for WsReader {
             Some(Err(_)) => Inbound::Closed,
         }
     }
-}
 
-/// tungstenite reports an over-size message as a capacity error; axum hands it
-/// over boxed, so its text is what can be checked.
-fn is_too_long(e: &axum::Error) -> bool {
-    let text = e.to_string();
-    text.contains("too long") || text.contains("Space limit")
-}
-
-struct WsWriter {
-    sink: SplitSink<WebSocket, Message>,
-}
-
-impl FrameWriter for WsWriter {
     async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {
         for (bytes, encoding) in frames {
             // JSON shares the push's buffer (checked as UTF-8, never copied):
@@ -84,9 +69,9 @@ impl FrameWriter for WsWriter {
                 },
                 Encoding::Protobuf => Message::Binary(bytes.clone()),
             };
-            self.sink.feed(message).await.map_err(io::Error::other)?;
+            self.socket.feed(message).await.map_err(io::Error::other)?;
         }
-        self.sink.flush().await.map_err(io::Error::other)
+        self.socket.flush().await.map_err(io::Error::other)
     }
 
     async fn close(&mut self, code: u16) {
@@ -94,7 +79,14 @@ impl FrameWriter for WsWriter {
             code,
             reason: "".into(),
         };
-        let _ = self.sink.send(Message::Close(Some(frame))).await;
-        let _ = self.sink.close().await;
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+        let _ = self.socket.close().await;
     }
+}
+
+/// tungstenite reports an over-size message as a capacity error; axum hands it
+/// over boxed, so its text is what can be checked.
+fn is_too_long(e: &axum::Error) -> bool {
+    let text = e.to_string();
+    text.contains("too long") || text.contains("Space limit")
 }

@@ -1,0 +1,124 @@
+//! A connection's bounded queue of pushes, which holds memory only while it
+//! holds pushes: most connections sit idle, and a preallocated queue for each
+//! would be a large share of an idle connection's cost.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use crate::Push;
+
+/// The queue full: the connection is not keeping up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
+
+/// Many producers (fan-out, routers), one consumer (the connection's task).
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    items: Mutex<VecDeque<Arc<Push>>>,
+    capacity: usize,
+    /// Holds one wake-up for the consumer, even when it is not waiting yet.
+    filled: Notify,
+}
+
+impl Outbox {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            items: Mutex::new(VecDeque::new()),
+            capacity,
+            filled: Notify::new(),
+        }
+    }
+
+    /// Queues `push` unless `capacity` pushes are already waiting.
+    pub(crate) fn offer(&self, push: Arc<Push>) -> Result<(), Full> {
+        {
+            let mut items = self.items.lock();
+            if items.len() >= self.capacity {
+                return Err(Full);
+            }
+            items.push_back(push);
+        }
+        self.filled.notify_one();
+        Ok(())
+    }
+
+    /// Everything queued, oldest first; the queue is left empty and unallocated.
+    pub(crate) fn take(&self) -> VecDeque<Arc<Push>> {
+        std::mem::take(&mut *self.items.lock())
+    }
+
+    /// The oldest queued push, if any.
+    pub(crate) fn pop(&self) -> Option<Arc<Push>> {
+        self.items.lock().pop_front()
+    }
+
+    /// Resolves once something is queued (at once if something already is).
+    /// Cancel-safe: dropping it loses nothing.
+    pub(crate) async fn filled(&self) {
+        loop {
+            if !self.items.lock().is_empty() {
+                return;
+            }
+            self.filled.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use koi_proto::Kicked;
+    use koi_proto::frame::Op;
+
+    use super::*;
+
+    fn push(reason: &str) -> Arc<Push> {
+        Arc::new(Push::new(Op::Kicked(Kicked {
+            reason: reason.into(),
+        })))
+    }
+
+    fn reason(push: &Push) -> &str {
+        match &push.frame().op {
+            Some(Op::Kicked(k)) => &k.reason,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_past_capacity_and_keeps_order() {
+        let outbox = Outbox::new(2);
+        assert_eq!(outbox.offer(push("a")), Ok(()));
+        assert_eq!(outbox.offer(push("b")), Ok(()));
+        assert_eq!(outbox.offer(push("c")), Err(Full));
+        let taken: Vec<_> = outbox.take().iter().map(|p| reason(p).to_owned()).collect();
+        assert_eq!(taken, ["a", "b"]);
+        assert!(outbox.pop().is_none());
+        assert_eq!(outbox.offer(push("d")), Ok(()), "room again once taken");
+    }
+
+    #[tokio::test]
+    async fn wakes_a_consumer_that_started_waiting_first() {
+        let outbox = Arc::new(Outbox::new(4));
+        let waiter = tokio::spawn({
+            let outbox = outbox.clone();
+            async move {
+                outbox.filled().await;
+                outbox.pop().map(|p| reason(&p).to_owned())
+            }
+        });
+        tokio::task::yield_now().await;
+        outbox.offer(push("x")).expect("room");
+        assert_eq!(waiter.await.expect("joined").as_deref(), Some("x"));
+    }
+
+    #[tokio::test]
+    async fn filled_returns_at_once_when_something_waits() {
+        let outbox = Outbox::new(4);
+        outbox.offer(push("y")).expect("room");
+        outbox.filled().await;
+        assert_eq!(outbox.take().len(), 1);
+    }
+}

@@ -1,11 +1,11 @@
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
 use koi_proto::Encoding;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use crate::Push;
 use crate::outbox::Outbox;
@@ -59,8 +59,9 @@ pub struct ConnHandle {
     /// The encoding pushes are written in: that of the client's latest frame.
     encoding: AtomicU8,
     kicked: Mutex<Option<Kick>>,
-    kick_signal: Notify,
     closed: AtomicBool,
+    /// When the client was last heard from, in ms since [`epoch`].
+    last_heard_ms: AtomicU64,
 }
 
 impl ConnHandle {
@@ -72,8 +73,8 @@ impl ConnHandle {
             outbox: Outbox::new(queue),
             encoding: AtomicU8::new(encoding_to_u8(encoding)),
             kicked: Mutex::new(None),
-            kick_signal: Notify::new(),
             closed: AtomicBool::new(false),
+            last_heard_ms: AtomicU64::new(since_epoch_ms(Instant::now())),
         }
     }
 
@@ -136,9 +137,8 @@ impl ConnHandle {
         let mut slot = self.kicked.lock();
         if slot.is_none() {
             *slot = Some(kick);
-            self.closed.store(true, Ordering::Relaxed);
-            self.kick_signal.notify_waiters();
-            self.kick_signal.notify_one();
+            self.closed.store(true, Ordering::Release);
+            self.outbox.wake();
         }
     }
 
@@ -147,16 +147,35 @@ impl ConnHandle {
         *self.kicked.lock()
     }
 
-    /// Resolves once the connection has been kicked.
-    pub async fn wait_kicked(&self) -> Kick {
-        loop {
-            let notified = self.kick_signal.notified();
-            if let Some(kick) = self.kicked() {
-                return kick;
-            }
-            notified.await;
-        }
+    /// Resolves once the connection has pushes queued or was kicked: what its
+    /// task must act on. Cancel-safe; one waiter at a time.
+    pub async fn ready(&self) {
+        self.outbox
+            .wait_until(|| self.closed.load(Ordering::Acquire) || !self.outbox.is_empty())
+            .await
     }
+
+    /// Notes that the client was heard from at `now`.
+    pub fn heard(&self, now: Instant) {
+        self.last_heard_ms
+            .store(since_epoch_ms(now), Ordering::Relaxed);
+    }
+
+    /// How long the client has been silent at `now`.
+    pub fn silent_for(&self, now: Instant) -> Duration {
+        let last = self.last_heard_ms.load(Ordering::Relaxed);
+        Duration::from_millis(since_epoch_ms(now).saturating_sub(last))
+    }
+}
+
+/// The instant connection clocks count from: the first time one was read.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn since_epoch_ms(now: Instant) -> u64 {
+    now.saturating_duration_since(epoch()).as_millis() as u64
 }
 
 fn encoding_to_u8(encoding: Encoding) -> u8 {

@@ -224,6 +224,14 @@ impl Hub {
         rx
     }
 
+    /// Calls `f` on every connection, under the hub's read lock: `f` must be
+    /// quick and must not call back into the hub.
+    pub fn each(&self, mut f: impl FnMut(&Arc<ConnHandle>)) {
+        for conn in self.inner.read().users.values().flatten() {
+            f(conn);
+        }
+    }
+
     /// Every connection, e.g. to kick them all at shutdown.
     pub fn all(&self) -> Vec<Arc<ConnHandle>> {
         self.inner

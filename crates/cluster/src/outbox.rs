@@ -20,7 +20,7 @@ pub(crate) struct Outbox {
     items: Mutex<VecDeque<Arc<Push>>>,
     capacity: usize,
     /// Holds one wake-up for the consumer, even when it is not waiting yet.
-    filled: Notify,
+    signal: Notify,
 }
 
 impl Outbox {
@@ -28,7 +28,7 @@ impl Outbox {
         Self {
             items: Mutex::new(VecDeque::new()),
             capacity,
-            filled: Notify::new(),
+            signal: Notify::new(),
         }
     }
 
@@ -41,8 +41,17 @@ impl Outbox {
             }
             items.push_back(push);
         }
-        self.filled.notify_one();
+        self.signal.notify_one();
         Ok(())
+    }
+
+    /// Wakes the consumer without queueing anything (e.g. to see a kick).
+    pub(crate) fn wake(&self) {
+        self.signal.notify_one();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.lock().is_empty()
     }
 
     /// Everything queued, oldest first; the queue is left empty and unallocated.
@@ -58,11 +67,17 @@ impl Outbox {
     /// Resolves once something is queued (at once if something already is).
     /// Cancel-safe: dropping it loses nothing.
     pub(crate) async fn filled(&self) {
+        self.wait_until(|| !self.is_empty()).await
+    }
+
+    /// Resolves once `done` holds, checking it at once and after every push or
+    /// [`Outbox::wake`]. Cancel-safe.
+    pub(crate) async fn wait_until(&self, done: impl Fn() -> bool) {
         loop {
-            if !self.items.lock().is_empty() {
+            if done() {
                 return;
             }
-            self.filled.notified().await;
+            self.signal.notified().await;
         }
     }
 }

@@ -17,7 +17,7 @@ use koi_cluster::{Hub, Kick};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{Access, serve_tcp};
+use crate::access::{Access, close_silent, serve_tcp};
 use crate::config::Config;
 use crate::engines::Engines;
 use crate::gateway::{Gateway, LoginThrottle, routes};
@@ -127,6 +127,10 @@ pub async fn run(
             config.limits.clone(),
             meters.clone(),
         ))
+    });
+    let _silence = access.as_ref().map(|_| {
+        let limit = Duration::from_secs(3 * u64::from(config.limits.heartbeat_s));
+        AbortOnDrop(tokio::spawn(close_silent(hub.clone(), limit)))
     });
     let gateway = Arc::new(Gateway {
         logic: logic.clone(),

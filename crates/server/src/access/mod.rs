@@ -4,6 +4,7 @@
 //! [`Transport`] trait; only framing differs.
 
 mod session;
+mod silence;
 mod tcp;
 mod transport;
 mod ws;
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use koi_cluster::ConnId;
 
+pub use silence::close_silent;
 pub use tcp::serve_tcp;
 pub use transport::{Inbound, Transport};
 pub use ws::ws_upgrade;

@@ -36,6 +36,25 @@ type Encoded = (Bytes, Encoding);
 /// The request being handled: its reply, once there is one.
 type Handling<'a> = Pin<Box<dyn Future<Output = Encoded> + Send + 'a>>;
 
+/// What reading from the client leaves to do.
+enum Taken<'a> {
+    /// Nothing (a WebSocket ping).
+    Nothing,
+    /// A request to handle.
+    Request(Handling<'a>),
+    /// A reply to write now (a bad frame, a rate limit).
+    Reply(Encoded),
+    /// The session is over.
+    End(End),
+}
+
+/// A session's checks on what its client sends.
+struct Intake {
+    bucket: TokenBucket,
+    /// Undecodable frames in a row.
+    bad_frames: u32,
+}
+
 /// Why a session stopped serving, and so how it says goodbye.
 enum End {
     /// Kicked: the queued pushes (unless it is too slow for them), then this
@@ -51,10 +70,21 @@ enum End {
 
 impl Access {
     /// Serves one connection until it closes.
+    ///
+    /// Only [`Access::serve`] stays for the connection's life; the steps that
+    /// run once are boxed, so that their state is freed once they are done
+    /// instead of sizing every idle connection's task.
     pub async fn run_session<T: Transport>(self: Arc<Self>, mut transport: T) {
-        let Some((user, auth_id, encoding)) = self.authenticate(&mut transport).await else {
+        let Some((conn, user)) = Box::pin(self.begin(&mut transport)).await else {
             return;
         };
+        let end = self.serve(&mut transport, &conn, user).await;
+        Box::pin(self.finish(&mut transport, &conn, end)).await;
+    }
+
+    /// Authenticates the client, registers the connection and answers `auth`.
+    async fn begin<T: Transport>(&self, transport: &mut T) -> Option<(Arc<ConnHandle>, UserId)> {
+        let (user, auth_id, encoding) = self.authenticate(transport).await?;
         let conn = Arc::new(ConnHandle::new(
             self.next_conn_id(),
             user.to_string(),
@@ -62,9 +92,9 @@ impl Access {
             encoding,
         ));
         if let Err(e) = self.logic.connected(conn.clone()).await {
-            write_now(&mut transport, &error_frame(auth_id, &e), encoding).await;
+            write_now(transport, &error_frame(auth_id, &e), encoding).await;
             transport.close(1011).await;
-            return;
+            return None;
         }
         let auth_ok = reply_frame(
             auth_id,
@@ -76,21 +106,20 @@ impl Access {
             })),
         );
         // `auth` is answered before any push queued since `connected`.
-        let end = match self
-            .write(
-                &mut transport,
-                &conn,
-                Some((encoding.encode(&auth_ok), encoding)),
-            )
-            .await
-        {
-            Ok(()) => self.serve(&mut transport, &conn, user).await,
-            Err(end) => end,
-        };
-        if let Err(e) = self.logic.disconnected(&conn).await {
+        let auth_ok = (encoding.encode(&auth_ok), encoding);
+        if self.write(transport, &conn, Some(auth_ok)).await.is_err() {
+            self.finish(transport, &conn, End::Dropped).await;
+            return None;
+        }
+        Some((conn, user))
+    }
+
+    /// Unregisters the connection and says goodbye as `end` calls for.
+    async fn finish<T: Transport>(&self, transport: &mut T, conn: &Arc<ConnHandle>, end: End) {
+        if let Err(e) = self.logic.disconnected(conn).await {
             tracing::warn!(error = %e, "disconnect bookkeeping failed");
         }
-        self.say_goodbye(&mut transport, &conn, end).await;
+        self.say_goodbye(transport, conn, end).await;
     }
 
     /// Waits for `auth` as the first frame, within the auth timeout.
@@ -146,8 +175,8 @@ impl Access {
         }
     }
 
-    /// Handles requests and writes pushes until the client leaves, goes silent,
-    /// is kicked or stops reading.
+    /// Handles requests and writes pushes until the client leaves, is kicked
+    /// (silence is a kick, from [`super::close_silent`]) or stops reading.
     async fn serve<T: Transport>(
         &self,
         transport: &mut T,
@@ -158,27 +187,32 @@ impl Access {
             user,
             conn: Some(conn.id()),
         };
-        let heartbeat = Duration::from_secs(3 * u64::from(self.limits.heartbeat_s));
-        let silence = tokio::time::sleep(heartbeat);
-        tokio::pin!(silence);
-        let mut bucket = TokenBucket::new(
-            self.limits.msgs_per_sec,
-            self.limits.msgs_burst,
-            Instant::now(),
-        );
-        let mut bad_frames = 0;
+        let mut intake = Intake {
+            bucket: TokenBucket::new(
+                self.limits.msgs_per_sec,
+                self.limits.msgs_burst,
+                Instant::now(),
+            ),
+            bad_frames: 0,
+        };
         let mut handling: Option<Handling<'_>> = None;
+        // One write per turn, of the queued pushes and then `last`: a single
+        // await point keeps this long-lived state machine small.
         loop {
-            tokio::select! {
+            let last = tokio::select! {
                 biased;
-                kick = conn.wait_kicked() => {
-                    // The request in hand completes: its store write stands
-                    // either way, and its reply goes out with the goodbye.
-                    let reply = match handling.take() {
-                        Some(request) => Some(request.await),
-                        None => None,
-                    };
-                    return End::Kicked(kick, reply);
+                // A kick (from the node, the fan-out or the silence sweep) or pushes.
+                () = conn.ready() => {
+                    if let Some(kick) = conn.kicked() {
+                        // The request in hand completes: its store write stands
+                        // either way, and its reply goes out with the goodbye.
+                        let reply = match handling.take() {
+                            Some(request) => Some(request.await),
+                            None => None,
+                        };
+                        return End::Kicked(kick, reply);
+                    }
+                    None
                 }
                 reply = async {
                     match handling.as_mut() {
@@ -186,67 +220,74 @@ impl Access {
                         None => std::future::pending().await,
                     }
                 }, if handling.is_some() => {
+                    // Frames wait unread while a request is in hand: the
+                    // client was not silent meanwhile.
+                    conn.heard(Instant::now());
                     handling = None;
-                    if let Err(end) = self.write(transport, conn, Some(reply)).await {
-                        return end;
-                    }
-                }
-                () = conn.queued() => {
-                    if let Err(end) = self.write(transport, conn, None).await {
-                        return end;
-                    }
-                }
-                () = &mut silence, if handling.is_none() => {
-                    conn.kick(Kick::Heartbeat);
-                    return End::Kicked(Kick::Heartbeat, None);
+                    Some(reply)
                 }
                 inbound = transport.next(), if handling.is_none() => {
-                    silence.as_mut().reset(tokio::time::Instant::now() + heartbeat);
-                    let (bytes, encoding) = match inbound {
-                        Inbound::Closed => return End::Closed,
-                        Inbound::Activity => continue,
-                        Inbound::TooLarge => return End::TooLarge,
-                        Inbound::Frame(bytes, encoding) => (bytes, encoding),
-                    };
-                    self.meters.frame_in();
-                    conn.set_encoding(encoding);
-                    let allowed = bucket.try_take(Instant::now());
-                    let frame = match encoding.decode(&bytes) {
-                        Ok(frame) => {
-                            bad_frames = 0;
-                            frame
-                        }
-                        Err(e) => {
-                            let id = e.id.unwrap_or(0);
-                            let e = KoiError::bad_request(e.reason);
-                            let reply = (encoding.encode(&error_frame(id, &e)), encoding);
-                            bad_frames += 1;
-                            if bad_frames >= self.limits.max_bad_frames {
-                                conn.kick(Kick::BadFrames);
-                                return End::Kicked(Kick::BadFrames, Some(reply));
-                            }
-                            if let Err(end) = self.write(transport, conn, Some(reply)).await {
-                                return end;
-                            }
+                    match self.take(inbound, conn, &caller, &mut intake) {
+                        Taken::Nothing => continue,
+                        Taken::Request(request) => {
+                            handling = Some(request);
                             continue;
                         }
-                    };
-                    if !allowed {
-                        let e = KoiError::new(
-                            ErrorCode::RateLimited,
-                            format!("over {} frames per second", self.limits.msgs_per_sec),
-                        );
-                        let reply = (encoding.encode(&error_frame(frame.id, &e)), encoding);
-                        if let Err(end) = self.write(transport, conn, Some(reply)).await {
-                            return end;
-                        }
-                        continue;
+                        Taken::Reply(reply) => Some(reply),
+                        Taken::End(end) => return end,
                     }
-                    let op = frame.op.expect("decoded frames have an operation");
-                    handling = Some(Box::pin(self.handle(&caller, frame.id, op, encoding)));
                 }
+            };
+            if let Err(end) = self.write(transport, conn, last).await {
+                return end;
             }
         }
+    }
+
+    /// What a read from the client calls for.
+    fn take<'a>(
+        &'a self,
+        inbound: Inbound,
+        conn: &ConnHandle,
+        caller: &'a Caller,
+        intake: &mut Intake,
+    ) -> Taken<'a> {
+        let now = Instant::now();
+        conn.heard(now);
+        let (bytes, encoding) = match inbound {
+            Inbound::Closed => return Taken::End(End::Closed),
+            Inbound::Activity => return Taken::Nothing,
+            Inbound::TooLarge => return Taken::End(End::TooLarge),
+            Inbound::Frame(bytes, encoding) => (bytes, encoding),
+        };
+        self.meters.frame_in();
+        conn.set_encoding(encoding);
+        let allowed = intake.bucket.try_take(now);
+        let frame = match encoding.decode(&bytes) {
+            Ok(frame) => {
+                intake.bad_frames = 0;
+                frame
+            }
+            Err(e) => {
+                let reply = error_frame(e.id.unwrap_or(0), &KoiError::bad_request(e.reason));
+                let reply = (encoding.encode(&reply), encoding);
+                intake.bad_frames += 1;
+                if intake.bad_frames >= self.limits.max_bad_frames {
+                    conn.kick(Kick::BadFrames);
+                    return Taken::End(End::Kicked(Kick::BadFrames, Some(reply)));
+                }
+                return Taken::Reply(reply);
+            }
+        };
+        if !allowed {
+            let e = KoiError::new(
+                ErrorCode::RateLimited,
+                format!("over {} frames per second", self.limits.msgs_per_sec),
+            );
+            return Taken::Reply((encoding.encode(&error_frame(frame.id, &e)), encoding));
+        }
+        let op = frame.op.expect("decoded frames have an operation");
+        Taken::Request(Box::pin(self.handle(caller, frame.id, op, encoding)))
     }
 
     /// Handles one request and encodes its reply.
@@ -273,7 +314,13 @@ impl Access {
             return Ok(());
         }
         self.meters.frames_out(frames.len() as u64);
-        match tokio::time::timeout(WRITE_TIMEOUT, transport.write(&frames)).await {
+        // Boxed: a write's state would otherwise sit in every idle session.
+        match Box::pin(tokio::time::timeout(
+            WRITE_TIMEOUT,
+            transport.write(&frames),
+        ))
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => {
                 conn.kick(Kick::SlowConsumer);

@@ -15,6 +15,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// backstop, as the checkpoint thread normally copies the WAL long before.
 pub(super) const WRITER_AUTOCHECKPOINT: u32 = 10_000;
 
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB). Every append
+/// walks the messages tree, the idempotency index and the conversation row; the
+/// pages that serve the active conversations must stay cached, or each append
+/// reads them back from the OS. Grown only as pages are used.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// Enough for every distinct statement a connection runs, so none is re-parsed.
 const STATEMENT_CACHE: usize = 64;
 
@@ -39,6 +45,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)

@@ -4,6 +4,7 @@ use koi_core::{ConvId, UserId};
 use koi_proto::ConvSummary;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::activity::Activity;
 use crate::StoreError;
 
 /// A conversation's counter row, as an append finds it.
@@ -16,7 +17,11 @@ pub(super) struct ConvRow {
 /// The conversation an append goes to, created on the first message of a direct
 /// or system conversation (listing it for its users). Group conversations are
 /// created with their group, so an unknown one is `NotFound`.
-pub(super) fn open_for_append(conn: &Connection, conv: &ConvId) -> Result<ConvRow, StoreError> {
+pub(super) fn open_for_append(
+    conn: &Connection,
+    conv: &ConvId,
+    activity: &Activity,
+) -> Result<ConvRow, StoreError> {
     let name = conv.to_string();
     let found = conn
         .prepare_cached("SELECT id, last_seq, last_ts FROM convs WHERE name = ?1")?
@@ -36,7 +41,7 @@ pub(super) fn open_for_append(conn: &Connection, conv: &ConvId) -> Result<ConvRo
         ConvId::System(user) => vec![user],
         ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
     };
-    let id = create(conn, &name, 0)?;
+    let id = create(conn, &name, 0, activity)?;
     let mut list =
         conn.prepare_cached("INSERT OR IGNORE INTO conv_users (user, conv) VALUES (?1, ?2)")?;
     for user in users {
@@ -50,23 +55,35 @@ pub(super) fn open_for_append(conn: &Connection, conv: &ConvId) -> Result<ConvRo
 }
 
 /// Creates a conversation's counter row; returns its id.
-pub(super) fn create(conn: &Connection, name: &str, last_ts: u64) -> Result<i64, StoreError> {
+pub(super) fn create(
+    conn: &Connection,
+    name: &str,
+    last_ts: u64,
+    activity: &Activity,
+) -> Result<i64, StoreError> {
     let id = conn
         .prepare_cached(
-            "INSERT INTO convs (name, last_seq, last_ts, activity) \
-             VALUES (?1, 0, ?2, (SELECT coalesce(max(activity), 0) + 1 FROM convs)) RETURNING id",
+            "INSERT INTO convs (name, last_seq, last_ts, activity) VALUES (?1, 0, ?2, ?3) \
+             RETURNING id",
         )?
-        .query_row(params![name, last_ts as i64], |row| row.get(0))?;
+        .query_row(params![name, last_ts as i64, activity.next()], |row| {
+            row.get(0)
+        })?;
     Ok(id)
 }
 
 /// Records the message just appended at `seq`, `ts`.
-pub(super) fn advance(conn: &Connection, id: i64, seq: u64, ts: u64) -> Result<(), StoreError> {
+pub(super) fn advance(
+    conn: &Connection,
+    id: i64,
+    seq: u64,
+    ts: u64,
+    activity: &Activity,
+) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE convs SET last_seq = ?2, last_ts = ?3, \
-         activity = (SELECT coalesce(max(activity), 0) + 1 FROM convs) WHERE id = ?1",
+        "UPDATE convs SET last_seq = ?2, last_ts = ?3, activity = ?4 WHERE id = ?1",
     )?
-    .execute(params![id, seq as i64, ts as i64])?;
+    .execute(params![id, seq as i64, ts as i64, activity.next()])?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use koi_core::{Role, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::activity::Activity;
 use super::{convs, users};
 use crate::{AddMembers, GroupRecord, NewGroup, StoreError};
 
@@ -15,6 +16,7 @@ pub(super) fn create_group(
     conn: &Connection,
     group: NewGroup,
     now_ms: u64,
+    activity: &Activity,
 ) -> Result<GroupRecord, StoreError> {
     let members = distinct(std::iter::once(&group.owner).chain(&group.members));
     if members.len() > group.max_members as usize {
@@ -28,7 +30,7 @@ pub(super) fn create_group(
     if self::group(conn, &group.id)?.is_some() {
         return Err(StoreError::Conflict(format!("group {}", group.id)));
     }
-    let conv = convs::create(conn, &format!("g:{}", group.id), now_ms)?;
+    let conv = convs::create(conn, &format!("g:{}", group.id), now_ms, activity)?;
     conn.prepare_cached(
         "INSERT INTO groups (id, conv, name, owner, public, size, created_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

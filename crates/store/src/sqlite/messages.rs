@@ -4,6 +4,7 @@ use koi_core::{ConvId, HistoryRange};
 use koi_proto::{File, Message};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::activity::Activity;
 use super::convs;
 use crate::{Appended, Committed, NewMessage, StoreError, new_id};
 
@@ -18,45 +19,53 @@ macro_rules! message_columns {
 /// Appends `message` with its conversation's next seq, announcing it unless it
 /// is a repeat. Runs in the writer's transaction, which makes reading and bumping
 /// `last_seq` atomic.
+///
+/// The insert comes first and the idempotency index refuses a repeat (`DO
+/// NOTHING`): a new message, by far the common case, costs no lookup.
 pub(super) fn append(
     conn: &Connection,
     message: NewMessage,
     now_ms: u64,
+    activity: &Activity,
     announced: &mut Vec<Committed>,
 ) -> Result<Appended, StoreError> {
-    if let Some(earlier) = by_client_msg_id(conn, &message.from, &message.client_msg_id)? {
-        return Ok(Appended {
-            message: earlier,
-            duplicate: true,
-        });
-    }
-    let conv = convs::open_for_append(conn, &message.conv)?;
+    let conv = convs::open_for_append(conn, &message.conv, activity)?;
     let seq = conv.last_seq + 1;
     // Clocks step backwards; ts must not, so history stays ordered by time too.
     let ts = now_ms.max(conv.last_ts);
     let id = new_id();
     let file = message.file.as_ref();
-    conn.prepare_cached(
-        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
-         file_mime, meta, ts, client_msg_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        conv.id,
-        seq as i64,
-        id,
-        message.from,
-        message.kind,
-        message.text,
-        file.map(|f| &f.file_id),
-        file.map(|f| &f.name),
-        file.map(|f| f.size as i64),
-        file.map(|f| &f.mime),
-        message.meta,
-        ts as i64,
-        message.client_msg_id,
-    ])?;
-    convs::advance(conn, conv.id, seq, ts)?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
+             file_size, file_mime, meta, ts, client_msg_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
+        )?
+        .execute(params![
+            conv.id,
+            seq as i64,
+            id,
+            message.from,
+            message.kind,
+            message.text,
+            file.map(|f| &f.file_id),
+            file.map(|f| &f.name),
+            file.map(|f| f.size as i64),
+            file.map(|f| &f.mime),
+            message.meta,
+            ts as i64,
+            message.client_msg_id,
+        ])?;
+    if inserted == 0 {
+        let earlier = by_client_msg_id(conn, &message.from, &message.client_msg_id)?
+            .ok_or_else(|| StoreError::Internal("a refused insert has no earlier row".into()))?;
+        return Ok(Appended {
+            message: earlier,
+            duplicate: true,
+        });
+    }
+    convs::advance(conn, conv.id, seq, ts, activity)?;
     let stored = Message {
         conv: message.conv.to_string(),
         seq,

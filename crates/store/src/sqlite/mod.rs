@@ -7,6 +7,7 @@
 //! - One file of queries per domain: messages, conversations, users, groups,
 //!   contacts, files.
 
+mod activity;
 mod checkpointer;
 mod connect;
 mod contacts;
@@ -28,6 +29,7 @@ use async_trait::async_trait;
 use koi_core::{ConvId, HistoryRange, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
+use self::activity::Activity;
 use self::readers::Readers;
 use self::writer::Writer;
 pub use self::writer::WriterStats;
@@ -42,6 +44,7 @@ pub struct SqliteStore {
     // last commit, after which no connection is left open.
     readers: Arc<Readers>,
     writer: Writer,
+    activity: Arc<Activity>,
 }
 
 impl SqliteStore {
@@ -55,9 +58,14 @@ impl SqliteStore {
         }
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        let activity = Arc::new(Activity::load(&conn)?);
         let readers = Readers::open(path)?;
         let writer = Writer::start(conn, connect::open_checkpointer(path)?)?;
-        Ok(SqliteStore { readers, writer })
+        Ok(SqliteStore {
+            readers,
+            writer,
+            activity,
+        })
     }
 
     /// How many write jobs ran and in how many commits, since opening.
@@ -101,8 +109,11 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
+        let activity = self.activity.clone();
         self.writer
-            .call_announcing(move |c, announced| messages::append(c, message, now_ms(), announced))
+            .call_announcing(move |c, announced| {
+                messages::append(c, message, now_ms(), &activity, announced)
+            })
             .await
     }
 
@@ -163,7 +174,10 @@ impl Store for SqliteStore {
 
     async fn create_group(&self, group: NewGroup) -> Result<GroupRecord, StoreError> {
         self.writer
-            .call(move |c| groups::create_group(c, group, now_ms()))
+            .call({
+                let activity = self.activity.clone();
+                move |c| groups::create_group(c, group, now_ms(), &activity)
+            })
             .await
     }
 

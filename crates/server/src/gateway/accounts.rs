@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
+use super::new_account::NewAccount;
 use crate::http_error::HttpError;
 use crate::login_sync;
-use crate::passwords::{self, MIN_PASSWORD_LEN};
+use crate::passwords;
 
 #[derive(Deserialize)]
 pub(super) struct Register {
@@ -36,16 +37,11 @@ pub(super) async fn register(
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), HttpError> {
     let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
-    let name = UserId::parse(&req.username)?;
-    if name.as_str() == "system" {
-        return Err(KoiError::new(ErrorCode::Conflict, "that name is reserved").into());
-    }
-    if req.password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(KoiError::bad_request("the password must have at least 8 characters").into());
-    }
-    if req.password.len() > 1024 || req.display_name.as_ref().is_some_and(|d| d.len() > 256) {
-        return Err(KoiError::bad_request("password or display_name too long").into());
-    }
+    let NewAccount {
+        name,
+        password,
+        display_name,
+    } = NewAccount::check(&req.username, req.password, req.display_name)?;
     // A taken name is refused before paying for a hash.
     if gateway
         .logic
@@ -57,14 +53,14 @@ pub(super) async fn register(
             KoiError::new(ErrorCode::Conflict, format!("user {name} exists already")).into(),
         );
     }
-    let password_hash = passwords::hash(req.password).await?;
+    let password_hash = passwords::hash(password).await?;
     gateway
         .logic
         .store()
         .create_user(NewUser {
             name: name.clone(),
             password_hash,
-            display_name: req.display_name,
+            display_name,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"user": name.as_str()}))))

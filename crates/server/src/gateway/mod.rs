@@ -9,6 +9,7 @@ mod dispatch;
 mod files;
 mod health;
 mod messages;
+mod new_account;
 mod pages;
 mod provisioning;
 mod push;

@@ -21,17 +21,15 @@ use serde_json::{Value, json};
 
 use super::Gateway;
 use super::bearer::AdminAuth;
+use super::new_account::NewAccount;
 use crate::http_error::HttpError;
-use crate::passwords::{self, MIN_PASSWORD_LEN};
+use crate::passwords;
 
 /// Accounts or tokens per request: bounds one call's work and its reply.
 const MAX_PER_REQUEST: usize = 1000;
 /// Account inserts in flight at once; the store commits concurrent writes
 /// together, so this is also about how many share a commit.
 const WRITES_IN_FLIGHT: usize = 256;
-/// The bounds `POST /v1/register` puts on a password and a display name, in bytes.
-const MAX_PASSWORD_BYTES: usize = 1024;
-const MAX_DISPLAY_NAME_BYTES: usize = 256;
 
 #[derive(Deserialize)]
 pub(super) struct UsersBody {
@@ -41,14 +39,6 @@ pub(super) struct UsersBody {
 #[derive(Deserialize)]
 struct AccountBody {
     username: String,
-    password: String,
-    display_name: Option<String>,
-}
-
-/// An account that passed the checks of `POST /v1/register`.
-#[derive(Debug)]
-struct Account {
-    name: UserId,
     password: String,
     display_name: Option<String>,
 }
@@ -66,7 +56,7 @@ pub(super) async fn create_users(
     let store = gateway.logic.store();
     let names: Vec<UserId> = accounts.iter().map(|a| a.name.clone()).collect();
     let exist = store.users_exist(&names).await?;
-    let new: Vec<Account> = accounts
+    let new: Vec<NewAccount> = accounts
         .into_iter()
         .zip(exist)
         .filter_map(|(account, exists)| (!exists).then_some(account))
@@ -109,39 +99,20 @@ pub(super) async fn create_users(
 }
 
 /// The checks of `POST /v1/register`, for a whole request: any failure refuses
-/// all of it.
-fn check_accounts(accounts: Vec<AccountBody>) -> Result<Vec<Account>, KoiError> {
+/// all of it, as `bad_request` naming the account.
+fn check_accounts(accounts: Vec<AccountBody>) -> Result<Vec<NewAccount>, KoiError> {
     check_count(accounts.len(), "users")?;
     let mut seen = HashSet::new();
     accounts
         .into_iter()
         .map(|a| {
-            let name = UserId::parse(&a.username)?;
-            if name.as_str() == "system" {
-                return Err(KoiError::bad_request("the name system is reserved"));
-            }
-            if !seen.insert(name.clone()) {
+            let account = NewAccount::check(&a.username, a.password, a.display_name)
+                .map_err(|e| KoiError::bad_request(format!("{}: {}", a.username, e.message)))?;
+            if !seen.insert(account.name.clone()) {
+                let name = &account.name;
                 return Err(KoiError::bad_request(format!("{name} is listed twice")));
             }
-            if a.password.chars().count() < MIN_PASSWORD_LEN {
-                return Err(KoiError::bad_request(format!(
-                    "{name}: the password must have at least {MIN_PASSWORD_LEN} characters"
-                )));
-            }
-            if a.password.len() > MAX_PASSWORD_BYTES
-                || a.display_name
-                    .as_ref()
-                    .is_some_and(|d| d.len() > MAX_DISPLAY_NAME_BYTES)
-            {
-                return Err(KoiError::bad_request(format!(
-                    "{name}: password or display_name too long"
-                )));
-            }
-            Ok(Account {
-                name,
-                password: a.password,
-                display_name: a.display_name,
-            })
+            Ok(account)
         })
         .collect()
 }
@@ -211,6 +182,7 @@ fn check_count(n: usize, field: &str) -> Result<(), KoiError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::new_account::MAX_PASSWORD_BYTES;
     use super::*;
 
     fn account(name: &str, password: &str) -> AccountBody {

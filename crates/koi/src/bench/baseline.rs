@@ -19,10 +19,12 @@ use super::figures::Figures;
 use super::link::{Inlet, Outlet, Pairs};
 use super::nats::{self, NatsServer};
 use super::node::{self, PairsArgs};
+use super::output;
 use super::phase::{self, LoadArgs};
 use super::relay::NullRelay;
-use super::report::round;
+use super::rounding::round;
 use super::search::{self, Search, SearchArgs};
+use super::table;
 
 /// `koi bench relay-baseline` options.
 #[derive(Debug, Args)]
@@ -85,7 +87,7 @@ impl Target {
     fn rate(&self) -> Option<f64> {
         match &self.search {
             Some(search) => search.max_sustained_rate,
-            None => self.figures.as_ref().map(|f| f.delivery_rate),
+            None => self.figures.as_ref().map(|f| f.traffic.delivery_rate),
         }
     }
 
@@ -231,17 +233,10 @@ pub async fn run(args: BaselineArgs) -> anyhow::Result<()> {
         targets,
         warnings,
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report serializes")
-        );
-    } else {
-        print!("{}", report.table());
-    }
-    if !report.ok && !args.allow_loss {
-        bail!("messages were lost or duplicated (pass --allow-loss to exit 0 anyway)");
-    }
+    output::print(&report, args.json, Report::table);
+    output::verdict(report.ok, args.allow_loss, || {
+        "messages were lost or duplicated".to_owned()
+    })?;
     Ok(())
 }
 
@@ -288,8 +283,8 @@ fn ratios(targets: &[Target]) -> Ratios {
         (Some(a), Some(b)) if b > 0.0 => Some(round(a / b, 3)),
         _ => None,
     };
-    let p50 = |f: Option<&Figures>| f.map(|f| f.send_to_delivery.p50_ms);
-    let p99 = |f: Option<&Figures>| f.map(|f| f.send_to_delivery.p99_ms);
+    let p50 = |f: Option<&Figures>| f.map(|f| f.traffic.send_to_delivery.p50_ms);
+    let p99 = |f: Option<&Figures>| f.map(|f| f.traffic.send_to_delivery.p99_ms);
     let to = |ceiling: &Target| {
         // Latencies compare like with like: the ceiling at Koi's rate.
         let ours = koi.figures.as_ref();
@@ -388,22 +383,17 @@ impl Report {
                 show(ratio.p99)
             );
         }
-        for warning in self.warnings.iter().chain(
-            self.targets
-                .iter()
-                .filter_map(|t| t.figures.as_ref())
-                .flat_map(|f| f.warnings.iter()),
-        ) {
-            let _ = writeln!(w, "\nwarning: {warning}");
-        }
-        let _ = writeln!(
+        let target_warnings = self
+            .targets
+            .iter()
+            .filter_map(|t| t.figures.as_ref())
+            .flat_map(|f| &f.warnings);
+        table::close(
             w,
-            "\n{}",
-            if self.ok {
-                "OK: every acknowledged message was delivered exactly once, on every target"
-            } else {
-                "FAILED: messages were lost or duplicated"
-            }
+            self.warnings.iter().chain(target_warnings),
+            self.ok,
+            "OK: every acknowledged message was delivered exactly once, on every target",
+            "FAILED: messages were lost or duplicated",
         );
         s
     }

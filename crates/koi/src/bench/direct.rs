@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 use koi_client::Transport;
 
 use super::node::{self, PairsArgs};
+use super::output;
 use super::phase::{self, LoadArgs};
 use super::report::{Report, Setup};
 
@@ -95,17 +96,10 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
         },
         measured,
     );
-    if args.json {
-        println!("{}", report.json());
-    } else {
-        print!("{}", report.table());
-    }
-    if !report.ok && !args.allow_loss {
-        bail!(
-            "{} lost and {} duplicated messages (pass --allow-loss to exit 0 anyway)",
-            report.lost,
-            report.duplicated
-        );
-    }
+    output::print(&report, args.json, Report::table);
+    output::verdict(report.ok, args.allow_loss, || {
+        let t = &report.traffic;
+        format!("{} lost and {} duplicated messages", t.lost, t.duplicated)
+    })?;
     Ok(())
 }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 /// One message, as the sender hands it to its outlet.
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// The message's number within the pair, from 0.
+    /// The message's number among its sender's, from 0.
     pub n: u64,
-    /// `<run>-<pair>-<n>`: what the receiver matches it by.
+    /// `<run>-<sender>-<n>` (a pair's sender has its pair's number): what the
+    /// receiver matches it by.
     pub id: String,
     /// The reference time, µs after the phase's start, in decimal.
     pub meta: String,
@@ -30,7 +31,7 @@ pub struct Delivery {
     pub meta: Option<String>,
 }
 
-/// The sending end of a pair.
+/// The sending end of a pair (or of a group run's sender).
 pub trait Outlet: Send + Sync + 'static {
     /// Sends `draft`; resolves once the target acknowledged it, or with an
     /// error code (`timeout` and `closed` for failures on the bench's side).
@@ -43,7 +44,7 @@ pub trait Outlet: Send + Sync + 'static {
     fn ended(&self) -> Option<String>;
 }
 
-/// The receiving end of a pair.
+/// The receiving end of a pair (or a group run's receiver).
 pub trait Inlet: Send + Sync + 'static {
     /// The next message that reached this receiver, in arrival order; `None`
     /// once the link ended. Cancel-safe: a phase stops its receivers by

@@ -10,9 +10,11 @@ use serde::Serialize;
 
 use super::figures::Figures;
 use super::node::{self, PairsArgs};
+use super::output;
 use super::phase::LoadArgs;
-use super::report::round;
+use super::rounding::round;
 use super::search::{self, Search, SearchArgs};
+use super::table;
 
 /// `koi bench max` options.
 #[derive(Debug, Args)]
@@ -107,17 +109,10 @@ pub async fn run(args: MaxArgs) -> anyhow::Result<()> {
         search,
         warnings,
     };
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("a report serializes")
-        );
-    } else {
-        print!("{}", report.table());
-    }
-    if !report.ok && !args.allow_loss {
-        bail!("messages were lost or duplicated (pass --allow-loss to exit 0 anyway)");
-    }
+    output::print(&report, args.json, Report::table);
+    output::verdict(report.ok, args.allow_loss, || {
+        "messages were lost or duplicated".to_owned()
+    })?;
     Ok(())
 }
 
@@ -170,8 +165,8 @@ impl Report {
                     w,
                     "highest sustained rate: {} msgs/s (delivered {:.1}/s, p99 send→delivery {:.2} ms)",
                     best.figures.rate,
-                    best.figures.delivery_rate,
-                    best.figures.send_to_delivery.p99_ms
+                    best.figures.traffic.delivery_rate,
+                    best.figures.traffic.send_to_delivery.p99_ms
                 );
             }
             None => {
@@ -187,22 +182,13 @@ impl Report {
             _ => "--duration reached",
         };
         let _ = writeln!(w, "search ended: {ended}");
-        for warning in self.warnings.iter().chain(
-            self.search
-                .steps
-                .iter()
-                .flat_map(|s| s.figures.warnings.iter()),
-        ) {
-            let _ = writeln!(w, "\nwarning: {warning}");
-        }
-        let _ = writeln!(
+        let step_warnings = self.search.steps.iter().flat_map(|s| &s.figures.warnings);
+        table::close(
             w,
-            "\n{}",
-            if self.ok {
-                "OK: every acknowledged message was delivered exactly once"
-            } else {
-                "FAILED: messages were lost or duplicated"
-            }
+            self.warnings.iter().chain(step_warnings),
+            self.ok,
+            "OK: every acknowledged message was delivered exactly once",
+            "FAILED: messages were lost or duplicated",
         );
         s
     }

@@ -13,10 +13,15 @@
 //!   node's memory per connection.
 //! - `provision`: users and tokens in bulk through the admin endpoints.
 //! - `users`: registering and logging in the bench's users.
-//! - `sender` / `receiver`: the two halves of a pair.
-//! - `tally`: matching deliveries to sends (lost, duplicated).
+//! - `sender` / `receiver`: the two halves of a pair (`group` runs the same
+//!   sender).
+//! - `tally`: matching deliveries to sends (lost, duplicated); `traffic`: a
+//!   tally's counts, rates and latencies as the reports give them.
 //! - `latency`: hdrhistogram recorders shared by many tasks.
-//! - `report`: `direct`'s table and JSON object; `figures`: one phase in one row.
+//! - `report`: `direct`'s table and JSON object; `figures`: one phase, and in
+//!   one row; `table`: the layout the tables share; `output`: where a report
+//!   goes, and the exit status of an incorrect run; `rounding`: the figures'
+//!   precision.
 //! - `cpu`: the bench's own CPU time; `nofile`: its descriptor limit;
 //!   `ids`: run ids.
 
@@ -38,14 +43,18 @@ mod max;
 mod nats;
 mod node;
 mod nofile;
+mod output;
 mod phase;
 mod provision;
 mod receiver;
 mod relay;
 mod report;
+mod rounding;
 mod search;
 mod sender;
+mod table;
 mod tally;
+mod traffic;
 mod users;
 
 use clap::{Args, Subcommand};

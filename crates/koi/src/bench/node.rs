@@ -6,6 +6,8 @@
 //!    the nodes from dispatch, round robin;
 //! 3. hands them over as [`Pairs`]: a sender's outlet sends direct messages to
 //!    its receiver, a receiver's inlet yields its `msg` pushes.
+//!
+//! [`Sender`] and [`Receiver`] serve `group` too, on the connections it opens.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use super::link::{Delivery, Draft, Inlet, Outlet, Pairs};
 use super::users;
 
 /// The server's default `msgs_per_sec`.
-const DEFAULT_SERVER_RATE: f64 = 50.0;
+pub const DEFAULT_SERVER_RATE: f64 = 50.0;
 
 /// Who the pairs are and how they connect.
 #[derive(Debug, Clone, Args)]
@@ -158,17 +160,11 @@ pub async fn connect(url: &str, args: &PairsArgs, prefix: &str) -> anyhow::Resul
         .split_off(pairs)
         .into_iter()
         .enumerate()
-        .map(|(pair, conn)| {
-            Sender {
-                conn,
-                to: users::receiver(prefix, pair),
-            }
-            .into()
-        })
+        .map(|(pair, conn)| Sender::new(conn, Target::User(users::receiver(prefix, pair))).into())
         .collect();
     let receivers = conns
         .into_iter()
-        .map(|conn| Receiver { conn }.into())
+        .map(|conn| Receiver::new(conn).into())
         .collect();
     Ok(Connected {
         pairs: Pairs { senders, receivers },
@@ -189,26 +185,52 @@ async fn open(
         .with_context(|| format!("connecting to {addr}"))
 }
 
-/// A sender's connection: each draft is a `send` of a direct text message.
-#[derive(Debug)]
-pub struct Sender {
-    conn: Connection,
-    /// The receiver's username.
-    to: String,
+/// Where a sender's messages go.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A conversation, e.g. `g:<id>`.
+    Conv(String),
+    /// A user: their direct conversation with the sender.
+    User(String),
 }
 
-impl Outlet for Sender {
-    async fn send(&self, draft: Draft) -> Result<(), String> {
-        let op = Op::Send(koi_proto::Send {
-            to: Some(self.to.clone()),
-            conv: None,
+impl Target {
+    /// The `send` of `draft`, a text message, to this target.
+    fn op(&self, draft: Draft) -> Op {
+        let (to, conv) = match self {
+            Target::Conv(conv) => (None, Some(conv.clone())),
+            Target::User(user) => (Some(user.clone()), None),
+        };
+        Op::Send(koi_proto::Send {
+            to,
+            conv,
             client_msg_id: draft.id,
             kind: "text".to_owned(),
             text: Some(draft.text.to_string()),
             file: None,
             meta: Some(draft.meta),
-        });
-        match self.conn.request(op).await {
+        })
+    }
+}
+
+/// A sender's connection: each draft is a `send` of a text message to its
+/// target.
+#[derive(Debug)]
+pub struct Sender {
+    conn: Connection,
+    target: Target,
+}
+
+impl Sender {
+    /// Sends over `conn` (no pushes needed) to `target`.
+    pub fn new(conn: Connection, target: Target) -> Self {
+        Sender { conn, target }
+    }
+}
+
+impl Outlet for Sender {
+    async fn send(&self, draft: Draft) -> Result<(), String> {
+        match self.conn.request(self.target.op(draft)).await {
             Ok(_) => Ok(()),
             Err(ClientError::Timeout) => Err("timeout".to_owned()),
             Err(e) if e.is_closed() => Err("closed".to_owned()),
@@ -229,6 +251,13 @@ impl Outlet for Sender {
 #[derive(Debug)]
 pub struct Receiver {
     conn: Connection,
+}
+
+impl Receiver {
+    /// `conn` must deliver pushes.
+    pub fn new(conn: Connection) -> Self {
+        Receiver { conn }
+    }
 }
 
 impl Inlet for Receiver {
@@ -254,4 +283,38 @@ fn ended(conn: &Connection) -> Option<String> {
         Some(d) => d.to_string(),
         None => "closed".to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draft_goes_to_the_target() {
+        let draft = Draft {
+            n: 7,
+            id: "r-3-7".to_owned(),
+            meta: "42".to_owned(),
+            text: "t".into(),
+        };
+        let send = |target: Target| match target.op(draft.clone()) {
+            Op::Send(send) => send,
+            op => panic!("a send, not {op:?}"),
+        };
+        let to_group = send(Target::Conv("g:x".into()));
+        assert_eq!(to_group.client_msg_id, "r-3-7");
+        assert_eq!(
+            (to_group.to.as_deref(), to_group.conv.as_deref()),
+            (None, Some("g:x"))
+        );
+        assert_eq!(
+            (to_group.text.as_deref(), to_group.meta.as_deref()),
+            (Some("t"), Some("42"))
+        );
+        let to_user = send(Target::User("u".into()));
+        assert_eq!(
+            (to_user.to.as_deref(), to_user.conv.as_deref()),
+            (Some("u"), None)
+        );
+    }
 }

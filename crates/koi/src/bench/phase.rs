@@ -141,7 +141,7 @@ pub async fn run<O: Outlet, I: Inlet>(
         .enumerate()
         .map(|(pair, outlet)| {
             let plan = sender::Plan {
-                pair,
+                sender: pair,
                 run: run_id.clone(),
                 text: text.clone(),
                 start,

@@ -4,6 +4,9 @@
 //! It looks at three fields of a delivery (the id, `seq`, `meta`; over the Koi
 //! protocol, nothing else of a `msg` push is used) and keeps one counter per
 //! message of its sender.
+//!
+//! A group run's receivers (`group::member`) match by other rules, but read
+//! their inlet ([`read`]) and count first arrivals ([`FirstArrivals`]) alike.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::latency::Recorder;
-use super::link::Inlet;
+use super::link::{Delivery, Inlet};
 
 /// What a receiver needs to know about the run.
 #[derive(Debug, Clone)]
@@ -49,34 +52,23 @@ pub struct Outcome {
 pub async fn run<I: Inlet>(
     inlet: Arc<I>,
     plan: Plan,
-    mut latencies: Recorder,
+    latencies: Recorder,
     delivered: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
     let mut out = Outcome::default();
+    let mut first = FirstArrivals::new(plan.start, plan.window, latencies, delivered);
     let mut seqs = HashSet::new();
     let mut last_seq = 0;
     let id_prefix = format!("{}-{}-", plan.run, plan.pair);
-    let stopped = stop.wait_for(|s| *s);
-    tokio::pin!(stopped);
-    loop {
-        let delivery = tokio::select! {
-            biased;
-            _ = &mut stopped => break,
-            delivery = inlet.next() => delivery,
-        };
-        let Some(msg) = delivery else {
-            out.disconnected = Some(inlet.ended().unwrap_or_else(|| "closed".to_owned()));
-            break;
-        };
-        let now = Instant::now();
+    let disconnected = read(&*inlet, &mut stop, |msg, now| {
         let Some(n) = msg
             .id
             .strip_prefix(&id_prefix)
             .and_then(|n| n.parse::<usize>().ok())
         else {
             out.foreign += 1;
-            continue;
+            return;
         };
         if n >= out.deliveries.len() {
             out.deliveries.resize(n + 1, 0);
@@ -89,19 +81,83 @@ pub async fn run<I: Inlet>(
         last_seq = last_seq.max(msg.seq);
         if out.deliveries[n] > 1 || !new_seq {
             out.duplicated += 1;
-            continue;
+            return;
         }
-        delivered.fetch_add(1, Ordering::Relaxed);
-        let at = now.saturating_duration_since(plan.start);
-        if at >= plan.window.0 && at < plan.window.1 {
-            out.first_in_window += 1;
+        first.count(now, msg.meta.as_deref());
+    })
+    .await;
+    out.disconnected = disconnected;
+    out.first_in_window = first.in_window;
+    out
+}
+
+/// Hands each delivery from `inlet`, with when it arrived, to `each`, until
+/// `stop` turns true or the link ends. How the link ended, if it did.
+pub async fn read<I: Inlet>(
+    inlet: &I,
+    stop: &mut watch::Receiver<bool>,
+    mut each: impl FnMut(Delivery, Instant),
+) -> Option<String> {
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
+    loop {
+        let delivery = tokio::select! {
+            biased;
+            _ = &mut stopped => return None,
+            delivery = inlet.next() => delivery,
+        };
+        let Some(msg) = delivery else {
+            return Some(inlet.ended().unwrap_or_else(|| "closed".to_owned()));
+        };
+        each(msg, Instant::now());
+    }
+}
+
+/// What a receiver measures of the first arrival of each of its messages: it
+/// counts toward the phase's first deliveries (which tell the phase when it
+/// may stop) and, within the window, toward the achieved rate; and its
+/// send→delivery latency is recorded unless it was due before the window.
+#[derive(Debug)]
+pub struct FirstArrivals {
+    start: Instant,
+    window: (Duration, Duration),
+    latencies: Recorder,
+    /// First deliveries across all receivers.
+    delivered: Arc<AtomicU64>,
+    /// This receiver's first arrivals within the window.
+    pub in_window: u64,
+}
+
+impl FirstArrivals {
+    /// For a phase that started at `start` and measures `window` (after it).
+    pub fn new(
+        start: Instant,
+        window: (Duration, Duration),
+        latencies: Recorder,
+        delivered: Arc<AtomicU64>,
+    ) -> Self {
+        FirstArrivals {
+            start,
+            window,
+            latencies,
+            delivered,
+            in_window: 0,
         }
-        if let Some(due) = msg.meta.as_deref().and_then(|m| m.parse::<u64>().ok()) {
+    }
+
+    /// Counts the first arrival, at `now`, of a message whose `meta` holds its
+    /// reference time (µs after `start`, as the sender wrote it).
+    pub fn count(&mut self, now: Instant, meta: Option<&str>) {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        let at = now.saturating_duration_since(self.start);
+        if at >= self.window.0 && at < self.window.1 {
+            self.in_window += 1;
+        }
+        if let Some(due) = meta.and_then(|m| m.parse::<u64>().ok()) {
             let due = Duration::from_micros(due);
-            if due >= plan.window.0 {
-                latencies.record(at.saturating_sub(due));
+            if due >= self.window.0 {
+                self.latencies.record(at.saturating_sub(due));
             }
         }
     }
-    out
 }

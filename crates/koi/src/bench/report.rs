@@ -1,12 +1,15 @@
 //! The result of a run: a table for people, one JSON object for scripts.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::figures::Figures;
 use super::latency::Summary;
+use super::rounding::round;
+use super::table;
 use super::tally::Tally;
+use super::traffic::Traffic;
 
 /// Everything a run measured. Field meanings: `docs/benchmarks.md`.
 #[derive(Debug, Clone, Serialize)]
@@ -25,24 +28,8 @@ pub struct Report {
     pub size: usize,
     pub prefix: String,
     pub setup_s: f64,
-    pub offered: u64,
-    pub sent: u64,
-    pub acked: u64,
-    pub errors: BTreeMap<String, u64>,
-    pub errors_total: u64,
-    pub delivered: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
-    pub delivered_unacked: u64,
-    pub unexpected: u64,
-    pub disconnects: u64,
-    /// Acks received during the measured window, per second.
-    pub ack_rate: f64,
-    /// First deliveries received during the measured window, per second.
-    pub delivery_rate: f64,
-    pub send_to_ack: Summary,
-    pub send_to_delivery: Summary,
+    #[serde(flatten)]
+    pub traffic: Traffic,
     /// How late messages went out after they were due (included in both latencies).
     pub send_lag: Summary,
     /// Drain time used after the last reply, seconds.
@@ -56,7 +43,6 @@ pub struct Report {
     /// `lost == 0 && duplicated == 0`.
     pub ok: bool,
 }
-
 /// The fixed part of a report (what was asked for).
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -87,15 +73,12 @@ pub struct Measured {
     pub warnings: Vec<String>,
 }
 
-pub(super) fn round(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
-}
-
 impl Report {
+    /// The report of a run of one phase: what was asked for, and the phase's
+    /// figures.
     pub fn new(setup: Setup, m: Measured) -> Report {
         let pairs = setup.users / 2;
-        let t = m.tally;
+        let f = Figures::new(setup.rate, setup.duration_s, m);
         Report {
             bench: "direct",
             transport: setup.transport,
@@ -110,33 +93,14 @@ impl Report {
             size: setup.size,
             prefix: setup.prefix,
             setup_s: round(setup.setup_s, 3),
-            offered: t.offered,
-            sent: t.sent,
-            acked: t.acked,
-            errors_total: t.errors_total(),
-            errors: t.errors.clone(),
-            delivered: t.delivered,
-            lost: t.lost,
-            duplicated: t.duplicated,
-            reordered: t.reordered,
-            delivered_unacked: t.delivered_unacked,
-            unexpected: t.unexpected,
-            disconnects: t.disconnects,
-            ack_rate: round(t.acked_in_window as f64 / setup.duration_s, 1),
-            delivery_rate: round(t.delivered_in_window as f64 / setup.duration_s, 1),
-            send_to_ack: m.send_to_ack,
-            send_to_delivery: m.send_to_delivery,
-            send_lag: m.send_lag,
-            drain_s: round(m.drain_s, 3),
-            load_s: round(m.load_s, 3),
-            bench_cpu_s: m.bench_cpu_s.map(|s| round(s, 2)),
-            warnings: m.warnings,
-            ok: t.correct(),
+            traffic: f.traffic,
+            send_lag: f.send_lag,
+            drain_s: f.drain_s,
+            load_s: f.load_s,
+            bench_cpu_s: f.bench_cpu_s,
+            warnings: f.warnings,
+            ok: f.ok,
         }
-    }
-
-    pub fn json(&self) -> String {
-        serde_json::to_string(self).expect("a report serializes")
     }
 
     pub fn table(&self) -> String {
@@ -159,76 +123,33 @@ impl Report {
             self.setup_s
         );
         let _ = writeln!(w);
-        let row = |w: &mut String, k: &str, v: String| {
-            let _ = writeln!(w, "  {k:<20} {v}");
-        };
-        row(w, "offered", self.offered.to_string());
-        row(w, "sent", self.sent.to_string());
-        row(w, "acked", self.acked.to_string());
-        let errors = if self.errors.is_empty() {
-            "0".to_owned()
-        } else {
-            let by_code: Vec<String> = self
-                .errors
-                .iter()
-                .map(|(c, n)| format!("{c}: {n}"))
-                .collect();
-            format!("{} ({})", self.errors_total, by_code.join(", "))
-        };
-        row(w, "errors", errors);
-        row(w, "delivered", self.delivered.to_string());
-        row(w, "lost", self.lost.to_string());
-        row(w, "duplicated", self.duplicated.to_string());
-        if self.reordered > 0 {
-            row(w, "reordered", self.reordered.to_string());
-        }
-        if self.delivered_unacked > 0 {
-            row(w, "delivered unacked", self.delivered_unacked.to_string());
-        }
-        if self.unexpected > 0 {
-            row(w, "unexpected", self.unexpected.to_string());
-        }
-        if self.disconnects > 0 {
-            row(w, "disconnects", self.disconnects.to_string());
-        }
-        row(w, "acked msgs/s", format!("{:.1}", self.ack_rate));
-        row(w, "delivered msgs/s", format!("{:.1}", self.delivery_rate));
-        row(w, "drain", format!("{:.2} s", self.drain_s));
+        let t = &self.traffic;
+        table::row(w, "offered", t.offered);
+        table::row(w, "sent", t.sent);
+        table::row(w, "acked", t.acked);
+        t.rows(w, "delivered msgs/s");
+        table::row(w, "drain", format_args!("{:.2} s", self.drain_s));
         if let Some(cpu) = self.bench_cpu_s {
-            row(
+            table::row(
                 w,
                 "bench cpu",
-                format!("{cpu:.2} s over {:.2} s of load", self.load_s),
+                format_args!("{cpu:.2} s over {:.2} s of load", self.load_s),
             );
         }
-        let _ = writeln!(w);
-        let _ = writeln!(
+        table::latencies(
             w,
-            "  {:<20} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "count"
+            [
+                ("send→ack", &t.send_to_ack),
+                ("send→delivery", &t.send_to_delivery),
+                ("send lag (bench)", &self.send_lag),
+            ],
         );
-        for (name, l) in [
-            ("send→ack", &self.send_to_ack),
-            ("send→delivery", &self.send_to_delivery),
-            ("send lag (bench)", &self.send_lag),
-        ] {
-            let _ = writeln!(
-                w,
-                "  {:<20} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9}",
-                name, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
-            );
-        }
-        for warning in &self.warnings {
-            let _ = writeln!(w, "\nwarning: {warning}");
-        }
-        let _ = writeln!(
+        table::close(
             w,
-            "\n{}",
-            if self.ok {
-                "OK: every acknowledged message was delivered exactly once"
-            } else {
-                "FAILED: messages were lost or duplicated"
-            }
+            &self.warnings,
+            self.ok,
+            "OK: every acknowledged message was delivered exactly once",
+            "FAILED: messages were lost or duplicated",
         );
         s
     }

@@ -75,23 +75,16 @@ impl SearchArgs {
 
     /// Why `step` was not sustained, or `None` when it was.
     fn shortfall(&self, step: &Figures) -> Option<String> {
-        let delivered = step.delivery_rate / step.rate;
-        let p99 = step.send_to_delivery.p99_ms;
+        let t = &step.traffic;
+        let delivered = t.delivery_rate / step.rate;
+        let p99 = t.send_to_delivery.p99_ms;
         if !step.ok {
-            Some(format!(
-                "{} lost, {} duplicated",
-                step.lost, step.duplicated
-            ))
-        } else if step.errors_total > 0 {
-            let by_code: Vec<String> = step
-                .errors
-                .iter()
-                .map(|(c, n)| format!("{c}: {n}"))
-                .collect();
+            Some(format!("{} lost, {} duplicated", t.lost, t.duplicated))
+        } else if t.errors_total > 0 {
             Some(format!(
                 "{} sends failed ({})",
-                step.errors_total,
-                by_code.join(", ")
+                t.errors_total,
+                t.errors_by_code()
             ))
         } else if delivered < self.min_delivered {
             Some(format!(
@@ -164,8 +157,8 @@ pub async fn run<O: Outlet, I: Inlet>(
         let shortfall = args.shortfall(&figures);
         progress!(
             "step at {rate:.0} msgs/s: delivered {:.1}/s, p99 {:.2} ms: {}",
-            figures.delivery_rate,
-            figures.send_to_delivery.p99_ms,
+            figures.traffic.delivery_rate,
+            figures.traffic.send_to_delivery.p99_ms,
             shortfall.as_deref().unwrap_or("sustained")
         );
         steps.push(Step {

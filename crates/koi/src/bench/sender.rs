@@ -1,6 +1,6 @@
-//! One sender: sends to its receiver through its [`Outlet`] on a fixed
-//! schedule (open loop), with replies awaited concurrently, at most
-//! `max_in_flight` at a time.
+//! One sender: sends to its target (a pair's receiver, or a group) through
+//! its [`Outlet`] on a fixed schedule (open loop), with replies awaited
+//! concurrently, at most `max_in_flight` at a time.
 //!
 //! Message `n` is due at `start + phase + n × period`. It goes out when due,
 //! whether or not earlier ones were answered; only when `max_in_flight` replies
@@ -12,7 +12,7 @@
 //! next millisecond, which would add up to 1 ms to every latency); a message
 //! sent early counts from when it was sent, one sent late from when it was due:
 //! its reference time is `min(due, sent)`. Each message carries its id
-//! `<run>-<pair>-<n>` in `client_msg_id` and its reference time (µs after
+//! `<run>-<sender>-<n>` in `client_msg_id` and its reference time (µs after
 //! `start`) in `meta`.
 
 use std::collections::HashMap;
@@ -47,7 +47,9 @@ pub enum Status {
 /// The schedule and payload of one sender.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub pair: usize,
+    /// This sender's number in the phase (its pair's, in a pair run): the
+    /// middle part of its message ids.
+    pub sender: usize,
     /// This phase's id, the first part of every `client_msg_id`.
     pub run: Arc<str>,
     pub text: Arc<str>,
@@ -81,7 +83,7 @@ impl Plan {
 }
 
 /// What one sender did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Outcome {
     pub offered: u64,
     /// Index `n`: the fate of message `n`.
@@ -158,7 +160,7 @@ pub async fn run<O: Outlet>(
         let sent = now.min(due);
         let draft = Draft {
             n,
-            id: format!("{}-{}-{n}", plan.run, plan.pair),
+            id: format!("{}-{}-{n}", plan.run, plan.sender),
             meta: sent
                 .saturating_duration_since(plan.start)
                 .as_micros()
@@ -187,7 +189,7 @@ mod tests {
 
     fn plan(phase_ms: u64, period_ms: u64, end_ms: u64) -> Plan {
         Plan {
-            pair: 0,
+            sender: 0,
             run: "x".into(),
             text: "t".into(),
             start: Instant::now(),

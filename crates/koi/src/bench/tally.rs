@@ -1,11 +1,15 @@
-//! Matching what was sent to what was delivered, pair by pair.
+//! Matching what was sent to what was delivered: the counts of one traffic
+//! class, and how a sender → receiver pair adds to them. A message with many
+//! receivers (a group's) adds through [`group`](super::group)'s tally instead;
+//! the counts mean the same, per (message, receiver).
 
 use std::collections::BTreeMap;
 
 use super::{receiver, sender};
 use sender::Status;
 
-/// The counts of a whole run.
+/// The counts of one traffic class: a run's pairs, a group, a group run's
+/// direct pairs.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
     /// Messages due within the run (what the schedule offered).
@@ -15,15 +19,21 @@ pub struct Tally {
     pub acked: u64,
     /// Failed sends by error code.
     pub errors: BTreeMap<String, u64>,
-    /// Distinct messages delivered (each counted once however often it came).
+    /// Deliveries owed: each acked message once at each receiver that should
+    /// get it (a pair's receiver owes each acked message once).
+    pub expected: u64,
+    /// Distinct (message, receiver) deliveries, each counted once however
+    /// often it came.
     pub delivered: u64,
-    /// Acknowledged but never delivered.
+    /// Owed deliveries that never came.
     pub lost: u64,
-    /// Pushes beyond the first of a message, or of an already seen `(conv, seq)`.
+    /// Pushes beyond the first of a message at a receiver (for a pair, also of
+    /// an already seen `(conv, seq)`).
     pub duplicated: u64,
-    /// Pushes that came with a lower `seq` than an earlier one.
+    /// Pushes that came out of `seq` order (see each receiver for the rule).
     pub reordered: u64,
-    /// Delivered although the send failed (e.g. stored, then the reply timed out).
+    /// Deliveries of messages whose send failed (e.g. stored, then the reply
+    /// timed out).
     pub delivered_unacked: u64,
     /// `msg` pushes that no sender of this run sent to that receiver.
     pub unexpected: u64,
@@ -34,46 +44,55 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Adds the sender and the receiver of one pair.
-    pub fn add_pair(&mut self, sent: &sender::Outcome, got: &receiver::Outcome) {
+    /// Adds what one sender did: what it offered, sent and got acked.
+    pub fn add_sender(&mut self, sent: &sender::Outcome) {
         self.offered += sent.offered;
         self.acked_in_window += sent.acked_in_window;
         for (code, n) in &sent.errors {
             *self.errors.entry(code.clone()).or_default() += n;
         }
+        self.sent += sent.status.iter().filter(|s| **s != Status::Unsent).count() as u64;
+        self.acked += sent.status.iter().filter(|s| **s == Status::Acked).count() as u64;
+        self.disconnects += u64::from(sent.disconnected.is_some());
+    }
+
+    /// Adds the sender and the receiver of one pair.
+    pub fn add_pair(&mut self, sent: &sender::Outcome, got: &receiver::Outcome) {
+        self.add_sender(sent);
         for (n, status) in sent.status.iter().enumerate() {
-            let deliveries = got.deliveries.get(n).copied().unwrap_or(0);
-            if *status != Status::Unsent {
-                self.sent += 1;
-            }
-            if deliveries > 0 {
-                self.delivered += 1;
-            }
-            match status {
-                Status::Acked => {
-                    self.acked += 1;
-                    if deliveries == 0 {
-                        self.lost += 1;
-                    }
-                }
-                _ if deliveries > 0 => self.delivered_unacked += 1,
-                _ => {}
-            }
+            self.add_message(*status, got.deliveries.get(n).copied().unwrap_or(0));
         }
         let beyond = got.deliveries.iter().skip(sent.status.len());
         self.unexpected += got.foreign + beyond.filter(|d| **d > 0).count() as u64;
         self.duplicated += got.duplicated;
         self.reordered += got.reordered;
         self.delivered_in_window += got.first_in_window;
-        self.disconnects +=
-            u64::from(sent.disconnected.is_some()) + u64::from(got.disconnected.is_some());
+        self.disconnects += u64::from(got.disconnected.is_some());
+    }
+
+    /// Adds one message at one receiver that should get it: how its send
+    /// ended, and how often it arrived there.
+    pub fn add_message(&mut self, status: Status, arrivals: u32) {
+        if arrivals > 0 {
+            self.delivered += 1;
+        }
+        match status {
+            Status::Acked => {
+                self.expected += 1;
+                if arrivals == 0 {
+                    self.lost += 1;
+                }
+            }
+            _ if arrivals > 0 => self.delivered_unacked += 1,
+            _ => {}
+        }
     }
 
     pub fn errors_total(&self) -> u64 {
         self.errors.values().sum()
     }
 
-    /// True when every acknowledged message arrived exactly once.
+    /// True when every owed delivery happened exactly once.
     pub fn correct(&self) -> bool {
         self.lost == 0 && self.duplicated == 0
     }
@@ -112,6 +131,7 @@ mod tests {
             (tally.offered, tally.sent, tally.acked, tally.delivered),
             (5, 4, 3, 3)
         );
+        assert_eq!(tally.expected, tally.acked);
         assert_eq!(
             (tally.lost, tally.duplicated, tally.delivered_unacked),
             (1, 1, 1)

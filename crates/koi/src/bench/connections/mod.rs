@@ -34,7 +34,8 @@ use self::report::{Report, Step};
 use self::rss::Source;
 use super::latency::Latency;
 use super::provision::Admin;
-use super::{ids, nofile, users};
+use super::rounding::round;
+use super::{ids, nofile, output, users};
 
 /// Used when the node's `auth` reply gives no `heartbeat_s`.
 const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
@@ -147,11 +148,6 @@ async fn target(ws: &str, source_addrs: u8) -> anyhow::Result<(Target, Vec<Optio
 fn kib_per(bytes: Option<u64>, base: Option<u64>, n: usize) -> Option<f64> {
     let (bytes, base) = (bytes?, base?);
     (n > 0).then(|| (bytes as f64 - base as f64) / 1024.0 / n as f64)
-}
-
-fn round(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
 }
 
 pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
@@ -353,20 +349,12 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         bench_rss_bytes: rss::own(),
         warnings,
     };
-    if args.json {
-        println!("{}", report.json());
-    } else {
-        print!("{}", report.table());
-    }
-    if !report.ok && !args.allow_loss {
-        bail!(
-            "{} connections failed, {} dropped, the check push was lost {} and duplicated {} times \
-             (pass --allow-loss to exit 0 anyway)",
-            report.failed,
-            report.disconnects,
-            report.probe.lost,
-            report.probe.duplicated
-        );
-    }
+    output::print(&report, args.json, Report::table);
+    output::verdict(report.ok, args.allow_loss, || {
+        format!(
+            "{} connections failed, {} dropped, the check push was lost {} and duplicated {} times",
+            report.failed, report.disconnects, report.probe.lost, report.probe.duplicated
+        )
+    })?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::super::latency::Summary;
+use super::super::table;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -101,10 +102,6 @@ fn kib(x: Option<f64>) -> String {
 }
 
 impl Report {
-    pub fn json(&self) -> String {
-        serde_json::to_string(self).expect("a report serializes")
-    }
-
     pub fn table(&self) -> String {
         let mut s = String::new();
         let w = &mut s;
@@ -181,17 +178,12 @@ impl Report {
             p.push_to_delivery.max_ms
         );
         let _ = writeln!(w, "  bench RSS {} MiB", mib(self.bench_rss_bytes));
-        for warning in &self.warnings {
-            let _ = writeln!(w, "\nwarning: {warning}");
-        }
-        let _ = writeln!(
+        table::close(
             w,
-            "\n{}",
-            if self.ok {
-                "OK: every connection opened, stayed up and got the check push exactly once"
-            } else {
-                "FAILED: connections failed or dropped, or the check push was lost or duplicated"
-            }
+            &self.warnings,
+            self.ok,
+            "OK: every connection opened, stayed up and got the check push exactly once",
+            "FAILED: connections failed or dropped, or the check push was lost or duplicated",
         );
         s
     }

@@ -15,13 +15,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::super::cpu;
-use super::super::ids;
 use super::super::latency::{Latency, Summary};
-use super::report::round;
-use super::sender::Target;
-use super::tally::Tally;
-use super::{member, sender};
+use super::super::node::{Receiver, Sender, Target};
+use super::super::rounding::round;
+use super::super::tally::Tally;
+use super::super::{cpu, ids, sender};
+use super::member;
 
 /// Between connecting and the first message, so every task is ready.
 const LEAD: Duration = Duration::from_millis(500);
@@ -94,7 +93,8 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
             window,
         };
         let (delivered, stop) = (delivered.clone(), stop_rx.clone());
-        tokio::spawn(member::run(conn, plan, recorder, delivered, stop))
+        let inlet = Arc::new(Receiver::new(conn));
+        tokio::spawn(member::run(inlet, plan, recorder, delivered, stop))
     };
     let receivers: Vec<_> = conns
         .receivers
@@ -112,7 +112,6 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         let period = Duration::from_secs_f64(1.0 / rate);
         let plan = sender::Plan {
             sender: number,
-            target,
             run: run_id.clone(),
             text: text.clone(),
             start,
@@ -123,7 +122,8 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
             window,
             max_in_flight: plan.max_in_flight,
         };
-        tokio::spawn(sender::run(conn, plan, recorders.0, recorders.1))
+        let outlet = Arc::new(Sender::new(conn, target));
+        tokio::spawn(sender::run(outlet, plan, recorders.0, recorders.1))
     };
     let senders: Vec<_> = if plan.rate_per_sender > 0.0 {
         conns
@@ -153,9 +153,9 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let sent = join_all(senders).await?;
     let direct_sent = join_all(direct_senders).await?;
     let mut group = Tally::default();
-    group.add_senders(&sent);
+    sent.iter().for_each(|s| group.add_sender(s));
     let mut direct = Tally::default();
-    direct.add_senders(&direct_sent);
+    direct_sent.iter().for_each(|s| direct.add_sender(s));
     let owed = group.acked * n + direct.acked;
     progress!(
         "all replies in; waiting for {owed} deliveries (at most {} s)",

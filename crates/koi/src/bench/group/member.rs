@@ -1,19 +1,19 @@
 //! One receiving connection: an online group member (every sender's messages)
-//! or the receiver of a direct pair (one sender's). It matches each `msg` push
-//! to its send by `client_msg_id` (`<run>-<sender>-<n>`) and records the
-//! send→delivery latency from `meta`.
+//! or the receiver of a direct pair (one sender's). It reads its deliveries
+//! from its [`Inlet`], matches each to its send by id (`<run>-<sender>-<n>`)
+//! and records the send→delivery latency from `meta`.
 
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use koi_client::Connection;
-use koi_proto::frame::Op;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::super::latency::Recorder;
+use super::super::link::Inlet;
+use super::super::receiver::{FirstArrivals, read};
 
 /// What a receiver expects.
 #[derive(Debug, Clone)]
@@ -58,10 +58,10 @@ impl Outcome {
 
 /// Receives until `stop` turns true or the connection ends. `delivered`
 /// counts first deliveries over all receivers, so the run knows when to stop.
-pub async fn run(
-    conn: Connection,
+pub async fn run<I: Inlet>(
+    inlet: Arc<I>,
     plan: Plan,
-    mut latencies: Recorder,
+    latencies: Recorder,
     delivered: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
@@ -69,36 +69,18 @@ pub async fn run(
         deliveries: vec![Vec::new(); plan.senders.len()],
         ..Outcome::default()
     };
+    let mut first = FirstArrivals::new(plan.start, plan.window, latencies, delivered);
     let mut last_seq = 0;
     let prefix = format!("{}-", plan.run);
-    let stopped = stop.wait_for(|s| *s);
-    tokio::pin!(stopped);
-    loop {
-        let push = tokio::select! {
-            biased;
-            _ = &mut stopped => break,
-            push = conn.next_push() => push,
-        };
-        let msg = match push {
-            Some(Op::Msg(msg)) => msg,
-            Some(_) => continue,
-            None => {
-                out.disconnected = Some(
-                    conn.disconnect()
-                        .map_or_else(|| "closed".to_owned(), |d| d.to_string()),
-                );
-                break;
-            }
-        };
-        let now = Instant::now();
+    let disconnected = read(&*inlet, &mut stop, |msg, now| {
         let Some((sender, n)) = msg
-            .client_msg_id
+            .id
             .strip_prefix(&prefix)
             .and_then(parse_id)
             .filter(|(sender, _)| plan.senders.contains(sender))
         else {
             out.foreign += 1;
-            continue;
+            return;
         };
         let counts = &mut out.deliveries[sender - plan.senders.start];
         if n >= counts.len() {
@@ -107,24 +89,17 @@ pub async fn run(
         counts[n] = counts[n].saturating_add(1);
         if counts[n] > 1 {
             out.duplicated += 1;
-            continue;
+            return;
         }
         if msg.seq <= last_seq {
             out.reordered += 1;
         }
         last_seq = last_seq.max(msg.seq);
-        delivered.fetch_add(1, Ordering::Relaxed);
-        let at = now.saturating_duration_since(plan.start);
-        if at >= plan.window.0 && at < plan.window.1 {
-            out.first_in_window += 1;
-        }
-        if let Some(due) = msg.meta.as_deref().and_then(|m| m.parse::<u64>().ok()) {
-            let due = Duration::from_micros(due);
-            if due >= plan.window.0 {
-                latencies.record(at.saturating_sub(due));
-            }
-        }
-    }
+        first.count(now, msg.meta.as_deref());
+    })
+    .await;
+    out.disconnected = disconnected;
+    out.first_in_window = first.in_window;
     out
 }
 

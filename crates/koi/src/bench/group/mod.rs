@@ -11,16 +11,15 @@
 //! 3. Connects the receivers `m<S>`…`m<S+N-1>` (pushes on), then the senders
 //!    `m0`…`m<S-1>` (pushes off), over the nodes from dispatch.
 //! 4. Runs the load ([`load`]): each sender sends to `g:<id>` at R/S per
-//!    second ([`sender`]), each receiver matches pushes to sends ([`member`]);
-//!    optional direct pairs run beside it, to show what the group's fan-out
-//!    does to other traffic. Then it waits up to `--drain` for the owed
-//!    deliveries and tallies them ([`tally`]).
+//!    second (`direct`'s open-loop sender), each receiver matches pushes to
+//!    sends ([`member`]); optional direct pairs run beside it, to show what
+//!    the group's fan-out does to other traffic. Then it waits up to
+//!    `--drain` for the owed deliveries and tallies them ([`tally`]).
 //! 5. Reports ([`report`]).
 
 mod load;
 mod member;
 mod report;
-mod sender;
 mod setup;
 mod tally;
 
@@ -28,16 +27,15 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::Args;
-use koi_client::Transport;
 use tokio::time::Instant;
 
-use self::report::{Direct, Report, SetupTimes, Traffic, round};
+use self::report::{Direct, Report, SetupTimes};
 use super::direct::TransportArg;
+use super::node::DEFAULT_SERVER_RATE;
 use super::provision::Admin;
-use super::{nofile, users};
-
-/// The node's default `msgs_per_sec`, to warn about before the run.
-const DEFAULT_SERVER_RATE: f64 = 50.0;
+use super::rounding::round;
+use super::traffic::Traffic;
+use super::{nofile, output, users};
 
 /// `koi bench group` options.
 #[derive(Debug, Args)]
@@ -131,21 +129,13 @@ fn check(args: &GroupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn transport(arg: TransportArg) -> (Transport, &'static str) {
-    match arg {
-        TransportArg::WsJson => (Transport::WsJson, "ws-json"),
-        TransportArg::WsProtobuf => (Transport::WsProtobuf, "ws-protobuf"),
-        TransportArg::TcpProtobuf => (Transport::TcpProtobuf, "tcp-protobuf"),
-    }
-}
-
 pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
     check(&args)?;
     let (s, n, pairs) = (args.senders, args.online, args.direct_pairs);
     nofile::raise_for((s + n + 2 * pairs + 1) as u64)?;
     let prefix = args.prefix.clone().unwrap_or_else(users::default_prefix);
     users::check_prefix(&prefix)?;
-    let (transport, transport_name) = transport(args.transport);
+    let (transport, transport_name) = (args.transport.transport(), args.transport.name());
     let mut warnings = Vec::new();
     let per_sender = args.rate / s as f64;
     let per_pair = if pairs > 0 {
@@ -283,7 +273,8 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
             args.duration,
             m.send_to_ack,
             m.send_to_delivery,
-        ),
+        )
+        .with_expected(group_tally.expected),
         send_lag: m.send_lag,
         direct: (pairs > 0).then(|| Direct {
             pairs,
@@ -293,7 +284,8 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
                 args.duration,
                 m.direct_send_to_ack,
                 m.direct_send_to_delivery,
-            ),
+            )
+            .with_expected(direct_tally.expected),
         }),
         drain_s: m.drain_s,
         load_s: m.load_s,
@@ -301,17 +293,13 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
         warnings,
         ok: group_tally.correct() && direct_tally.correct(),
     };
-    if args.json {
-        println!("{}", report.json());
-    } else {
-        print!("{}", report.table());
-    }
-    if !report.ok && !args.allow_loss {
-        bail!(
-            "{} lost and {} duplicated deliveries (pass --allow-loss to exit 0 anyway)",
+    output::print(&report, args.json, Report::table);
+    output::verdict(report.ok, args.allow_loss, || {
+        format!(
+            "{} lost and {} duplicated deliveries",
             group_tally.lost + direct_tally.lost,
             group_tally.duplicated + direct_tally.duplicated
-        );
-    }
+        )
+    })?;
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! The result of a group run: a table for people, one JSON object for scripts.
 //! Field meanings: docs/benchmarks.md.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::super::latency::Summary;
-use super::tally::Tally;
+use super::super::table;
+use super::super::traffic::Traffic;
 
 /// Everything a group run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -58,31 +58,6 @@ pub struct SetupTimes {
     pub total_s: f64,
 }
 
-/// The counts, rates and latencies of one traffic class.
-#[derive(Debug, Clone, Serialize)]
-pub struct Traffic {
-    pub offered: u64,
-    pub sent: u64,
-    pub acked: u64,
-    pub errors: BTreeMap<String, u64>,
-    pub errors_total: u64,
-    /// Deliveries owed: each acked message at each receiver that should get it.
-    pub expected: u64,
-    pub delivered: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
-    pub delivered_unacked: u64,
-    pub unexpected: u64,
-    pub disconnects: u64,
-    /// Acks received during the measured window, per second.
-    pub ack_rate: f64,
-    /// First deliveries received during the measured window, per second.
-    pub delivery_rate: f64,
-    pub send_to_ack: Summary,
-    pub send_to_delivery: Summary,
-}
-
 /// Direct messages between pairs of other users during the group's load.
 #[derive(Debug, Clone, Serialize)]
 pub struct Direct {
@@ -92,83 +67,17 @@ pub struct Direct {
     pub traffic: Traffic,
 }
 
-pub fn round(x: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (x * f).round() / f
-}
-
-impl Traffic {
-    pub fn new(
-        t: &Tally,
-        duration_s: f64,
-        send_to_ack: Summary,
-        send_to_delivery: Summary,
-    ) -> Self {
-        Traffic {
-            offered: t.offered,
-            sent: t.sent,
-            acked: t.acked,
-            errors: t.errors.clone(),
-            errors_total: t.errors_total(),
-            expected: t.expected,
-            delivered: t.delivered,
-            lost: t.lost,
-            duplicated: t.duplicated,
-            reordered: t.reordered,
-            delivered_unacked: t.delivered_unacked,
-            unexpected: t.unexpected,
-            disconnects: t.disconnects,
-            ack_rate: round(t.acked_in_window as f64 / duration_s, 1),
-            delivery_rate: round(t.delivered_in_window as f64 / duration_s, 1),
-            send_to_ack,
-            send_to_delivery,
-        }
-    }
-
-    fn rows(&self, w: &mut String, delivered: &str) {
-        let row = |w: &mut String, k: &str, v: String| {
-            let _ = writeln!(w, "  {k:<20} {v}");
-        };
-        row(
-            w,
-            "offered/sent/acked",
-            format!("{} / {} / {}", self.offered, self.sent, self.acked),
-        );
-        let errors = if self.errors.is_empty() {
-            "0".to_owned()
-        } else {
-            let by_code: Vec<String> = self
-                .errors
-                .iter()
-                .map(|(c, n)| format!("{c}: {n}"))
-                .collect();
-            format!("{} ({})", self.errors_total, by_code.join(", "))
-        };
-        row(w, "errors", errors);
-        row(w, "deliveries owed", self.expected.to_string());
-        row(w, "delivered", self.delivered.to_string());
-        row(w, "lost", self.lost.to_string());
-        row(w, "duplicated", self.duplicated.to_string());
-        for (name, n) in [
-            ("reordered", self.reordered),
-            ("delivered unacked", self.delivered_unacked),
-            ("unexpected", self.unexpected),
-            ("disconnects", self.disconnects),
-        ] {
-            if n > 0 {
-                row(w, name, n.to_string());
-            }
-        }
-        row(w, "acked msgs/s", format!("{:.1}", self.ack_rate));
-        row(w, delivered, format!("{:.1}", self.delivery_rate));
-    }
+/// The rows of one traffic class.
+fn rows(w: &mut String, t: &Traffic, delivery_rate: &str) {
+    table::row(
+        w,
+        "offered/sent/acked",
+        format_args!("{} / {} / {}", t.offered, t.sent, t.acked),
+    );
+    t.rows(w, delivery_rate);
 }
 
 impl Report {
-    pub fn json(&self) -> String {
-        serde_json::to_string(self).expect("a report serializes")
-    }
-
     pub fn table(&self) -> String {
         let mut s = String::new();
         let w = &mut s;
@@ -202,28 +111,23 @@ impl Report {
             t.connect_s
         );
         let _ = writeln!(w, "\n  group messages");
-        self.traffic.rows(w, "deliveries/s");
+        rows(w, &self.traffic, "deliveries/s");
         if let Some(direct) = &self.direct {
             let _ = writeln!(
                 w,
                 "\n  direct messages ({} pairs, {} msgs/s offered)",
                 direct.pairs, direct.rate
             );
-            direct.traffic.rows(w, "delivered msgs/s");
+            rows(w, &direct.traffic, "delivered msgs/s");
         }
-        let _ = writeln!(w, "  {:<20} {:.2} s", "drain", self.drain_s);
+        table::row(w, "drain", format_args!("{:.2} s", self.drain_s));
         if let Some(cpu) = self.bench_cpu_s {
-            let _ = writeln!(
+            table::row(
                 w,
-                "  {:<20} {cpu:.2} s over {:.2} s of load",
-                "bench cpu", self.load_s
+                "bench cpu",
+                format_args!("{cpu:.2} s over {:.2} s of load", self.load_s),
             );
         }
-        let _ = writeln!(
-            w,
-            "\n  {:<20} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            "latency (ms)", "p50", "p90", "p99", "p99.9", "max", "count"
-        );
         let mut lines = vec![
             ("send→ack", &self.traffic.send_to_ack),
             ("send→delivery", &self.traffic.send_to_delivery),
@@ -233,24 +137,13 @@ impl Report {
             lines.push(("direct send→ack", &direct.traffic.send_to_ack));
             lines.push(("direct send→dlv", &direct.traffic.send_to_delivery));
         }
-        for (name, l) in lines {
-            let _ = writeln!(
-                w,
-                "  {:<20} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9}",
-                name, l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
-            );
-        }
-        for warning in &self.warnings {
-            let _ = writeln!(w, "\nwarning: {warning}");
-        }
-        let _ = writeln!(
+        table::latencies(w, lines);
+        table::close(
             w,
-            "\n{}",
-            if self.ok {
-                "OK: every acknowledged message reached every receiver exactly once"
-            } else {
-                "FAILED: deliveries were lost or duplicated"
-            }
+            &self.warnings,
+            self.ok,
+            "OK: every acknowledged message reached every receiver exactly once",
+            "FAILED: deliveries were lost or duplicated",
         );
         s
     }

@@ -2,106 +2,24 @@
 //! sizes: a correctness check of the load generators (every owed delivery
 //! made exactly once, the JSON report complete). Never a speed assertion.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod bench_harness;
 
 use serde_json::Value;
 
+use bench_harness::{Node, n};
+
+/// The admin token of the test node, which these modes need.
 const ADMIN: &str = "smoke-admin-token";
 
-/// A `koi serve` process with an admin token, killed when dropped.
-struct Node {
-    child: Child,
-    http: String,
-    _dir: tempfile::TempDir,
+/// A node with the admin token.
+fn node() -> Node {
+    Node::start(&["--admin-token", ADMIN])
 }
 
-impl Node {
-    fn start() -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(dir.path().join("data"))
-            .args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
-            .args(["--msgs-per-sec", "100000", "--msgs-burst", "100000"])
-            .args(["--admin-token", ADMIN])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        clean_env(&mut command);
-        let mut child = command.spawn().expect("start koi serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        // Keeps reading, so the node never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut node = Node {
-            child,
-            http: String::new(),
-            _dir: dir,
-        };
-        while node.http.is_empty() {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("koi printed its listening address within 60 s");
-            if line.contains("http listening on") {
-                let addr = line.rsplit(' ').next().unwrap_or_default();
-                node.http = format!("http://{addr}");
-            }
-        }
-        node
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn clean_env(command: &mut Command) {
-    for (key, _) in std::env::vars() {
-        if key.starts_with("KOI_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("KOI_LOG", "warn");
-}
-
-/// Runs `koi bench <args> --json`; the report, once it exited 0.
+/// Runs `koi bench <args> --admin-token ADMIN --json`; the report, once it
+/// exited 0.
 fn bench(args: &[&str]) -> Value {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
-    command
-        .arg("bench")
-        .args(args)
-        .args(["--admin-token", ADMIN, "--json"]);
-    clean_env(&mut command);
-    let out = command.output().expect("run koi bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{args:?}: exited with {}\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {stdout}\n{stderr}"))
-}
-
-fn n(report: &Value, path: &[&str]) -> u64 {
-    let mut v = report;
-    for key in path {
-        v = &v[key];
-    }
-    v.as_u64()
-        .unwrap_or_else(|| panic!("no number at {path:?} in {report}"))
+    bench_harness::bench(&[args, &["--admin-token", ADMIN]].concat())
 }
 
 /// A group of 30 with 10 members online and 2 senders, and 2 direct pairs
@@ -110,7 +28,7 @@ fn n(report: &Value, path: &[&str]) -> u64 {
 /// users and the group.
 #[test]
 fn bench_group_delivers_every_message_to_every_online_member() {
-    let node = Node::start();
+    let node = node();
     let args = [
         "group",
         "--url",
@@ -175,8 +93,8 @@ fn bench_group_delivers_every_message_to_every_online_member() {
 /// RSS read at every step.
 #[test]
 fn bench_connections_opens_holds_and_checks_every_connection() {
-    let node = Node::start();
-    let pid = node.child.id().to_string();
+    let node = node();
+    let pid = node.pid().to_string();
     let report = bench(&[
         "connections",
         "--url",

@@ -3,95 +3,11 @@
 //! check of the load generator, its ceilings and the node under light load
 //! (every acknowledged message delivered exactly once). Never a speed assertion.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod bench_harness;
 
 use serde_json::Value;
 
-/// A `koi serve` process, killed when dropped.
-struct Node {
-    child: Child,
-    http: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    fn start() -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(dir.path().join("data"))
-            .args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
-            .args(["--msgs-per-sec", "100000", "--msgs-burst", "100000"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        clean_env(&mut command);
-        let mut child = command.spawn().expect("start koi serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        // Keeps reading, so the node never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut node = Node {
-            child,
-            http: String::new(),
-            _dir: dir,
-        };
-        let mut tcp = false;
-        while node.http.is_empty() || !tcp {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("koi printed its listening addresses within 60 s");
-            let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
-            if line.contains("http listening on") {
-                node.http = format!("http://{addr}");
-            } else if line.contains("tcp listening on") {
-                tcp = true;
-            }
-        }
-        node
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn clean_env(command: &mut Command) {
-    for (key, _) in std::env::vars() {
-        if key.starts_with("KOI_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("KOI_LOG", "warn");
-}
-
-/// Runs `koi bench <args> --json`; the one JSON object it printed.
-fn bench(args: &[&str]) -> Value {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
-    command.arg("bench").args(args).arg("--json");
-    clean_env(&mut command);
-    let out = command.output().expect("run koi bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "koi bench {args:?} exited with {}\nstdout: {stdout}\nstderr: {stderr}",
-        out.status
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{args:?}: not one JSON object ({e}): {stdout}\n{stderr}"))
-}
+use bench_harness::{Node, bench, n};
 
 fn direct(url: &str, transport: &str, prefix: &str) -> Value {
     bench(&[
@@ -114,11 +30,7 @@ fn direct(url: &str, transport: &str, prefix: &str) -> Value {
 /// Asserts that one phase's figures (a `max` step, a `relay-baseline` target)
 /// account for every message: each sent one acknowledged and delivered once.
 fn assert_exact(figures: &Value, what: &str) {
-    let n = |key: &str| {
-        figures[key]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{what}: no {key} in {figures}"))
-    };
+    let n = |key: &str| n(figures, &[key]);
     assert!(n("sent") > 0, "{what}: nothing sent: {figures}");
     assert_eq!(n("acked"), n("sent"), "{what}: {figures}");
     assert_eq!(n("delivered"), n("acked"), "{what}: {figures}");
@@ -132,17 +44,13 @@ fn assert_exact(figures: &Value, what: &str) {
 
 #[test]
 fn bench_direct_delivers_every_acked_message_once_over_each_transport() {
-    let node = Node::start();
+    let node = Node::start(&[]);
     for (i, transport) in ["ws-json", "ws-protobuf", "tcp-protobuf"]
         .into_iter()
         .enumerate()
     {
         let report = direct(&node.http, transport, &format!("smoke{i}"));
-        let n = |key: &str| {
-            report[key]
-                .as_u64()
-                .unwrap_or_else(|| panic!("{transport}: no {key} in {report}"))
-        };
+        let n = |key: &str| n(&report, &[key]);
         assert_eq!(report["transport"], transport);
         assert!(n("sent") > 0, "{transport}: nothing sent: {report}");
         assert_eq!(n("acked"), n("sent"), "{transport}: {report}");
@@ -159,7 +67,7 @@ fn bench_direct_delivers_every_acked_message_once_over_each_transport() {
 /// and the report names the highest sustained rate and why the search ended.
 #[test]
 fn bench_max_steps_over_the_same_connections_without_loss() {
-    let node = Node::start();
+    let node = Node::start(&[]);
     let report = bench(&[
         "max",
         "--url",
@@ -211,7 +119,7 @@ fn bench_max_steps_over_the_same_connections_without_loss() {
 /// and reports the node's figures as ratios to both ceilings.
 #[test]
 fn bench_relay_baseline_measures_the_null_relay_nats_and_the_node() {
-    let node = Node::start();
+    let node = Node::start(&[]);
     let report = bench(&[
         "relay-baseline",
         "--url",

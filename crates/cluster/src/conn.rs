@@ -155,6 +155,19 @@ impl ConnHandle {
             .await
     }
 
+    /// Resolves once the connection was kicked, with the reason. Cancel-safe;
+    /// one waiter at a time (it shares [`ConnHandle::ready`]'s wake-up).
+    pub async fn wait_kicked(&self) -> Kick {
+        loop {
+            self.outbox
+                .wait_until(|| self.closed.load(Ordering::Acquire))
+                .await;
+            if let Some(kick) = self.kicked() {
+                return kick;
+            }
+        }
+    }
+
     /// Notes that the client was heard from at `now`.
     pub fn heard(&self, now: Instant) {
         self.last_heard_ms

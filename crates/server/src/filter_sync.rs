@@ -33,12 +33,17 @@ impl FilterChange {
     }
 }
 
-/// Tells the other nodes about `change`.
-pub async fn publish(settings: &SharedSettings, change: &FilterChange) -> Result<(), KoiError> {
+/// Tells the other nodes about `change` and waits (bounded) until the `others`
+/// live ones applied it, so the next send sees it wherever it lands.
+pub async fn publish(
+    settings: &SharedSettings,
+    change: &FilterChange,
+    others: usize,
+) -> Result<(), KoiError> {
     let payload = serde_json::to_vec(change)
         .map_err(|e| KoiError::new(koi_core::ErrorCode::Internal, e.to_string()))?;
     settings
-        .publish_filter(payload.into())
+        .publish_filter(payload.into(), others)
         .await
         .map_err(|e| KoiError::new(koi_core::ErrorCode::Unavailable, e.to_string()))
 }
@@ -50,8 +55,8 @@ pub async fn follow(
 ) -> Result<JoinHandle<()>, koi_cluster::ClusterError> {
     let mut changes = settings.filter_changes().await?;
     Ok(tokio::spawn(async move {
-        while let Some(payload) = changes.next().await {
-            let change = serde_json::from_slice::<FilterChange>(&payload);
+        while let Some(notice) = changes.next().await {
+            let change = serde_json::from_slice::<FilterChange>(&notice.payload);
             match change.as_ref().ok().and_then(FilterChange::filter) {
                 Some(filter) => {
                     tracing::info!(words = filter.len(), "word filter changed by another node");
@@ -59,6 +64,7 @@ pub async fn follow(
                 }
                 None => tracing::warn!("ignoring an unreadable filter change from another node"),
             }
+            notice.acknowledge().await;
         }
     }))
 }

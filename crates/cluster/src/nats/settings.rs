@@ -3,8 +3,10 @@
 //! subscribes and applies what arrives. Payloads are the caller's own encoding;
 //! this file only carries them.
 //!
-//! - The word filter (`koi.ctl.filter`): a node that was down while a change
-//!   was published does not see it; it starts from its configuration file.
+//! - The word filter (`koi.ctl.filter`): a change is published with a reply
+//!   subject and waits (bounded) until every other live node has applied it,
+//!   so that the next send sees it on any node. A node that was down while a
+//!   change was published does not see it; it starts from its configuration file.
 //! - Failed logins (`koi.ctl.login`), so that the login throttle counts a
 //!   name's failures on every node: a failure is published with a reply
 //!   subject and waits (bounded) until every other live node has counted it.
@@ -12,7 +14,7 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use super::{DEFAULT_TIMEOUT, bounded, ensure_connected, publish_acknowledged, unavailable};
+use super::{DEFAULT_TIMEOUT, publish_acknowledged, unavailable};
 use crate::ClusterError;
 
 /// The subject of the word filter's changes.
@@ -21,15 +23,16 @@ const FILTER_SUBJECT: &str = "koi.ctl.filter";
 /// The subject of login outcomes.
 const LOGIN_SUBJECT: &str = "koi.ctl.login";
 
-/// A login outcome another node published, to apply and then acknowledge.
+/// A change another node published (a login outcome, a filter), to apply and
+/// then acknowledge.
 #[derive(Debug)]
-pub struct LoginNotice {
+pub struct Notice {
     pub payload: Bytes,
     reply: Option<async_nats::Subject>,
     client: async_nats::Client,
 }
 
-impl LoginNotice {
+impl Notice {
     /// Tells the publisher this node has applied the notice.
     pub async fn acknowledge(self) {
         if let Some(reply) = self.reply
@@ -54,14 +57,20 @@ impl SharedSettings {
     }
 
     /// Tells every other node the word filter changed to `payload`, and waits
-    /// until NATS has it.
-    pub async fn publish_filter(&self, payload: Bytes) -> Result<(), ClusterError> {
-        ensure_connected(&self.client)?;
-        self.client
-            .publish(FILTER_SUBJECT, payload)
-            .await
-            .map_err(|e| unavailable(format!("publishing the filter: {e}")))?;
-        bounded("flushing the filter", DEFAULT_TIMEOUT, self.client.flush()).await
+    /// (at most [`DEFAULT_TIMEOUT`]) until `wait_for` of them applied it.
+    pub async fn publish_filter(
+        &self,
+        payload: Bytes,
+        wait_for: usize,
+    ) -> Result<(), ClusterError> {
+        publish_acknowledged(
+            &self.client,
+            FILTER_SUBJECT.to_owned(),
+            payload,
+            wait_for,
+            DEFAULT_TIMEOUT,
+        )
+        .await
     }
 
     /// Tells every other node about a login outcome; with `wait_for` > 0,
@@ -78,14 +87,14 @@ impl SharedSettings {
     }
 
     /// The login outcomes other nodes publish from now on.
-    pub async fn logins(&self) -> Result<impl Stream<Item = LoginNotice> + use<>, ClusterError> {
+    pub async fn logins(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         let subscriber = self
             .client
             .subscribe(LOGIN_SUBJECT)
             .await
             .map_err(|e| unavailable(format!("subscribing to login outcomes: {e}")))?;
         let client = self.client.clone();
-        Ok(subscriber.map(move |message| LoginNotice {
+        Ok(subscriber.map(move |message| Notice {
             payload: message.payload,
             reply: message.reply,
             client: client.clone(),
@@ -93,12 +102,17 @@ impl SharedSettings {
     }
 
     /// The filter changes other nodes publish from now on.
-    pub async fn filter_changes(&self) -> Result<impl Stream<Item = Bytes> + use<>, ClusterError> {
+    pub async fn filter_changes(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         let subscriber = self
             .client
             .subscribe(FILTER_SUBJECT)
             .await
             .map_err(|e| unavailable(format!("subscribing to filter changes: {e}")))?;
-        Ok(subscriber.map(|message| message.payload))
+        let client = self.client.clone();
+        Ok(subscriber.map(move |message| Notice {
+            payload: message.payload,
+            reply: message.reply,
+            client: client.clone(),
+        }))
     }
 }

@@ -315,17 +315,25 @@ impl Access {
         }
         self.meters.frames_out(frames.len() as u64);
         // Boxed: a write's state would otherwise sit in every idle session.
-        match Box::pin(tokio::time::timeout(
+        let write = Box::pin(tokio::time::timeout(
             WRITE_TIMEOUT,
             transport.write(&frames),
-        ))
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => {
-                conn.kick(Kick::SlowConsumer);
-                Err(End::Dropped)
-            }
+        ));
+        tokio::select! {
+            biased;
+            written = write => match written {
+                Ok(Ok(())) => Ok(()),
+                // The socket failed or the client stopped reading: drop it.
+                Ok(Err(_)) | Err(_) => {
+                    conn.kick(Kick::SlowConsumer);
+                    Err(End::Dropped)
+                }
+            },
+            // Kicked while the client is not taking this write (a slow
+            // consumer, most often): leave it, so the connection is let go
+            // now; the transport keeps what it was given, and the goodbye
+            // sends it with `kicked` if the client reads in time.
+            kick = conn.wait_kicked() => Err(End::Kicked(kick, None)),
         }
     }
 

@@ -4,7 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use koi_proto::{Encoding, framing};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,6 +29,7 @@ pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: Can
                 let transport = TcpTransport {
                     stream,
                     buf: BytesMut::with_capacity(READ_BUFFER),
+                    out: BytesMut::new(),
                     max: access.limits.max_frame_bytes,
                 };
                 tokio::spawn(access.clone().run_session(transport));
@@ -44,6 +45,9 @@ pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: Can
 struct TcpTransport {
     stream: TcpStream,
     buf: BytesMut,
+    /// Framed bytes not yet written: kept across an interrupted write, so a
+    /// frame is never cut in half on the wire.
+    out: BytesMut,
     max: usize,
 }
 
@@ -72,12 +76,22 @@ impl Transport for TcpTransport {
             .iter()
             .map(|(b, _)| framing::PREFIX_LEN + b.len())
             .sum();
-        let mut out = BytesMut::with_capacity(total);
+        self.out.reserve(total);
         for (bytes, _) in frames {
-            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-            out.extend_from_slice(bytes);
+            self.out
+                .extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            self.out.extend_from_slice(bytes);
         }
-        self.stream.write_all(&out).await
+        while !self.out.is_empty() {
+            let written = self.stream.write(&self.out).await?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.out.advance(written);
+        }
+        // An idle connection holds no write buffer.
+        self.out = BytesMut::new();
+        Ok(())
     }
 
     async fn close(&mut self, _code: u16) {

@@ -27,6 +27,9 @@ pub trait Transport: Send + 'static {
     fn next(&mut self) -> impl Future<Output = Inbound> + Send;
 
     /// Writes frames (already encoded in their encodings) and flushes them.
+    /// Cancel-safe at frame boundaries: what an interrupted write was given
+    /// stays queued in the transport, whole, and goes out before the next
+    /// write's frames (a frame not yet handed over may be dropped).
     fn write(
         &mut self,
         frames: &[(Bytes, Encoding)],

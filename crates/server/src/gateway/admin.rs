@@ -49,7 +49,14 @@ pub(super) async fn set_filter(
         .ok_or_else(|| KoiError::bad_request(format!("unknown action {:?}", change.action)))?;
     gateway.logic.set_filter(filter);
     if let Some(settings) = &gateway.settings {
-        crate::filter_sync::publish(settings, &change).await?;
+        let others = gateway
+            .node
+            .registry
+            .nodes()
+            .await
+            .map(|nodes| nodes.iter().filter(|n| n.id != gateway.node.id).count())
+            .unwrap_or(0);
+        crate::filter_sync::publish(settings, &change, others).await?;
     }
     Ok(Json(json!({"words": gateway.logic.filter_len()})))
 }

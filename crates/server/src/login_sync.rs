@@ -37,10 +37,7 @@ async fn publish(gateway: &Gateway, name: &str, failed: bool) {
         return;
     };
     let others = if failed {
-        match gateway.node.registry.nodes().await {
-            Ok(nodes) => nodes.iter().filter(|n| n.id != gateway.node.id).count(),
-            Err(_) => 0,
-        }
+        gateway.node.others_alive().await
     } else {
         0
     };

@@ -40,4 +40,13 @@ impl NodeSelf {
             tracing::warn!(error = %e, "announcing the node failed");
         }
     }
+
+    /// How many other nodes the registry lists as alive: the acknowledgements a
+    /// change shared with every node waits for (0 when the registry is down).
+    pub async fn others_alive(&self) -> usize {
+        match self.registry.nodes().await {
+            Ok(nodes) => nodes.iter().filter(|n| n.id != self.id).count(),
+            Err(_) => 0,
+        }
+    }
 }

@@ -49,13 +49,7 @@ pub(super) async fn set_filter(
         .ok_or_else(|| KoiError::bad_request(format!("unknown action {:?}", change.action)))?;
     gateway.logic.set_filter(filter);
     if let Some(settings) = &gateway.settings {
-        let others = gateway
-            .node
-            .registry
-            .nodes()
-            .await
-            .map(|nodes| nodes.iter().filter(|n| n.id != gateway.node.id).count())
-            .unwrap_or(0);
+        let others = gateway.node.others_alive().await;
         crate::filter_sync::publish(settings, &change, others).await?;
     }
     Ok(Json(json!({"words": gateway.logic.filter_len()})))

@@ -70,8 +70,25 @@ async fn reopening_keeps_everything() {
             max_members: 10,
         };
         store.create_group(group).await.expect("create_group");
+        create_user(&store, "carol").await;
+        let (bob, carol) = (user("bob"), user("carol"));
+        store.set_blocked(&bob, &carol, true).await.expect("block");
+        store.set_blocked(&carol, &bob, true).await.expect("block");
+        store
+            .set_blocked(&carol, &bob, false)
+            .await
+            .expect("unblock");
     }
     let store = SqliteStore::open(&path).expect("reopen");
+    let (bob, carol) = (user("bob"), user("carol"));
+    assert!(
+        store.is_blocked(&bob, &carol).await.expect("is_blocked"),
+        "a block stays after reopening"
+    );
+    assert!(
+        !store.is_blocked(&carol, &bob).await.expect("is_blocked"),
+        "so does an unblock"
+    );
     let history = store
         .history(&conv, HistoryRange::Latest { limit: 50 })
         .await

@@ -3,7 +3,7 @@
 //! An edge with neither flag says nothing, so it is deleted rather than kept.
 
 use koi_core::UserId;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::{ContactEdge, StoreError};
 
@@ -48,19 +48,6 @@ pub(super) fn set_blocked(
     )?
     .execute(params![user.as_str(), other.as_str(), blocked])?;
     prune(conn, user, other)
-}
-
-/// Whether `user` has blocked `other`.
-pub(super) fn is_blocked(
-    conn: &Connection,
-    user: &UserId,
-    other: &UserId,
-) -> Result<bool, StoreError> {
-    let blocked: Option<bool> = conn
-        .prepare_cached("SELECT blocked FROM contacts WHERE user = ?1 AND other = ?2")?
-        .query_row(params![user.as_str(), other.as_str()], |row| row.get(0))
-        .optional()?;
-    Ok(blocked.unwrap_or(false))
 }
 
 /// Everyone `user` added or blocked, and everyone who added `user`, by name.

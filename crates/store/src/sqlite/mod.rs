@@ -8,6 +8,7 @@
 //!   contacts, files.
 
 mod activity;
+mod blocks;
 mod checkpointer;
 mod connect;
 mod contacts;
@@ -30,6 +31,7 @@ use koi_core::{ConvId, HistoryRange, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
+use self::blocks::Blocks;
 use self::readers::Readers;
 use self::writer::Writer;
 pub use self::writer::WriterStats;
@@ -45,6 +47,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     writer: Writer,
     activity: Arc<Activity>,
+    blocks: Arc<Blocks>,
 }
 
 impl SqliteStore {
@@ -59,12 +62,14 @@ impl SqliteStore {
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
         let activity = Arc::new(Activity::load(&conn)?);
+        let blocks = Arc::new(Blocks::load(&conn)?);
         let readers = Readers::open(path)?;
         let writer = Writer::start(conn, connect::open_checkpointer(path)?)?;
         Ok(SqliteStore {
             readers,
             writer,
             activity,
+            blocks,
         })
     }
 
@@ -253,17 +258,21 @@ impl Store for SqliteStore {
         other: &UserId,
         blocked: bool,
     ) -> Result<(), StoreError> {
-        let (user, other) = (user.clone(), other.clone());
-        self.writer
-            .call(move |c| contacts::set_blocked(c, &user, &other, blocked))
-            .await
+        let (u, o, blocks) = (user.clone(), other.clone(), self.blocks.clone());
+        let stamp = self
+            .writer
+            .call(move |c| {
+                contacts::set_blocked(c, &u, &o, blocked)?;
+                Ok(blocks.stamp())
+            })
+            .await?;
+        self.blocks
+            .apply(user.as_str(), other.as_str(), stamp, blocked);
+        Ok(())
     }
 
     async fn is_blocked(&self, user: &UserId, other: &UserId) -> Result<bool, StoreError> {
-        let (user, other) = (user.clone(), other.clone());
-        self.readers
-            .read(move |c| contacts::is_blocked(c, &user, &other))
-            .await
+        Ok(self.blocks.is_blocked(user.as_str(), other.as_str()))
     }
 
     async fn contacts(&self, user: &UserId) -> Result<Vec<ContactEdge>, StoreError> {

@@ -245,6 +245,13 @@ async fn health_metrics_and_admin(topology: Topology) {
             "metric {name} missing from:\n{metrics}"
         );
     }
+    let rss: Vec<f64> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(rss.len(), koi.nodes().len(), "each node reports its RSS");
+    assert!(rss.iter().all(|&b| b > 1e6), "an RSS of megabytes: {rss:?}");
     let stored: Vec<f64> = metrics
         .lines()
         .filter(|l| l.starts_with("koi_messages_stored_total"))

@@ -28,6 +28,7 @@ pub(super) async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 pub(super) async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
+    crate::monitor::record_resident_memory();
     let body = gateway
         .prometheus
         .as_ref()

@@ -1,7 +1,9 @@
 //! The monitor role: Prometheus metrics and the figures `/v1/admin/cluster` shows.
 
 mod meters;
+mod process;
 mod recorder;
 
 pub use meters::Meters;
+pub use process::{record_resident_memory, vm_rss};
 pub use recorder::install_recorder;

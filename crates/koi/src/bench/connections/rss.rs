@@ -3,6 +3,7 @@
 //! from the node's `/metrics` if it exports one.
 
 use koi_client::Http;
+use koi_server::monitor::vm_rss;
 use reqwest::Method;
 
 /// The gauge the Prometheus conventions name for a process's RSS.
@@ -82,13 +83,6 @@ pub fn own() -> Option<u64> {
     vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
 }
 
-/// `VmRSS:   123456 kB` of a `/proc/<pid>/status`, in bytes.
-fn vm_rss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// The value of the [`METRIC`] sample in Prometheus text.
 fn metric(text: &str) -> Option<u64> {
     let line = text
@@ -103,10 +97,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_rss_from_proc_status_and_from_metrics() {
-        let status = "Name:\tkoi\nVmPeak:\t  999 kB\nVmRSS:\t   51200 kB\nRssAnon:\t 100 kB\n";
-        assert_eq!(vm_rss(status), Some(51200 * 1024));
-        assert_eq!(vm_rss("Name: x\n"), None);
+    fn reads_rss_from_metrics() {
         let text =
             "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 1.2e7\n";
         assert_eq!(metric(text), Some(12_000_000));

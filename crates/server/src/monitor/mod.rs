@@ -5,5 +5,5 @@ mod process;
 mod recorder;
 
 pub use meters::Meters;
-pub use process::{record_resident_memory, vm_rss};
+pub use process::{record_resident_memory, resident_bytes, vm_rss};
 pub use recorder::install_recorder;

@@ -11,8 +11,8 @@ pub fn record_resident_memory() {
     }
 }
 
-/// `VmRSS` of `/proc/self/status`, in bytes; `None` off Linux.
-fn resident_bytes() -> Option<u64> {
+/// This process's RSS: `VmRSS` of `/proc/self/status`, in bytes; `None` off Linux.
+pub fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     vm_rss(&status)
 }

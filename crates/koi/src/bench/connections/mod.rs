@@ -346,7 +346,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             && probe_report.duplicated == 0,
         probe: probe_report,
         disconnects,
-        bench_rss_bytes: rss::own(),
+        bench_rss_bytes: koi_server::monitor::resident_bytes(),
         warnings,
     };
     output::print(&report, args.json, Report::table);

@@ -78,11 +78,6 @@ impl Source {
     }
 }
 
-/// This process's own RSS in bytes (Linux).
-pub fn own() -> Option<u64> {
-    vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
-}
-
 /// The value of the [`METRIC`] sample in Prometheus text.
 fn metric(text: &str) -> Option<u64> {
     let line = text
@@ -102,8 +97,5 @@ mod tests {
             "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 1.2e7\n";
         assert_eq!(metric(text), Some(12_000_000));
         assert_eq!(metric("koi_connections 3\n"), None);
-        if cfg!(target_os = "linux") {
-            assert!(own().unwrap() > 0);
-        }
     }
 }

@@ -88,6 +88,55 @@ fn bench_group_delivers_every_message_to_every_online_member() {
     assert_eq!(n(&again, &["setup", "users_existing"]), 34);
 }
 
+/// `group --baseline` runs the same group load through the null relay (its
+/// own process) and the same fan-out through a bare nats-server before the
+/// node: every target delivers everything owed once, each reports its server
+/// CPU, and the ratios are computed from what was measured.
+#[test]
+fn bench_group_baseline_measures_the_null_relay_nats_and_the_node() {
+    let node = node();
+    let pid = node.pid().to_string();
+    let report = bench(&[
+        "group",
+        "--url",
+        &node.http,
+        "--members",
+        "20",
+        "--online",
+        "8",
+        "--rate",
+        "20",
+        "--duration",
+        "1",
+        "--baseline",
+        "--node-pid",
+        &pid,
+    ]);
+    assert_eq!(report["bench"], "group-baseline");
+    assert_eq!(report["ok"], true, "{report}");
+    for target in ["null_relay", "koi"] {
+        let t = &report[target];
+        assert_eq!(t["ok"], true, "{target}: {t}");
+        assert!(n(t, &["acked"]) > 0, "{target}: nothing acked: {t}");
+        assert_eq!(n(t, &["delivered"]), n(t, &["acked"]) * 8, "{target}: {t}");
+        assert!(t["server_cpu_s"].is_number(), "{target}: {t}");
+    }
+    assert_ne!(report["null_relay"]["url"], report["koi"]["url"]);
+    let nats = &report["nats"];
+    assert_eq!(nats["ok"], true, "{nats}");
+    assert!(n(nats, &["sent"]) > 0, "{nats}");
+    assert_eq!(n(nats, &["delivered"]), n(nats, &["sent"]) * 8, "{nats}");
+    let ratios = &report["ratios"];
+    let rate = |t: &str| report[t]["delivery_rate"].as_f64().expect("a rate");
+    let ratio = ratios["deliveries_vs_null_relay"]
+        .as_f64()
+        .expect("a ratio");
+    assert!(
+        (ratio - rate("koi") / rate("null_relay")).abs() < 0.001,
+        "{ratios}"
+    );
+}
+
 /// 40 idle connections in two steps from two source addresses: all open,
 /// all alive after the hold (each gets the check push once), and the node's
 /// RSS read at every step.

@@ -89,6 +89,10 @@ enum BenchCommand {
     /// --steps, from several loopback source addresses; reports the node's
     /// RSS per connection (--server-pid) and connections per second.
     Connections(connections::ConnectionsArgs),
+    /// Serves the null relay (Koi's frames, nothing stored; what
+    /// `relay-baseline` and `group --baseline` measure against) until SIGINT
+    /// or SIGTERM; the first stdout line says where it listens.
+    NullRelay(relay::NullRelayArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -99,5 +103,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::RelayBaseline(args) => baseline::run(args).await,
         BenchCommand::Group(args) => group::run(args).await,
         BenchCommand::Connections(args) => connections::run(args).await,
+        BenchCommand::NullRelay(args) => relay::serve(args).await,
     }
 }

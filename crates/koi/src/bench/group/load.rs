@@ -53,6 +53,9 @@ pub struct Plan {
     /// Most time to wait for the owed deliveries after the last reply.
     pub drain: Duration,
     pub max_in_flight: usize,
+    /// The server's process id, when it runs on this machine: its CPU time over
+    /// the load is measured then.
+    pub server_pid: Option<u32>,
 }
 
 /// What the load measured.
@@ -67,6 +70,10 @@ pub struct Measured {
     pub drain_s: f64,
     pub load_s: f64,
     pub bench_cpu_s: Option<f64>,
+    /// The server's CPU seconds over the same span as `bench_cpu_s`.
+    pub server_cpu_s: Option<f64>,
+    /// Every delivery received in that span, group and direct, warmup included.
+    pub deliveries: u64,
 }
 
 /// Runs the load of `plan` on `conns`, drains and tallies.
@@ -79,6 +86,7 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let window = (plan.warmup, plan.warmup + plan.duration);
     let start = Instant::now() + LEAD;
     let cpu_before = cpu::process_seconds();
+    let server_cpu_before = plan.server_pid.and_then(cpu::pid_seconds);
     let (acks, deliveries, lag) = (Latency::new(), Latency::new(), Latency::new());
     let (direct_acks, direct_deliveries, direct_lag) =
         (Latency::new(), Latency::new(), Latency::new());
@@ -171,6 +179,12 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let bench_cpu_s = cpu::process_seconds()
         .zip(cpu_before)
         .map(|(after, before)| round(after - before, 2));
+    let server_cpu_s = plan
+        .server_pid
+        .and_then(cpu::pid_seconds)
+        .zip(server_cpu_before)
+        .map(|(after, before)| round(after - before, 2));
+    let received = delivered.load(Ordering::Relaxed);
     let _ = stop_tx.send(true);
     for got in join_all(receivers).await? {
         group.add_receiver(&sent, &got);
@@ -189,6 +203,8 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         drain_s: round(drain_s, 3),
         load_s: round(load_s, 3),
         bench_cpu_s,
+        server_cpu_s,
+        deliveries: received,
     })
 }
 

@@ -17,6 +17,7 @@
 //!    `--drain` for the owed deliveries and tallies them ([`tally`]).
 //! 5. Reports ([`report`]).
 
+mod baseline;
 mod load;
 mod member;
 mod report;
@@ -97,6 +98,26 @@ pub struct GroupArgs {
     /// Exit 0 even when deliveries were lost or duplicated.
     #[arg(long)]
     allow_loss: bool,
+    /// The node's process id, when it runs on this machine: its CPU time over
+    /// the load, and per delivery, is reported then.
+    #[arg(long)]
+    node_pid: Option<u32>,
+    /// Before the node, run the same load through the null relay (a `koi
+    /// bench null-relay` child process) and the same fan-out through a bare
+    /// nats-server, and report the node's figures as ratios to theirs.
+    #[arg(long)]
+    baseline: bool,
+    /// With --baseline: leave NATS out (no `nats-server` on this machine).
+    #[arg(long)]
+    no_nats: bool,
+}
+
+/// Where a group load goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub url: &'a str,
+    pub admin_token: &'a str,
+    pub server_pid: Option<u32>,
 }
 
 fn check(args: &GroupArgs) -> anyhow::Result<()> {
@@ -135,6 +156,35 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
     nofile::raise_for((s + n + 2 * pairs + 1) as u64)?;
     let prefix = args.prefix.clone().unwrap_or_else(users::default_prefix);
     users::check_prefix(&prefix)?;
+    if args.baseline {
+        return baseline::run(&args, &prefix).await;
+    }
+    let node = Target {
+        url: &args.url,
+        admin_token: &args.admin_token,
+        server_pid: args.node_pid,
+    };
+    let report = measure(&args, node, &prefix).await?;
+    output::print(&report, args.json, Report::table);
+    verdict(&report, args.allow_loss)
+}
+
+/// Exit status: an error when deliveries were lost or duplicated (unless allowed).
+fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
+    output::verdict(report.ok, allow_loss, || {
+        let (group, direct) = (&report.traffic, report.direct.as_ref().map(|d| &d.traffic));
+        format!(
+            "{} lost and {} duplicated deliveries",
+            group.lost + direct.map_or(0, |d| d.lost),
+            group.duplicated + direct.map_or(0, |d| d.duplicated)
+        )
+    })?;
+    Ok(())
+}
+
+/// Sets the group up on `target` and runs the load of `args` through it.
+async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::Result<Report> {
+    let (s, n, pairs) = (args.senders, args.online, args.direct_pairs);
     let (transport, transport_name) = (args.transport.transport(), args.transport.name());
     let mut warnings = Vec::new();
     let per_sender = args.rate / s as f64;
@@ -153,15 +203,15 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
     // Setup: accounts, tokens, the group, the connections.
     let started = Instant::now();
     let mut times = SetupTimes::default();
-    let admin = Admin::new(&args.url, &args.admin_token)?;
+    let admin = Admin::new(target.url, target.admin_token)?;
     let members: Vec<String> = (0..args.members)
-        .map(|i| setup::member(&prefix, i))
+        .map(|i| setup::member(prefix, i))
         .collect();
     let ds: Vec<String> = (0..pairs)
-        .map(|i| setup::direct_sender(&prefix, i))
+        .map(|i| setup::direct_sender(prefix, i))
         .collect();
     let dr: Vec<String> = (0..pairs)
-        .map(|i| setup::direct_receiver(&prefix, i))
+        .map(|i| setup::direct_receiver(prefix, i))
         .collect();
     let accounts = [&members[..], &ds, &dr].concat();
     progress!("creating {} accounts (prefix {prefix})", accounts.len());
@@ -181,7 +231,7 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     progress!("setting up the group of {} members", members.len());
     let owner = setup::owner(&nodes[0], transport, &sender_tokens[0]).await?;
-    let group = setup::group(&owner, &prefix, &members).await?;
+    let group = setup::group(&owner, prefix, &members).await?;
     owner.close().await;
     times.group_s = t.elapsed().as_secs_f64();
 
@@ -222,6 +272,7 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs_f64(args.duration),
         drain: Duration::from_secs_f64(args.drain),
         max_in_flight: args.max_in_flight,
+        server_pid: target.server_pid,
     };
     let m = load::run(conns, plan).await?;
     let (group_tally, direct_tally) = (m.group, m.direct);
@@ -247,7 +298,7 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
     let report = Report {
         bench: "group",
         transport: transport_name,
-        url: args.url.clone(),
+        url: target.url.to_owned(),
         nodes: nodes.len(),
         members: args.members,
         online: n,
@@ -259,7 +310,7 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
         duration_s: args.duration,
         warmup_s: args.warmup,
         size: args.size,
-        prefix,
+        prefix: prefix.to_owned(),
         setup: SetupTimes {
             provision_s: round(times.provision_s, 3),
             tokens_s: round(times.tokens_s, 3),
@@ -290,16 +341,13 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
         drain_s: m.drain_s,
         load_s: m.load_s,
         bench_cpu_s: m.bench_cpu_s,
+        server_cpu_s: m.server_cpu_s,
+        server_cpu_us_per_delivery: m
+            .server_cpu_s
+            .filter(|_| m.deliveries > 0)
+            .map(|cpu| round(cpu * 1e6 / m.deliveries as f64, 2)),
         warnings,
         ok: group_tally.correct() && direct_tally.correct(),
     };
-    output::print(&report, args.json, Report::table);
-    output::verdict(report.ok, args.allow_loss, || {
-        format!(
-            "{} lost and {} duplicated deliveries",
-            group_tally.lost + direct_tally.lost,
-            group_tally.duplicated + direct_tally.duplicated
-        )
-    })?;
-    Ok(())
+    Ok(report)
 }

@@ -41,6 +41,11 @@ pub struct Report {
     /// Seconds from the first due message to the end of the drain.
     pub load_s: f64,
     pub bench_cpu_s: Option<f64>,
+    /// The node's CPU seconds over the same span (given its pid).
+    pub server_cpu_s: Option<f64>,
+    /// The node's CPU per delivery received in that span (group and direct,
+    /// warmup included), microseconds.
+    pub server_cpu_us_per_delivery: Option<f64>,
     pub warnings: Vec<String>,
     /// No owed delivery lost or duplicated, group and direct alike.
     pub ok: bool,
@@ -126,6 +131,13 @@ impl Report {
                 w,
                 "bench cpu",
                 format_args!("{cpu:.2} s over {:.2} s of load", self.load_s),
+            );
+        }
+        if let (Some(cpu), Some(per)) = (self.server_cpu_s, self.server_cpu_us_per_delivery) {
+            table::row(
+                w,
+                "server cpu",
+                format_args!("{cpu:.2} s, {per:.2} µs per delivery"),
             );
         }
         let mut lines = vec![

@@ -8,6 +8,7 @@
 //! counts as acked once the client library took it (send→ack is that hand-over
 //! time), and a message the broker drops (a slow consumer) is lost.
 
+pub mod fanout;
 mod server;
 
 use std::sync::Arc;

@@ -3,7 +3,9 @@
 //! it costs itself is the protocol and the load generator on this machine.
 //!
 //! - `POST /v1/register` and `POST /v1/login` accept anyone; the token is the
-//!   username. `GET /v1/dispatch` lists the relay itself.
+//!   username. `GET /v1/dispatch` lists the relay itself. The admin endpoints
+//!   that `koi bench group` provisions with, `POST /v1/admin/users` and
+//!   `POST /v1/admin/tokens`, accept any admin token and do the same.
 //! - `GET /ws` (JSON or protobuf frames) and a TCP listener (length-prefixed
 //!   protobuf), the node's codecs from `koi-proto` on both: `auth` is accepted
 //!   without a check; `send` is answered `ok {conv, seq, id, ts}` from a
@@ -11,9 +13,12 @@
 //!   connections of both members ([`session`]); `ping` is answered `ok`.
 //!
 //! Nothing is stored. The bench's own setup ([`super::node`]) runs against it
-//! unchanged.
+//! unchanged. `relay-baseline` runs it inside the bench; `koi bench
+//! null-relay` runs it as a process of its own (so that its CPU time is its
+//! own, and its sockets do not count against the bench's descriptor limit).
 
 mod hub;
+mod process;
 mod session;
 mod socket;
 
@@ -36,6 +41,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use hub::Hub;
+pub use process::{NullRelayArgs, RelayProcess, serve};
 use socket::{Reader, Writer};
 
 /// Bytes tungstenite reads at a time, as the node sets it (its default is 128 KiB).
@@ -60,11 +66,27 @@ struct Account {
     username: String,
 }
 
+#[derive(Deserialize)]
+struct Accounts {
+    users: Vec<Account>,
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    usernames: Vec<String>,
+}
+
 impl NullRelay {
     /// Listens on two free loopback ports (HTTP with `/ws`, and TCP).
     pub async fn start() -> io::Result<NullRelay> {
-        let http = TcpListener::bind("127.0.0.1:0").await?;
-        let tcp = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0".parse().expect("an address"), 0).await
+    }
+
+    /// Listens for HTTP on `http` and for TCP on `http`'s address at port
+    /// `tcp_port` (0: any free port).
+    pub async fn start_on(http: SocketAddr, tcp_port: u16) -> io::Result<NullRelay> {
+        let tcp = TcpListener::bind(SocketAddr::new(http.ip(), tcp_port)).await?;
+        let http = TcpListener::bind(http).await?;
         let (http_addr, tcp_addr) = (http.local_addr()?, tcp.local_addr()?);
         let shared = Shared {
             hub: Arc::new(Hub::default()),
@@ -79,6 +101,8 @@ impl NullRelay {
             .route("/v1/register", post(register))
             .route("/v1/login", post(login))
             .route("/v1/dispatch", get(dispatch))
+            .route("/v1/admin/users", post(admin_users))
+            .route("/v1/admin/tokens", post(admin_tokens))
             .with_state(shared.clone());
         let http = http.tap_io(|stream| {
             let _ = stream.set_nodelay(true);
@@ -115,6 +139,19 @@ async fn register(Json(account): Json<Account>) -> (StatusCode, Json<Value>) {
 
 async fn login(Json(account): Json<Account>) -> Json<Value> {
     Json(json!({"token": account.username, "user": account.username, "expires_at": 0}))
+}
+
+async fn admin_users(Json(accounts): Json<Accounts>) -> Json<Value> {
+    Json(json!({"created": accounts.users.len(), "existing": 0}))
+}
+
+async fn admin_tokens(Json(request): Json<TokenRequest>) -> Json<Value> {
+    let tokens: serde_json::Map<String, Value> = request
+        .usernames
+        .into_iter()
+        .map(|name| (name.clone(), Value::String(name)))
+        .collect();
+    Json(json!({ "tokens": tokens }))
 }
 
 async fn dispatch(State(shared): State<Shared>) -> Json<Value> {

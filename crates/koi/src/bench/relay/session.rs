@@ -1,5 +1,7 @@
 //! One connection to the null relay: `auth` taken on trust, then each `send`
-//! answered and relayed, in arrival order, as a node's session does.
+//! answered and relayed, in arrival order, as a node's session does. Enough
+//! of the group requests for `koi bench group` (`group_create`, `group_add`,
+//! `group_info`, and `sync`, which knows no conversation: nothing is kept).
 //!
 //! A connection speaks the encoding of its `auth` frame. Two tasks, as in the
 //! node: this reader loop, and a writer draining the connection's bounded
@@ -11,7 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use koi_proto::frame::Op;
 use koi_proto::ok::Body;
-use koi_proto::{AuthOk, Empty, Encoding, Error, Frame, Message, Ok as OkReply, Send, SendOk};
+use koi_proto::{
+    AuthOk, Empty, Encoding, Error, Frame, Group, GroupAdd, GroupCreate, GroupInfoOk, GroupOk,
+    GroupRef, Message, Ok as OkReply, Send, SendOk, SyncOk,
+};
 use tokio::sync::mpsc;
 
 use super::hub::{Hub, Peer, direct_conv};
@@ -70,7 +75,27 @@ pub async fn serve(hub: Arc<Hub>, mut reader: Reader, writer: Writer) {
                 id,
                 op: Some(Op::Ping(_)),
             }) => reply(id, Body::Ping(Empty {})),
-            Ok(Frame { id, .. }) => error(id, "bad_request", "the null relay only relays send"),
+            Ok(Frame {
+                id,
+                op: Some(Op::Sync(_)),
+            }) => reply(id, Body::Sync(SyncOk { convs: Vec::new() })),
+            Ok(Frame {
+                id,
+                op: Some(Op::GroupCreate(create)),
+            }) => group_create(&hub, &user, id, create),
+            Ok(Frame {
+                id,
+                op: Some(Op::GroupAdd(add)),
+            }) => group_add(&hub, id, add),
+            Ok(Frame {
+                id,
+                op: Some(Op::GroupInfo(group)),
+            }) => group_info(&hub, id, group),
+            Ok(Frame { id, .. }) => error(
+                id,
+                "bad_request",
+                "the null relay only relays send and sets groups up",
+            ),
             Err(e) => error(e.id.unwrap_or(0), "bad_request", &e.reason),
         };
         open = queue.send(encoding.encode(&answer)).await.is_ok();
@@ -80,13 +105,70 @@ pub async fn serve(hub: Arc<Hub>, mut reader: Reader, writer: Writer) {
     let _ = writing.await;
 }
 
-/// Gives `send` the next seq of its conversation, pushes it as `msg` to every
-/// other connection of both members, and returns the reply.
-async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
-    let Some(to) = send.to else {
-        return error(id, "bad_request", "the null relay takes `to`, not `conv`");
+fn group_create(hub: &Hub, user: &str, id: u64, create: GroupCreate) -> Frame {
+    let group = hub.create_group(user, &create.members);
+    let size = hub.group_size(&group).unwrap_or(0) as u32;
+    reply(
+        id,
+        Body::GroupCreate(GroupOk {
+            group: Some(Group {
+                id: group,
+                name: create.name,
+                owner: user.to_owned(),
+                public: create.public,
+                size,
+            }),
+        }),
+    )
+}
+
+fn group_add(hub: &Hub, id: u64, add: GroupAdd) -> Frame {
+    if hub.add_members(&add.group, add.users.iter().map(String::as_str)) {
+        reply(id, Body::GroupAdd(Empty {}))
+    } else {
+        error(id, "not_found", "no such group")
+    }
+}
+
+fn group_info(hub: &Hub, id: u64, group: GroupRef) -> Frame {
+    let Some(size) = hub.group_size(&group.group) else {
+        return error(id, "not_found", "no such group");
     };
-    let conv = direct_conv(user, &to);
+    // Members are not listed: the bench only reads the size.
+    reply(
+        id,
+        Body::GroupInfo(GroupInfoOk {
+            group: Some(Group {
+                id: group.group,
+                size: size as u32,
+                ..Group::default()
+            }),
+            members: Vec::new(),
+        }),
+    )
+}
+
+/// Gives `send` the next seq of its conversation, pushes it as `msg` to every
+/// other connection of the conversation's members (both users of a direct
+/// one, the members online of a group), and returns the reply.
+async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
+    let (conv, peers) = match (
+        &send.to,
+        send.conv.as_deref().and_then(|c| c.strip_prefix("g:")),
+    ) {
+        (Some(to), _) => (direct_conv(user, to), hub.peers_of([user, to], me)),
+        (None, Some(group)) if hub.is_member(group, user) => {
+            (format!("g:{group}"), hub.group_peers(group, me))
+        }
+        (None, Some(_)) => return error(id, "forbidden", "not a member of this group"),
+        (None, None) => {
+            return error(
+                id,
+                "bad_request",
+                "the null relay takes `to` or a group `conv`",
+            );
+        }
+    };
     let seq = hub.next_seq(&conv);
     let ts = now_ms();
     let message_id = format!("{conv}#{seq}");
@@ -118,7 +200,7 @@ async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
     let (mut json, mut protobuf) = (None::<Bytes>, None::<Bytes>);
     for Peer {
         encoding, queue, ..
-    } in hub.peers_of([user, &to], me)
+    } in peers
     {
         let slot = match encoding {
             Encoding::Json => &mut json,

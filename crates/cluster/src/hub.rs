@@ -1,6 +1,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use std::time::{Duration, Instant};
+
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
 
@@ -22,12 +24,29 @@ pub enum Interest {
     GroupOff(String),
 }
 
+/// Connections a group push is queued for in one turn.
+///
+/// Each queued push wakes that connection's task, and the runtime runs woken
+/// tasks first come, first served: a push to 10,000 members online here,
+/// queued all at once, would put 10,000 wake-ups ahead of every other user's
+/// next push or reply (tens of milliseconds). So a group's delivery goes in
+/// turns, and before the next turn it yields until most of the last one's
+/// connections have taken the push ([`FANOUT_PACE`] at most): other work
+/// waits behind about one turn of wake-ups, and the group's last members get
+/// the push a little later.
+pub const FANOUT_TURN: usize = 256;
+
+/// The longest a group's delivery waits for one turn's connections before
+/// going on anyway (some may be slow to take their pushes).
+const FANOUT_PACE: Duration = Duration::from_millis(5);
+
 /// This node's live connections by user, and for each group the users online here
 /// who belong to it, so that a group push costs work in proportion to its members
 /// online on this node, not to its size.
 ///
-/// Everything here is synchronous and never awaits under the lock: delivering is
-/// a non-blocking write into each connection's bounded queue.
+/// Nothing here awaits under the lock: delivering is a non-blocking write into
+/// each connection's bounded queue. Only a group's delivery awaits, between
+/// turns of [`FANOUT_TURN`] connections, with the lock released.
 #[derive(Debug, Default)]
 pub struct Hub {
     inner: RwLock<Inner>,
@@ -149,23 +168,49 @@ impl Hub {
     }
 
     /// Pushes to every device here of every member of `group` online here, except
-    /// `except` and, when given, every device of `skip_user`.
-    pub fn deliver_group(
+    /// `except` and, when given, every device of `skip_user`; returns how many
+    /// devices it was queued for. Yields after every [`FANOUT_TURN`] devices.
+    pub async fn deliver_group(
         &self,
         group: &str,
         push: &Arc<Push>,
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> u32 {
+        let devices = self.group_devices(group, except, skip_user);
+        let mut reached = 0;
+        for (i, turn) in devices.chunks(FANOUT_TURN).enumerate() {
+            if i > 0 {
+                pace(push).await;
+            }
+            reached += turn
+                .iter()
+                .map(|c| u32::from(c.push(push.clone())))
+                .sum::<u32>();
+        }
+        reached
+    }
+
+    /// The devices a push to `group` goes to (see [`Hub::deliver_group`]),
+    /// taken under the lock so that delivering them need not hold it.
+    fn group_devices(
+        &self,
+        group: &str,
+        except: Option<ConnId>,
+        skip_user: Option<&str>,
+    ) -> Vec<Arc<ConnHandle>> {
         let inner = self.inner.read();
         let Some(members) = inner.groups.get(group) else {
-            return 0;
+            return Vec::new();
         };
         members
             .iter()
             .filter(|u| Some(u.as_str()) != skip_user)
-            .map(|u| deliver(&inner, u, push, except))
-            .sum()
+            .filter_map(|u| inner.users.get(u))
+            .flatten()
+            .filter(|c| Some(c.id()) != except)
+            .cloned()
+            .collect()
     }
 
     /// How many connections `user` has here.
@@ -244,6 +289,21 @@ impl Hub {
     }
 }
 
+/// Yields until no more than about half a turn of connections still hold
+/// `push` in their queues (each holds a clone of it until its task takes it),
+/// or for [`FANOUT_PACE`].
+async fn pace(push: &Arc<Push>) {
+    /// Clones of the push held outside the queues: the caller's, the router's.
+    const HOLDERS: usize = 4;
+    let since = Instant::now();
+    loop {
+        tokio::task::yield_now().await;
+        if Arc::strong_count(push) <= HOLDERS + FANOUT_TURN / 2 || since.elapsed() >= FANOUT_PACE {
+            return;
+        }
+    }
+}
+
 fn deliver(inner: &Inner, user: &str, push: &Arc<Push>, except: Option<ConnId>) -> u32 {
     let Some(devices) = inner.users.get(user) else {
         return 0;
@@ -280,8 +340,8 @@ mod tests {
         Arc::new(Push::new(Op::Kicked(Kicked { reason: "x".into() })))
     }
 
-    #[test]
-    fn group_pushes_reach_online_members_once_each() {
+    #[tokio::test]
+    async fn group_pushes_reach_online_members_once_each() {
         let hub = Hub::new();
         let (a1, a2, b) = (conn(1, "a", 8), conn(2, "a", 8), conn(3, "b", 8));
         assert!(hub.attach(a1.clone()));
@@ -289,14 +349,33 @@ mod tests {
         assert!(hub.attach(b.clone()));
         hub.set_user_groups("a", ["g1".to_owned()]);
         hub.set_user_groups("b", ["g1".to_owned(), "g2".to_owned()]);
-        assert_eq!(hub.deliver_group("g1", &push(), Some(1), None), 2);
+        assert_eq!(hub.deliver_group("g1", &push(), Some(1), None).await, 2);
         assert!(a1.next_queued().is_none());
         assert!(a2.next_queued().is_some() && b.next_queued().is_some());
         hub.group_left("g1", "b");
-        assert_eq!(hub.deliver_group("g1", &push(), None, Some("a")), 0);
+        assert_eq!(hub.deliver_group("g1", &push(), None, Some("a")).await, 0);
         assert!(!hub.detach("a", 1));
         assert!(hub.detach("a", 2));
-        assert_eq!(hub.deliver_group("g1", &push(), None, None), 0);
+        assert_eq!(hub.deliver_group("g1", &push(), None, None).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_group_larger_than_a_turn_is_reached_whole_and_once() {
+        let hub = Hub::new();
+        let members = 2 * FANOUT_TURN + 7;
+        let conns: Vec<_> = (0..members)
+            .map(|i| conn(i as ConnId, &format!("u{i}"), 4))
+            .collect();
+        for (i, c) in conns.iter().enumerate() {
+            hub.attach(c.clone());
+            hub.set_user_groups(&format!("u{i}"), ["big".to_owned()]);
+        }
+        let reached = hub.deliver_group("big", &push(), Some(3), Some("u5")).await;
+        assert_eq!(reached as usize, members - 2);
+        for (i, c) in conns.iter().enumerate() {
+            let got = c.take_queued().len();
+            assert_eq!(got, usize::from(i != 3 && i != 5), "member {i}");
+        }
     }
 
     #[test]

@@ -46,7 +46,10 @@ impl Router for LocalRouter {
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> Result<u32, ClusterError> {
-        Ok(self.hub.deliver_group(group, &push, except, skip_user))
+        Ok(self
+            .hub
+            .deliver_group(group, &push, except, skip_user)
+            .await)
     }
 
     async fn group_joined(&self, group: &str, user: &str) -> Result<(), ClusterError> {

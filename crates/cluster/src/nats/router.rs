@@ -232,7 +232,10 @@ impl Router for NatsRouter {
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> Result<u32, ClusterError> {
-        let here = self.hub.deliver_group(group, &push, except, skip_user);
+        let here = self
+            .hub
+            .deliver_group(group, &push, except, skip_user)
+            .await;
         let payload = self.push_envelope(&push, except, skip_user);
         self.publish(group_subject(group), payload).await?;
         Ok(here)
@@ -479,7 +482,8 @@ async fn deliver(mut subscriber: Subscriber, target: Target, delivery: Delivery)
                         hub.deliver_user(user, &push, None);
                     }
                     Target::Group(group) => {
-                        hub.deliver_group(group, &push, None, skip_user.as_deref());
+                        hub.deliver_group(group, &push, None, skip_user.as_deref())
+                            .await;
                     }
                 }
             }

@@ -4,7 +4,9 @@
 //! The store hands over messages in commit order. Each conversation is mapped to
 //! one shard, and each shard is a FIFO drained by one task, so pushes of one
 //! conversation leave in seq order while a large group's fan-out only holds up the
-//! conversations that share its shard.
+//! conversations that share its shard. Group conversations and the others
+//! (direct, system) have shards of their own: a push to a user never waits
+//! behind a group's fan-out to thousands of members.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -18,20 +20,21 @@ use tokio::sync::mpsc;
 
 use crate::monitor::Meters;
 
-/// Shards of the fan-out stage; more than cores, so one busy group rarely shares.
+/// Shards of each kind (groups; direct and system conversations); more than
+/// cores, so one busy conversation rarely shares.
 const SHARDS: usize = 16;
 
 /// The fan-out stage's input side.
 #[derive(Clone)]
 pub struct Fanout {
-    shards: Arc<Vec<mpsc::UnboundedSender<Committed>>>,
+    shards: Arc<Vec<mpsc::UnboundedSender<(ConvId, Committed)>>>,
     meters: Meters,
 }
 
 impl Fanout {
     /// Starts the shard tasks on the current runtime.
     pub fn start(router: Arc<dyn Router>, meters: Meters) -> Self {
-        let shards = (0..SHARDS)
+        let shards = (0..2 * SHARDS)
             .map(|_| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 tokio::spawn(run_shard(rx, router.clone(), meters.clone()));
@@ -49,25 +52,34 @@ impl Fanout {
     pub fn committed(&self, batch: Vec<Committed>) {
         self.meters.stored(batch.len() as u64);
         for item in batch {
-            let mut hasher = DefaultHasher::new();
-            item.message.conv.hash(&mut hasher);
-            let shard = hasher.finish() as usize % self.shards.len();
+            let Ok(conv) = ConvId::parse(&item.message.conv) else {
+                tracing::error!(conv = %item.message.conv, "committed message with an invalid conversation");
+                continue;
+            };
             // A closed shard means the node is stopping; clients will `sync`.
-            let _ = self.shards[shard].send(item);
+            let _ = self.shards[shard_of(&conv)].send((conv, item));
         }
     }
 }
 
+/// The shard of `conv`: one of the first [`SHARDS`] for a group, one of the
+/// others for anything else.
+fn shard_of(conv: &ConvId) -> usize {
+    let mut hasher = DefaultHasher::new();
+    conv.hash(&mut hasher);
+    let within = hasher.finish() as usize % SHARDS;
+    match conv {
+        ConvId::Group(_) => within,
+        ConvId::Direct(..) | ConvId::System(_) => SHARDS + within,
+    }
+}
+
 async fn run_shard(
-    mut rx: mpsc::UnboundedReceiver<Committed>,
+    mut rx: mpsc::UnboundedReceiver<(ConvId, Committed)>,
     router: Arc<dyn Router>,
     meters: Meters,
 ) {
-    while let Some(Committed { message, origin }) = rx.recv().await {
-        let Ok(conv) = ConvId::parse(&message.conv) else {
-            tracing::error!(conv = %message.conv, "committed message with an invalid conversation");
-            continue;
-        };
+    while let Some((conv, Committed { message, origin })) = rx.recv().await {
         let push = Arc::new(Push::new(Op::Msg(message)));
         let reached = match &conv {
             ConvId::Direct(a, b) => {
@@ -83,5 +95,27 @@ async fn run_shard(
             // Stored but not pushed: the recipients find it with `sync`.
             Err(e) => tracing::warn!(%conv, error = %e, "fan-out failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_never_share_a_shard_with_direct_or_system_conversations() {
+        let groups: Vec<usize> = (0..200)
+            .map(|i| shard_of(&ConvId::parse(&format!("g:{i:026}")).expect("a group id")))
+            .collect();
+        let others: Vec<usize> = (0..200)
+            .flat_map(|i| [format!("d:a{i}:b{i}"), format!("s:u{i}")])
+            .map(|c| shard_of(&ConvId::parse(&c).expect("a conversation")))
+            .collect();
+        assert!(groups.iter().all(|&s| s < SHARDS), "{groups:?}");
+        assert!(others.iter().all(|&s| (SHARDS..2 * SHARDS).contains(&s)));
+        assert!(
+            groups.iter().any(|&s| s != groups[0]),
+            "groups spread over shards"
+        );
     }
 }

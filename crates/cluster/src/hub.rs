@@ -1,7 +1,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::RwLock;
 use tokio::sync::mpsc;
@@ -30,14 +29,17 @@ pub enum Interest {
 /// tasks first come, first served: a push to 10,000 members online here,
 /// queued all at once, would put 10,000 wake-ups ahead of every other user's
 /// next push or reply (tens of milliseconds). So a group's delivery goes in
-/// turns, and before the next turn it yields until most of the last one's
-/// connections have taken the push ([`FANOUT_PACE`] at most): other work
-/// waits behind about one turn of wake-ups, and the group's last members get
-/// the push a little later.
+/// turns of this many, yielding in between; and for a [`Push::paced`] one,
+/// before the next turn it waits (asleep, woken by the connections as they
+/// take the push; [`FANOUT_PACE`] at most) until all but half a turn of the
+/// connections queued so far have taken it: other work waits behind about one
+/// turn of wake-ups, and the runtime never runs out of the group's work while
+/// there is some. Pacing is for a push with nothing behind it: when pushes
+/// queue up, unpaced ones let each connection's task find several at once
+/// and write them together, which is what keeps an overloaded node delivering.
 pub const FANOUT_TURN: usize = 256;
 
-/// The longest a group's delivery waits for one turn's connections before
-/// going on anyway (some may be slow to take their pushes).
+/// The longest a paced group delivery waits for one turn's connections.
 const FANOUT_PACE: Duration = Duration::from_millis(5);
 
 /// This node's live connections by user, and for each group the users online here
@@ -169,7 +171,8 @@ impl Hub {
 
     /// Pushes to every device here of every member of `group` online here, except
     /// `except` and, when given, every device of `skip_user`; returns how many
-    /// devices it was queued for. Yields after every [`FANOUT_TURN`] devices.
+    /// devices it was queued for. Yields after every [`FANOUT_TURN`] devices
+    /// (and waits for them, if the push is [`Push::paced`]).
     pub async fn deliver_group(
         &self,
         group: &str,
@@ -180,8 +183,11 @@ impl Hub {
         let devices = self.group_devices(group, except, skip_user);
         let mut reached = 0;
         for (i, turn) in devices.chunks(FANOUT_TURN).enumerate() {
-            if i > 0 {
-                pace(push).await;
+            if i > 0 && push.is_paced() {
+                let mark = (reached as usize).saturating_sub(FANOUT_TURN / 2);
+                push.taken().at_least(mark, FANOUT_PACE).await;
+            } else if i > 0 {
+                tokio::task::yield_now().await;
             }
             reached += turn
                 .iter()
@@ -289,21 +295,6 @@ impl Hub {
     }
 }
 
-/// Yields until no more than about half a turn of connections still hold
-/// `push` in their queues (each holds a clone of it until its task takes it),
-/// or for [`FANOUT_PACE`].
-async fn pace(push: &Arc<Push>) {
-    /// Clones of the push held outside the queues: the caller's, the router's.
-    const HOLDERS: usize = 4;
-    let since = Instant::now();
-    loop {
-        tokio::task::yield_now().await;
-        if Arc::strong_count(push) <= HOLDERS + FANOUT_TURN / 2 || since.elapsed() >= FANOUT_PACE {
-            return;
-        }
-    }
-}
-
 fn deliver(inner: &Inner, user: &str, push: &Arc<Push>, except: Option<ConnId>) -> u32 {
     let Some(devices) = inner.users.get(user) else {
         return 0;
@@ -370,11 +361,14 @@ mod tests {
             hub.attach(c.clone());
             hub.set_user_groups(&format!("u{i}"), ["big".to_owned()]);
         }
-        let reached = hub.deliver_group("big", &push(), Some(3), Some("u5")).await;
-        assert_eq!(reached as usize, members - 2);
-        for (i, c) in conns.iter().enumerate() {
-            let got = c.take_queued().len();
-            assert_eq!(got, usize::from(i != 3 && i != 5), "member {i}");
+        let paced = Arc::new(Push::new(Op::Kicked(Kicked { reason: "p".into() })).paced());
+        for push in [push(), paced] {
+            let reached = hub.deliver_group("big", &push, Some(3), Some("u5")).await;
+            assert_eq!(reached as usize, members - 2);
+            for (i, c) in conns.iter().enumerate() {
+                let got = c.take_queued().len();
+                assert_eq!(got, usize::from(i != 3 && i != 5), "member {i}");
+            }
         }
     }
 

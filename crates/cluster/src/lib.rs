@@ -25,6 +25,7 @@ mod outbox;
 mod push;
 mod registry;
 mod router;
+mod taken;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -56,12 +56,18 @@ impl Outbox {
 
     /// Everything queued, oldest first; the queue is left empty and unallocated.
     pub(crate) fn take(&self) -> VecDeque<Arc<Push>> {
-        std::mem::take(&mut *self.items.lock())
+        let items = std::mem::take(&mut *self.items.lock());
+        items.iter().for_each(|push| push.taken().one());
+        items
     }
 
     /// The oldest queued push, if any.
     pub(crate) fn pop(&self) -> Option<Arc<Push>> {
-        self.items.lock().pop_front()
+        let push = self.items.lock().pop_front();
+        if let Some(push) = &push {
+            push.taken().one();
+        }
+        push
     }
 
     /// Resolves once something is queued (at once if something already is).

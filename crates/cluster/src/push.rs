@@ -3,6 +3,8 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use koi_proto::{DecodeError, Encoding, Frame, frame::Op};
 
+use crate::taken::Taken;
+
 /// A push frame, encoded lazily and at most once per encoding, however many
 /// connections it is written to.
 #[derive(Debug)]
@@ -10,6 +12,10 @@ pub struct Push {
     frame: Frame,
     json: OnceLock<Bytes>,
     protobuf: OnceLock<Bytes>,
+    /// Connections that took it from their queues.
+    taken: Taken,
+    /// A group's delivery of it goes in paced turns (see [`crate::hub::FANOUT_TURN`]).
+    paced: bool,
 }
 
 impl Push {
@@ -22,6 +28,8 @@ impl Push {
             },
             json: OnceLock::new(),
             protobuf: OnceLock::new(),
+            taken: Taken::default(),
+            paced: false,
         }
     }
 
@@ -33,6 +41,8 @@ impl Push {
             frame,
             json: OnceLock::new(),
             protobuf: OnceLock::from(bytes),
+            taken: Taken::default(),
+            paced: false,
         })
     }
 
@@ -48,5 +58,25 @@ impl Push {
             Encoding::Protobuf => &self.protobuf,
         };
         cell.get_or_init(|| encoding.encode(&self.frame)).clone()
+    }
+
+    /// The same push, delivered to a group in paced turns: other work on the
+    /// node waits behind one turn of it, not behind all of it. For a push with
+    /// nothing behind it; pushes that queue up deliver faster unpaced.
+    pub fn paced(self) -> Self {
+        Self {
+            paced: true,
+            ..self
+        }
+    }
+
+    /// Whether a group's delivery of it goes in paced turns.
+    pub fn is_paced(&self) -> bool {
+        self.paced
+    }
+
+    /// How many connections took it from their queues.
+    pub(crate) fn taken(&self) -> &Taken {
+        &self.taken
     }
 }

@@ -28,6 +28,7 @@ pub mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writer_stats;
 
 pub use content::{FileContent, LocalContent};
 pub use error::StoreError;
@@ -40,3 +41,4 @@ pub use records::{
 /// Called by the store after each commit with the messages it stored, in order.
 pub type CommitListener = std::sync::Arc<dyn Fn(Vec<Committed>) + Send + Sync>;
 pub use store::Store;
+pub use writer_stats::WriterStats;

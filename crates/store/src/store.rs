@@ -4,7 +4,7 @@ use koi_proto::{ConvSummary, Message};
 
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
-    NewMessage, NewUser, StoreError,
+    NewMessage, NewUser, StoreError, WriterStats,
 };
 
 /// Everything Koi keeps durably. Implementations: [`crate::sqlite`] (embedded) and
@@ -20,6 +20,9 @@ pub trait Store: Send + Sync + 'static {
     /// repeats) are not passed. The listener must not block: it hands the messages
     /// to the fan-out stage. Replaces any earlier listener.
     fn set_commit_listener(&self, listener: CommitListener);
+
+    /// The writer's jobs and commits since the store opened (for `/metrics`).
+    fn writer_stats(&self) -> WriterStats;
 
     // ---- users ------------------------------------------------------------
 

@@ -259,6 +259,30 @@ async fn health_metrics_and_admin(topology: Topology) {
         .collect();
     assert!(!stored.is_empty());
     assert!(stored.iter().sum::<f64>() >= 1.0, "{stored:?}");
+    let each = |name: &str| -> Vec<f64> {
+        metrics
+            .lines()
+            .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let (jobs, commits) = (
+        each("koi_store_write_jobs_total"),
+        each("koi_store_commits_total"),
+    );
+    assert_eq!(
+        jobs.len(),
+        koi.nodes().len(),
+        "each node reports its writer"
+    );
+    assert_eq!(commits.len(), koi.nodes().len(), "{metrics}");
+    assert!(
+        commits.iter().sum::<f64>() >= 1.0,
+        "the sends were committed: {commits:?}"
+    );
+    for (jobs, commits) in jobs.iter().zip(&commits) {
+        assert!(commits <= jobs, "{commits} commits for {jobs} jobs");
+    }
 
     assert_eq!(get(&koi, "/v1/admin/cluster", None).await.0, 401);
     assert_eq!(

@@ -29,6 +29,7 @@ pub(super) async fn healthz(State(gateway): State<Arc<Gateway>>) -> Response {
 
 pub(super) async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     crate::monitor::record_resident_memory();
+    crate::monitor::record_writer(gateway.logic.store().writer_stats());
     let body = gateway
         .prometheus
         .as_ref()

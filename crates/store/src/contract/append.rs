@@ -10,11 +10,13 @@ use super::{create_users, read_all, seqs, text};
 use crate::{Appended, Committed, NewMessage, Store};
 
 /// Twenty tasks appending fifty messages each to one conversation get exactly
-/// seqs 1..=1000: no gap, no repeat, each task's own seqs rising. Every message is
+/// seqs 1..=1000: no gap, no repeat, each task's own seqs rising; the writer
+/// counted them as jobs, in no more commits than jobs. Every message is
 /// readable with its text, ids are unique and ts never decreases with seq.
 pub async fn gapless_seq_under_concurrency(store: &Arc<dyn Store>) {
     let [a, b] = create_users(store, ["gapless.a", "gapless.b"]).await;
     let conv = ConvId::direct(&a, &b);
+    let before = store.writer_stats();
     let mut tasks = JoinSet::new();
     for task in 0..20 {
         let store = store.clone();
@@ -34,7 +36,19 @@ pub async fn gapless_seq_under_concurrency(store: &Arc<dyn Store>) {
         });
     }
     let mut all = Vec::new();
+    let mut finished = 0;
     while let Some(mine) = tasks.join_next().await {
+        finished += 1;
+        if finished == 20 {
+            // Each append was a job of the writer's; concurrent ones share commits.
+            let after = store.writer_stats();
+            let (jobs, commits) = (after.jobs - before.jobs, after.commits - before.commits);
+            assert!(jobs >= 1000, "{jobs} writer jobs for 1,000 appends");
+            assert!(
+                (1..=jobs).contains(&commits),
+                "{commits} commits for {jobs} jobs"
+            );
+        }
         let mine = mine.expect("append task");
         assert!(
             mine.windows(2).all(|w| w[0] < w[1]),

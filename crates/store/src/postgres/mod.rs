@@ -41,7 +41,7 @@ use tokio_postgres::NoTls;
 
 pub use self::content::PgContent;
 use self::writer::Writer;
-pub use self::writer::WriterStats;
+pub use crate::WriterStats;
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
@@ -127,6 +127,10 @@ fn pair_key(prefix: &str, a: &UserId, b: &UserId) -> String {
 impl Store for PostgresStore {
     fn set_commit_listener(&self, listener: CommitListener) {
         self.writer.set_listener(listener);
+    }
+
+    fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::connect::Db;
 use crate::listener::ListenerSlot;
-use crate::{CommitListener, Committed, StoreError};
+use crate::{CommitListener, Committed, StoreError, WriterStats};
 
 /// The most jobs in one transaction; bounds the latency a batch adds to its
 /// first job and the work lost to a failed commit.
@@ -58,15 +58,6 @@ const MAX_ATTEMPTS: u32 = 3;
 /// dropped (the server then rolls back whatever did not commit) and every job
 /// of the batch fails.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Counts of the writer's work since the store connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WriterStats {
-    /// Jobs taken off the queue (committed or not; a job run again is counted once).
-    pub jobs: u64,
-    /// Transactions committed.
-    pub commits: u64,
-}
 
 #[derive(Default)]
 struct Counters {

@@ -34,7 +34,7 @@ use self::activity::Activity;
 use self::blocks::Blocks;
 use self::readers::Readers;
 use self::writer::Writer;
-pub use self::writer::WriterStats;
+pub use crate::WriterStats;
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
@@ -91,6 +91,10 @@ fn now_ms() -> u64 {
 impl Store for SqliteStore {
     fn set_commit_listener(&self, listener: CommitListener) {
         self.writer.set_listener(listener);
+    }
+
+    fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {

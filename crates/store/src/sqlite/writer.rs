@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::Checkpointer;
 use crate::listener::ListenerSlot;
-use crate::{CommitListener, Committed, StoreError};
+use crate::{CommitListener, Committed, StoreError, WriterStats};
 
 /// The most jobs in one transaction; bounds the latency a batch adds to its
 /// first job and the work lost to a failed commit.
@@ -30,15 +30,6 @@ const MAX_BATCH: usize = 1024;
 /// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
 /// which pushes back on them instead of growing memory without bound.
 const QUEUE: usize = 8 * MAX_BATCH;
-
-/// Counts of the writer's work since the store opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WriterStats {
-    /// Jobs taken off the queue (committed or not).
-    pub jobs: u64,
-    /// Transactions committed.
-    pub commits: u64,
-}
 
 #[derive(Default)]
 struct Counters {

@@ -28,15 +28,17 @@ pub enum Interest {
 /// Each queued push wakes that connection's task, and the runtime runs woken
 /// tasks first come, first served: a push to 10,000 members online here,
 /// queued all at once, would put 10,000 wake-ups ahead of every other user's
-/// next push or reply (tens of milliseconds). So a group's delivery goes in
-/// turns of this many, yielding in between; and for a [`Push::paced`] one,
-/// before the next turn it waits (asleep, woken by the connections as they
-/// take the push; [`FANOUT_PACE`] at most) until all but half a turn of the
-/// connections queued so far have taken it: other work waits behind about one
-/// turn of wake-ups, and the runtime never runs out of the group's work while
-/// there is some. Pacing is for a push with nothing behind it: when pushes
-/// queue up, unpaced ones let each connection's task find several at once
-/// and write them together, which is what keeps an overloaded node delivering.
+/// next push or reply (tens of milliseconds). So a [`Push::paced`] group
+/// delivery goes in turns of this many, and before the next turn it waits
+/// (asleep, woken by the connections as they take the push; [`FANOUT_PACE`]
+/// at most) until all but half a turn of the connections queued so far have
+/// taken it: other work waits behind about one turn of wake-ups, and the
+/// runtime never runs out of the group's work while there is some. Pacing is
+/// for a push with nothing behind it: when pushes queue up, unpaced ones go to
+/// every device at once, so that each connection's task finds several queued
+/// and writes them together, which is what keeps an overloaded node
+/// delivering (at 200,000 deliveries/s offered, turns for every push cost a
+/// sixth of the deliveries and a third more CPU each: docs/benchmarks.md).
 pub const FANOUT_TURN: usize = 256;
 
 /// The longest a paced group delivery waits for one turn's connections.
@@ -171,8 +173,8 @@ impl Hub {
 
     /// Pushes to every device here of every member of `group` online here, except
     /// `except` and, when given, every device of `skip_user`; returns how many
-    /// devices it was queued for. Yields after every [`FANOUT_TURN`] devices
-    /// (and waits for them, if the push is [`Push::paced`]).
+    /// devices it was queued for. A [`Push::paced`] one goes in turns of
+    /// [`FANOUT_TURN`] devices, waiting for each to be taken.
     pub async fn deliver_group(
         &self,
         group: &str,
@@ -181,13 +183,17 @@ impl Hub {
         skip_user: Option<&str>,
     ) -> u32 {
         let devices = self.group_devices(group, except, skip_user);
+        // Unpaced: all at once (see FANOUT_TURN).
+        let turn = if push.is_paced() {
+            FANOUT_TURN
+        } else {
+            devices.len().max(1)
+        };
         let mut reached = 0;
-        for (i, turn) in devices.chunks(FANOUT_TURN).enumerate() {
-            if i > 0 && push.is_paced() {
+        for (i, turn) in devices.chunks(turn).enumerate() {
+            if i > 0 {
                 let mark = (reached as usize).saturating_sub(FANOUT_TURN / 2);
                 push.taken().at_least(mark, FANOUT_PACE).await;
-            } else if i > 0 {
-                tokio::task::yield_now().await;
             }
             reached += turn
                 .iter()

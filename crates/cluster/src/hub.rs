@@ -183,22 +183,20 @@ impl Hub {
         skip_user: Option<&str>,
     ) -> u32 {
         let devices = self.group_devices(group, except, skip_user);
-        // Unpaced: all at once (see FANOUT_TURN).
-        let turn = if push.is_paced() {
-            FANOUT_TURN
-        } else {
-            devices.len().max(1)
+        let queue = |turn: &[Arc<ConnHandle>]| -> u32 {
+            turn.iter().map(|c| u32::from(c.push(push.clone()))).sum()
         };
+        if !push.is_paced() {
+            // All at once (see FANOUT_TURN).
+            return queue(&devices);
+        }
         let mut reached = 0;
-        for (i, turn) in devices.chunks(turn).enumerate() {
+        for (i, turn) in devices.chunks(FANOUT_TURN).enumerate() {
             if i > 0 {
                 let mark = (reached as usize).saturating_sub(FANOUT_TURN / 2);
                 push.taken().at_least(mark, FANOUT_PACE).await;
             }
-            reached += turn
-                .iter()
-                .map(|c| u32::from(c.push(push.clone())))
-                .sum::<u32>();
+            reached += queue(turn);
         }
         reached
     }

@@ -57,7 +57,7 @@ impl Outbox {
     /// Everything queued, oldest first; the queue is left empty and unallocated.
     pub(crate) fn take(&self) -> VecDeque<Arc<Push>> {
         let items = std::mem::take(&mut *self.items.lock());
-        items.iter().for_each(|push| push.taken().one());
+        items.iter().for_each(|push| push.was_taken());
         items
     }
 
@@ -65,7 +65,7 @@ impl Outbox {
     pub(crate) fn pop(&self) -> Option<Arc<Push>> {
         let push = self.items.lock().pop_front();
         if let Some(push) = &push {
-            push.taken().one();
+            push.was_taken();
         }
         push
     }
@@ -118,6 +118,26 @@ mod tests {
         assert_eq!(taken, ["a", "b"]);
         assert!(outbox.pop().is_none());
         assert_eq!(outbox.offer(push("d")), Ok(()), "room again once taken");
+    }
+
+    #[tokio::test]
+    async fn takes_of_a_paced_push_are_counted() {
+        let paced = Arc::new(Push::new(Op::Kicked(Kicked { reason: "p".into() })).paced());
+        let (a, b) = (Outbox::new(4), Outbox::new(4));
+        a.offer(paced.clone()).expect("room");
+        b.offer(paced.clone()).expect("room");
+        a.offer(push("unpaced")).expect("room");
+        assert_eq!(a.take().len(), 2);
+        assert!(b.pop().is_some());
+        // Both takes count: a delivery waiting for two is woken at once.
+        let waited = paced
+            .taken()
+            .at_least(2, std::time::Duration::from_secs(60));
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_secs(10), waited)
+                .await
+                .expect("already reached")
+        );
     }
 
     #[tokio::test]

@@ -71,11 +71,20 @@ impl Push {
     }
 
     /// Whether a group's delivery of it goes in paced turns.
-    pub fn is_paced(&self) -> bool {
+    pub(crate) fn is_paced(&self) -> bool {
         self.paced
     }
 
-    /// How many connections took it from their queues.
+    /// A connection took it from its queue. Counted for a paced push only,
+    /// the one whose delivery waits on the count: others skip the shared
+    /// counter, which every receiving connection would touch.
+    pub(crate) fn was_taken(&self) {
+        if self.paced {
+            self.taken.one();
+        }
+    }
+
+    /// How many connections took it from their queues (if it is paced).
     pub(crate) fn taken(&self) -> &Taken {
         &self.taken
     }

@@ -148,24 +148,19 @@ impl Hub {
         read(&self.groups).members.get(group).map(HashSet::len)
     }
 
-    /// Whether `user` belongs to `group`.
-    pub fn is_member(&self, group: &str, user: &str) -> bool {
-        read(&self.groups)
-            .members
-            .get(group)
-            .is_some_and(|m| m.contains(user))
-    }
-
-    /// Every online connection of `group`'s members but `except` (the sender's own).
-    pub fn group_peers(&self, group: &str, except: u64) -> Vec<Peer> {
-        read(&self.groups)
+    /// Every online connection of `group`'s members but `except` (the
+    /// sender's own); `None` unless `user` is a member.
+    pub fn group_peers(&self, group: &str, user: &str, except: u64) -> Option<Vec<Peer>> {
+        let groups = read(&self.groups);
+        if !groups.members.get(group)?.contains(user) {
+            return None;
+        }
+        let online = groups
             .online
             .get(group)
             .into_iter()
-            .flat_map(HashMap::values)
-            .filter(|p| p.id != except)
-            .cloned()
-            .collect()
+            .flat_map(HashMap::values);
+        Some(online.filter(|p| p.id != except).cloned().collect())
     }
 
     /// The next seq of `conv`, from 1.
@@ -237,17 +232,19 @@ mod tests {
             ids.sort();
             ids
         };
-        assert_eq!(ids(hub.group_peers(&group, sender.id)), [early.id, late.id]);
+        let peers = |user| hub.group_peers(&group, user, sender.id).map(ids);
+        assert_eq!(peers("owner"), Some(vec![early.id, late.id]));
+        assert_eq!(peers("stranger"), None, "not a member yet");
         assert!(hub.add_members(&group, ["stranger", "early"]));
         assert_eq!(
             hub.group_size(&group),
             Some(4),
             "a member added twice counts once"
         );
-        assert!(hub.is_member(&group, "stranger") && !hub.is_member(&group, "nobody"));
+        assert_eq!(peers("stranger").map(|p| p.len()), Some(3));
         hub.leave("late", late.id);
-        assert_eq!(ids(hub.group_peers(&group, sender.id)).len(), 2);
+        assert_eq!(peers("owner").map(|p| p.len()), Some(2));
         assert!(!hub.add_members("no-such-group", ["early"]));
-        assert!(hub.group_peers("no-such-group", 0).is_empty());
+        assert!(hub.group_peers("no-such-group", "owner", 0).is_none());
     }
 }

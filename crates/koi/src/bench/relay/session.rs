@@ -157,10 +157,10 @@ async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
         send.conv.as_deref().and_then(|c| c.strip_prefix("g:")),
     ) {
         (Some(to), _) => (direct_conv(user, to), hub.peers_of([user, to], me)),
-        (None, Some(group)) if hub.is_member(group, user) => {
-            (format!("g:{group}"), hub.group_peers(group, me))
-        }
-        (None, Some(_)) => return error(id, "forbidden", "not a member of this group"),
+        (None, Some(group)) => match hub.group_peers(group, user, me) {
+            Some(peers) => (format!("g:{group}"), peers),
+            None => return error(id, "forbidden", "not a member of this group"),
+        },
         (None, None) => {
             return error(
                 id,

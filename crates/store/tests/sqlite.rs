@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use koi_core::{ConvId, HistoryRange, UserId};
-use koi_store::sqlite::SqliteStore;
+use koi_store::sqlite::{JournalPolicy, SqliteStore};
 use koi_store::{NewGroup, NewMessage, NewUser, Store};
 
 fn user(name: &str) -> UserId {
@@ -37,6 +37,16 @@ async fn create_user(store: &dyn Store, name: &str) {
 async fn passes_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("nested/dir/koi.db")).expect("open");
+    koi_store::contract::run_all(Arc::new(store)).await;
+}
+
+/// The contract again with every message moved out of the journal at the next
+/// commit, so that reads merge messages from both places.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn passes_the_contract_moving_eagerly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        SqliteStore::open_with(&dir.path().join("koi.db"), JournalPolicy::eager()).expect("open");
     koi_store::contract::run_all(Arc::new(store)).await;
 }
 
@@ -160,4 +170,164 @@ async fn concurrent_appends_share_commits() {
         let conv = ConvId::System(user(&format!("u{u}")));
         assert_eq!(store.last_seq(&conv).await.expect("last_seq"), 100);
     }
+}
+
+fn keyed(conv: &ConvId, from: &str, body: &str, key: &str) -> NewMessage {
+    NewMessage {
+        client_msg_id: key.into(),
+        ..text(conv, from, body)
+    }
+}
+
+async fn texts(store: &dyn Store, conv: &ConvId, range: HistoryRange) -> Vec<String> {
+    let history = store.history(conv, range).await.expect("history");
+    let seqs: Vec<u64> = history.iter().map(|m| m.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(seqs, sorted, "history is ascending without repeats");
+    history
+        .into_iter()
+        .map(|m| m.text.unwrap_or_else(|| m.kind.clone()))
+        .collect()
+}
+
+/// A conversation with some messages moved into `messages` and the newest still
+/// in the journal reads as one: every history shape, single messages, repeats
+/// and recalls, on both sides of the move, and again after reopening.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_read_the_same_before_and_after_moving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("koi.db");
+    let conv = ConvId::direct(&user("alice"), &user("bob"));
+    let other = ConvId::System(user("bob"));
+    // Four messages of a conversation move at a time.
+    let policy = JournalPolicy {
+        move_count: 4,
+        move_age: std::time::Duration::from_secs(3600),
+        move_budget: 1000,
+    };
+    {
+        let store = SqliteStore::open_with(&path, policy).expect("open");
+        create_user(&store, "alice").await;
+        create_user(&store, "bob").await;
+        for i in 1..=10 {
+            store
+                .append(keyed(&conv, "alice", &format!("m{i}"), &format!("k{i}")))
+                .await
+                .expect("append");
+            // Another conversation's commit, after which the due ones move.
+            store
+                .append(text(&other, "system", "tick"))
+                .await
+                .expect("append");
+        }
+        assert!(
+            store.journal_len() < 10,
+            "some of the 20 messages moved ({} pending)",
+            store.journal_len()
+        );
+        assert!(store.journal_len() > 0, "and some did not");
+        check_reads(&store, &conv, 10).await;
+        // A repeat is found wherever its first copy is.
+        for key in ["k1", "k10"] {
+            let again = store
+                .append(keyed(&conv, "alice", "again", key))
+                .await
+                .expect("repeat");
+            assert!(again.duplicate, "{key} is a repeat");
+            let sent = store
+                .sent_message("alice", key)
+                .await
+                .expect("sent_message")
+                .expect("found");
+            assert_eq!(sent.seq, again.message.seq);
+        }
+        // Recall one moved and one pending message.
+        store.recall(&conv, 2).await.expect("recall moved");
+        store.recall(&conv, 10).await.expect("recall pending");
+        assert!(matches!(
+            store.recall(&conv, 11).await,
+            Err(koi_store::StoreError::NotFound(_))
+        ));
+        for seq in [2, 10] {
+            let m = store
+                .message(&conv, seq)
+                .await
+                .expect("message")
+                .expect("found");
+            assert_eq!((m.kind.as_str(), m.text), ("recalled", None));
+        }
+    }
+    // Reopening moves whatever was pending; everything reads the same.
+    let store = SqliteStore::open_with(&path, policy).expect("reopen");
+    assert_eq!(store.journal_len(), 0);
+    check_reads(&store, &conv, 10).await;
+    let again = store
+        .append(keyed(&conv, "alice", "again", "k10"))
+        .await
+        .expect("repeat");
+    assert!(again.duplicate, "repeats are still found after reopening");
+    let next = store
+        .append(text(&conv, "bob", "m11"))
+        .await
+        .expect("append");
+    assert_eq!(next.message.seq, 11, "seq continues after reopening");
+    for seq in [2, 10] {
+        let m = store
+            .message(&conv, seq)
+            .await
+            .expect("message")
+            .expect("found");
+        assert_eq!(m.kind, "recalled", "seq {seq} stays recalled");
+    }
+}
+
+/// Every way of reading a conversation of `n` messages agrees on them.
+async fn check_reads(store: &SqliteStore, conv: &ConvId, n: u64) {
+    let all = texts(store, conv, HistoryRange::Latest { limit: 50 }).await;
+    assert_eq!(all.len() as u64, n);
+    assert_eq!(
+        texts(store, conv, HistoryRange::Latest { limit: 3 }).await,
+        all[all.len() - 3..]
+    );
+    assert_eq!(
+        texts(store, conv, HistoryRange::After { after: 3, limit: 4 }).await,
+        all[3..7]
+    );
+    assert_eq!(
+        texts(
+            store,
+            conv,
+            HistoryRange::Before {
+                before: 9,
+                limit: 5
+            }
+        )
+        .await,
+        all[3..8]
+    );
+    assert_eq!(
+        texts(
+            store,
+            conv,
+            HistoryRange::Between {
+                after: 1,
+                before: 10,
+                limit: 50
+            }
+        )
+        .await,
+        all[1..9]
+    );
+    for seq in 1..=n {
+        let m = store
+            .message(conv, seq)
+            .await
+            .expect("message")
+            .expect("found");
+        assert_eq!(m.seq, seq);
+    }
+    assert!(store.message(conv, n + 1).await.expect("message").is_none());
+    assert_eq!(store.last_seq(conv).await.expect("last_seq"), n);
 }

@@ -5,6 +5,7 @@ use koi_proto::ConvSummary;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::Activity;
+use super::recent::Recent;
 use crate::StoreError;
 
 /// A conversation's counter row, as an append finds it.
@@ -72,28 +73,20 @@ pub(super) fn create(
     Ok(id)
 }
 
-/// Records the message just appended at `seq`, `ts`.
-pub(super) fn advance(
+/// The highest seq of `conv`, 0 when it has none: from its newest message in
+/// the journal, else from `convs` (read second, see [`Recent`]).
+pub(super) fn last_seq(
     conn: &Connection,
-    id: i64,
-    seq: u64,
-    ts: u64,
-    activity: &Activity,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE convs SET last_seq = ?2, last_ts = ?3, activity = ?4 WHERE id = ?1",
-    )?
-    .execute(params![id, seq as i64, ts as i64, activity.next()])?;
-    Ok(())
-}
-
-/// The highest seq of `conv`, 0 when it has none.
-pub(super) fn last_seq(conn: &Connection, conv: &ConvId) -> Result<u64, StoreError> {
+    recent: &Recent,
+    conv: &ConvId,
+) -> Result<u64, StoreError> {
+    let name = conv.to_string();
+    let pending = recent.latest(&name).map(|latest| latest.seq);
     let seq: Option<i64> = conn
         .prepare_cached("SELECT last_seq FROM convs WHERE name = ?1")?
-        .query_row([conv.to_string()], |row| row.get(0))
+        .query_row([name], |row| row.get(0))
         .optional()?;
-    Ok(seq.unwrap_or(0) as u64)
+    Ok(pending.unwrap_or(0).max(seq.unwrap_or(0) as u64))
 }
 
 /// Moves the cursor forward only: `max` in the upsert makes a late, lower
@@ -119,11 +112,15 @@ pub(super) fn set_read(
 
 /// The user's direct and system conversations that have a message, and their
 /// groups; newest activity first (a counter bumped by every append, so two
-/// conversations that moved within one millisecond still list in order).
+/// conversations that moved within one millisecond still list in order). The
+/// counters of conversations with messages in the journal come from there
+/// (read first, see [`Recent`]).
 pub(super) fn conversations(
     conn: &Connection,
+    recent: &Recent,
     user: &UserId,
 ) -> Result<Vec<ConvSummary>, StoreError> {
+    let pending = recent.all_latest();
     let mut stmt = conn.prepare_cached(
         "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL, c.activity \
          FROM conv_users u JOIN convs c ON c.id = u.conv \
@@ -133,11 +130,11 @@ pub(super) fn conversations(
          SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), g.id, g.name, c.activity \
          FROM group_members m JOIN groups g ON g.id = m.group_id JOIN convs c ON c.id = g.conv \
          LEFT JOIN read_cursors r ON r.user = m.user AND r.conv = c.name \
-         WHERE m.user = ?1 \
-         ORDER BY 7 DESC, 1",
+         WHERE m.user = ?1",
     )?;
     let rows = stmt.query_map([user.as_str()], |row| {
-        Ok(ConvSummary {
+        let activity: i64 = row.get(6)?;
+        let summary = ConvSummary {
             conv: row.get(0)?,
             kind: String::new(),
             peer: None,
@@ -146,20 +143,35 @@ pub(super) fn conversations(
             last_seq: row.get::<_, i64>(1)? as u64,
             read_seq: row.get::<_, i64>(3)? as u64,
             last_ts: row.get::<_, i64>(2)? as u64,
-        })
+        };
+        Ok((activity, summary))
     })?;
-    rows.map(|row| {
-        let mut summary = row?;
-        if summary.group.is_some() {
-            summary.kind = "group".into();
-        } else {
-            let conv = ConvId::parse(&summary.conv).map_err(|e| {
-                StoreError::Internal(format!("stored conversation {:?}: {e}", summary.conv))
-            })?;
-            summary.kind = conv.kind().into();
-            summary.peer = conv.peer_of(user).map(|peer| peer.to_string());
-        }
-        Ok(summary)
-    })
-    .collect()
+    let mut listed = rows
+        .map(|row| {
+            let (mut activity, mut summary) = row?;
+            if let Some(latest) = pending.get(&summary.conv)
+                && latest.seq > summary.last_seq
+            {
+                (summary.last_seq, summary.last_ts) = (latest.seq, latest.ts);
+                activity = latest.activity;
+            }
+            Ok((activity, summary))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    listed.sort_by(|(a, x), (b, y)| b.cmp(a).then_with(|| x.conv.cmp(&y.conv)));
+    listed
+        .into_iter()
+        .map(|(_, mut summary)| {
+            if summary.group.is_some() {
+                summary.kind = "group".into();
+            } else {
+                let conv = ConvId::parse(&summary.conv).map_err(|e| {
+                    StoreError::Internal(format!("stored conversation {:?}: {e}", summary.conv))
+                })?;
+                summary.kind = conv.kind().into();
+                summary.peer = conv.peer_of(user).map(|peer| peer.to_string());
+            }
+            Ok(summary)
+        })
+        .collect()
 }

@@ -6,7 +6,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::activity::Activity;
 use super::convs;
-use crate::{Appended, Committed, NewMessage, StoreError, new_id};
+use super::recent::Recent;
+use super::writer::Tx;
+use crate::{Appended, NewMessage, StoreError, new_id};
 
 /// The columns [`from_row`] reads, in its order; `m` is the messages table.
 macro_rules! message_columns {
@@ -16,60 +18,43 @@ macro_rules! message_columns {
     };
 }
 
-/// Appends `message` with its conversation's next seq, announcing it unless it
-/// is a repeat. Runs in the writer's transaction, which makes reading and bumping
-/// `last_seq` atomic.
+/// Appends `message` with its conversation's next seq, to the journal, unless it
+/// is a repeat. Runs in the writer's transaction; the writer alone moves
+/// `last_seq`, in the journal and then in `convs`, so reading and bumping it is
+/// atomic.
 ///
-/// The insert comes first and the idempotency index refuses a repeat (`DO
-/// NOTHING`): a new message, by far the common case, costs no lookup.
+/// A repeat is looked for in the journal (in memory) and then in the
+/// idempotency index of `messages`, which the writer's cache keeps warm: a read,
+/// while the insert it saves would have dirtied a page of that index.
 pub(super) fn append(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     message: NewMessage,
     now_ms: u64,
     activity: &Activity,
-    announced: &mut Vec<Committed>,
 ) -> Result<Appended, StoreError> {
-    let conv = convs::open_for_append(conn, &message.conv, activity)?;
-    let seq = conv.last_seq + 1;
-    // Clocks step backwards; ts must not, so history stays ordered by time too.
-    let ts = now_ms.max(conv.last_ts);
-    let id = new_id();
-    let file = message.file.as_ref();
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
-             file_size, file_mime, meta, ts, client_msg_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
-             ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING",
-        )?
-        .execute(params![
-            conv.id,
-            seq as i64,
-            id,
-            message.from,
-            message.kind,
-            message.text,
-            file.map(|f| &f.file_id),
-            file.map(|f| &f.name),
-            file.map(|f| f.size as i64),
-            file.map(|f| &f.mime),
-            message.meta,
-            ts as i64,
-            message.client_msg_id,
-        ])?;
-    if inserted == 0 {
-        let earlier = by_client_msg_id(conn, &message.from, &message.client_msg_id)?
-            .ok_or_else(|| StoreError::Internal("a refused insert has no earlier row".into()))?;
+    let conn = tx.conn;
+    let earlier = match tx.journal.by_key(&message.from, &message.client_msg_id) {
+        Some(earlier) => Some(earlier),
+        None => stored_by_client_msg_id(conn, &message.from, &message.client_msg_id)?,
+    };
+    if let Some(earlier) = earlier {
         return Ok(Appended {
             message: earlier,
             duplicate: true,
         });
     }
-    convs::advance(conn, conv.id, seq, ts, activity)?;
+    let name = message.conv.to_string();
+    let mut conv = convs::open_for_append(conn, &message.conv, activity)?;
+    if let Some(latest) = tx.journal.latest(&name) {
+        (conv.last_seq, conv.last_ts) = (latest.seq, latest.ts);
+    }
+    let seq = conv.last_seq + 1;
+    // Clocks step backwards; ts must not, so history stays ordered by time too.
+    let ts = now_ms.max(conv.last_ts);
     let stored = Message {
-        conv: message.conv.to_string(),
+        conv: name,
         seq,
-        id,
+        id: new_id(),
         from: message.from,
         kind: message.kind,
         text: message.text,
@@ -78,18 +63,34 @@ pub(super) fn append(
         ts,
         client_msg_id: message.client_msg_id,
     };
-    announced.push(Committed {
-        message: stored.clone(),
-        origin: message.origin,
-    });
+    tx.journal.append(
+        conn,
+        conv.id,
+        activity.next(),
+        stored.clone(),
+        message.origin,
+    )?;
     Ok(Appended {
         message: stored,
         duplicate: false,
     })
 }
 
-/// The message stored earlier under this idempotency key, if any.
+/// The message sent earlier under this idempotency key, if any.
 pub(super) fn by_client_msg_id(
+    conn: &Connection,
+    recent: &Recent,
+    from: &str,
+    client_msg_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    if let Some(pending) = recent.by_key(from, client_msg_id) {
+        return Ok(Some(pending));
+    }
+    stored_by_client_msg_id(conn, from, client_msg_id)
+}
+
+/// [`by_client_msg_id`] in `messages` only.
+fn stored_by_client_msg_id(
     conn: &Connection,
     from: &str,
     client_msg_id: &str,
@@ -113,9 +114,11 @@ pub(super) fn by_client_msg_id(
     Ok(found)
 }
 
-/// The messages of `conv` in `range`, ascending by seq.
+/// The messages of `conv` in `range`, ascending by seq: those still in the
+/// journal (read first, see [`Recent`]) merged with those in `messages`.
 pub(super) fn history(
     conn: &Connection,
+    recent: &Recent,
     conv: &ConvId,
     range: HistoryRange,
 ) -> Result<Vec<Message>, StoreError> {
@@ -142,6 +145,7 @@ pub(super) fn history(
         )
     };
     let name = conv.to_string();
+    let pending = recent.range(&name, after, before);
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(
         params![name, clamp(after), clamp(before), range.limit()],
@@ -151,16 +155,48 @@ pub(super) fn history(
     if newest_first {
         messages.reverse();
     }
-    Ok(messages)
+    if pending.is_empty() {
+        return Ok(messages);
+    }
+    Ok(merge(
+        messages,
+        pending,
+        range.limit() as usize,
+        newest_first,
+    ))
 }
 
-/// One message of `conv`.
+/// Merges two ascending runs of one conversation, keeping `stored`'s copy of a
+/// seq found in both (it is the later), then keeps `limit` from the end the
+/// range is read from.
+fn merge(
+    stored: Vec<Message>,
+    pending: Vec<Message>,
+    limit: usize,
+    newest_first: bool,
+) -> Vec<Message> {
+    let mut by_seq: std::collections::BTreeMap<u64, Message> =
+        pending.into_iter().map(|m| (m.seq, m)).collect();
+    by_seq.extend(stored.into_iter().map(|m| (m.seq, m)));
+    let skip = if newest_first {
+        by_seq.len().saturating_sub(limit)
+    } else {
+        0
+    };
+    by_seq.into_values().skip(skip).take(limit).collect()
+}
+
+/// One message of `conv`, from the journal or `messages`.
 pub(super) fn message(
     conn: &Connection,
+    recent: &Recent,
     conv: &ConvId,
     seq: u64,
 ) -> Result<Option<Message>, StoreError> {
     let name = conv.to_string();
+    if let Some(pending) = recent.message(&name, seq) {
+        return Ok(Some(pending));
+    }
     let mut stmt = conn.prepare_cached(concat!(
         "SELECT ",
         message_columns!(),
@@ -176,8 +212,12 @@ pub(super) fn message(
 
 /// Clears a message's content and marks it `recalled`; its seq, id, sender, ts
 /// and client_msg_id stay, so the gap is visible and a retried send still dedups.
-pub(super) fn recall(conn: &Connection, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
-    let changed = conn
+pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+    if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
+        return Ok(());
+    }
+    let changed = tx
+        .conn
         .prepare_cached(
             "UPDATE messages SET kind = 'recalled', text = NULL, file_id = NULL, file_name = NULL, \
              file_size = NULL, file_mime = NULL, meta = NULL \

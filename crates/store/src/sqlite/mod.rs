@@ -2,6 +2,9 @@
 //!
 //! - [`writer`]: one thread owns the write connection and commits every write in
 //!   shared transactions (group commit); a write returns once durable.
+//! - [`journal`]: messages are written to an append-only journal and moved into
+//!   their conversation's place in `messages` later, many at a time;
+//!   [`recent`] serves them to readers until they have moved.
 //! - [`readers`]: a pool of read-only connections; reads never wait for writes.
 //! - [`schema`]: the migrations, tracked by `PRAGMA user_version`.
 //! - One file of queries per domain: messages, conversations, users, groups,
@@ -16,8 +19,10 @@ mod convs;
 mod error;
 mod files;
 mod groups;
+mod journal;
 mod messages;
 mod readers;
+mod recent;
 mod schema;
 mod users;
 mod writer;
@@ -32,7 +37,10 @@ use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
 use self::blocks::Blocks;
+use self::journal::Journal;
+pub use self::journal::JournalPolicy;
 use self::readers::Readers;
+use self::recent::Recent;
 use self::writer::Writer;
 pub use crate::WriterStats;
 use crate::{
@@ -46,6 +54,7 @@ pub struct SqliteStore {
     // last commit, after which no connection is left open.
     readers: Arc<Readers>,
     writer: Writer,
+    recent: Arc<Recent>,
     activity: Arc<Activity>,
     blocks: Arc<Blocks>,
 }
@@ -54,6 +63,11 @@ impl SqliteStore {
     /// Opens the database at `path`, creating it and its directory when missing,
     /// and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, JournalPolicy::default())
+    }
+
+    /// [`SqliteStore::open`] with messages moved out of the journal by `policy`.
+    pub fn open_with(path: &Path, policy: JournalPolicy) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Internal(format!("cannot create {}: {e}", dir.display()))
@@ -61,13 +75,18 @@ impl SqliteStore {
         }
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        // Moves what the last run left in the journal, before the activity
+        // counter is read from `convs`.
+        let recent = Arc::new(Recent::default());
+        let journal = Journal::open(&conn, recent.clone(), policy)?;
         let activity = Arc::new(Activity::load(&conn)?);
         let blocks = Arc::new(Blocks::load(&conn)?);
         let readers = Readers::open(path)?;
-        let writer = Writer::start(conn, connect::open_checkpointer(path)?)?;
+        let writer = Writer::start(conn, journal, connect::open_checkpointer(path)?)?;
         Ok(SqliteStore {
             readers,
             writer,
+            recent,
             activity,
             blocks,
         })
@@ -76,6 +95,11 @@ impl SqliteStore {
     /// How many write jobs ran and in how many commits, since opening.
     pub fn stats(&self) -> WriterStats {
         self.writer.stats()
+    }
+
+    /// How many messages are in the journal, not yet moved into `messages`.
+    pub fn journal_len(&self) -> usize {
+        self.recent.len()
     }
 }
 
@@ -120,9 +144,7 @@ impl Store for SqliteStore {
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
         let activity = self.activity.clone();
         self.writer
-            .call_announcing(move |c, announced| {
-                messages::append(c, message, now_ms(), &activity, announced)
-            })
+            .call_in_tx(move |tx| messages::append(tx, message, now_ms(), &activity))
             .await
     }
 
@@ -131,16 +153,16 @@ impl Store for SqliteStore {
         conv: &ConvId,
         range: HistoryRange,
     ) -> Result<Vec<Message>, StoreError> {
-        let conv = conv.clone();
+        let (conv, recent) = (conv.clone(), self.recent.clone());
         self.readers
-            .read(move |c| messages::history(c, &conv, range))
+            .read(move |c| messages::history(c, &recent, &conv, range))
             .await
     }
 
     async fn message(&self, conv: &ConvId, seq: u64) -> Result<Option<Message>, StoreError> {
-        let conv = conv.clone();
+        let (conv, recent) = (conv.clone(), self.recent.clone());
         self.readers
-            .read(move |c| messages::message(c, &conv, seq))
+            .read(move |c| messages::message(c, &recent, &conv, seq))
             .await
     }
 
@@ -151,26 +173,35 @@ impl Store for SqliteStore {
     ) -> Result<Option<Message>, StoreError> {
         let (from, cmid) = (from.to_owned(), client_msg_id.to_owned());
         self.readers
-            .read(move |c| messages::by_client_msg_id(c, &from, &cmid))
+            .read({
+                let recent = self.recent.clone();
+                move |c| messages::by_client_msg_id(c, &recent, &from, &cmid)
+            })
             .await
     }
 
     async fn recall(&self, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
         let conv = conv.clone();
         self.writer
-            .call(move |c| messages::recall(c, &conv, seq))
+            .call_in_tx(move |tx| messages::recall(tx, &conv, seq))
             .await
     }
 
     async fn last_seq(&self, conv: &ConvId) -> Result<u64, StoreError> {
         let conv = conv.clone();
-        self.readers.read(move |c| convs::last_seq(c, &conv)).await
+        let recent = self.recent.clone();
+        self.readers
+            .read(move |c| convs::last_seq(c, &recent, &conv))
+            .await
     }
 
     async fn conversations(&self, user: &UserId) -> Result<Vec<ConvSummary>, StoreError> {
         let user = user.clone();
         self.readers
-            .read(move |c| convs::conversations(c, &user))
+            .read({
+                let recent = self.recent.clone();
+                move |c| convs::conversations(c, &recent, &user)
+            })
             .await
     }
 

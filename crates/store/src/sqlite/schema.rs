@@ -118,6 +118,29 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX convs_activity;
     "#,
+    // 4: the journal (`journal.rs`): messages in commit order, written at its
+    // end only, until they move into `messages` (and their conversation's
+    // counters into `convs`). No index: what it holds is also in memory, and the
+    // store moves all of it when it opens.
+    r#"
+    CREATE TABLE journal (
+        n             INTEGER PRIMARY KEY,
+        conv          INTEGER NOT NULL,
+        seq           INTEGER NOT NULL,
+        id            TEXT NOT NULL,
+        sender        TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        text          TEXT,
+        file_id       TEXT,
+        file_name     TEXT,
+        file_size     INTEGER,
+        file_mime     TEXT,
+        meta          TEXT,
+        ts            INTEGER NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        activity      INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

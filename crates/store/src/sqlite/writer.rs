@@ -7,9 +7,11 @@
 //! its own savepoint, so one failing (a conflict, a limit) is undone alone, and no
 //! job's result is sent before the transaction holding it is durable.
 //!
-//! Jobs that store messages announce them; after the commit, and before any reply,
-//! the commit listener gets them in commit order: fan-out never pushes a message
-//! that could still be lost, and has it before its sender gets the ack.
+//! Jobs that store messages write them to the [`Journal`]; after the commit, and
+//! before any reply, readers can see them and the commit listener gets them in
+//! commit order: fan-out never pushes a message that could still be lost, and
+//! has it before its sender gets the ack. Each transaction ends by moving the
+//! conversations that are due from the journal into `messages`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -20,8 +22,9 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::Checkpointer;
+use super::journal::Journal;
 use crate::listener::ListenerSlot;
-use crate::{CommitListener, Committed, StoreError, WriterStats};
+use crate::{CommitListener, StoreError, WriterStats};
 
 /// The most jobs in one transaction; bounds the latency a batch adds to its
 /// first job and the work lost to a failed commit.
@@ -38,11 +41,17 @@ struct Counters {
     commits: Arc<AtomicU64>,
 }
 
+/// What a job works with: the write connection, in the open transaction, and
+/// the journal that messages go to.
+pub(super) struct Tx<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) journal: &'a mut Journal,
+}
+
 /// One write operation, type-erased so that every kind shares the queue.
 trait Job: Send {
-    /// Runs the operation in the open transaction; true when it succeeded. It may
-    /// push the messages it stored to `announced`.
-    fn run(&mut self, conn: &Connection, announced: &mut Vec<Committed>) -> bool;
+    /// Runs the operation in the open transaction; true when it succeeded.
+    fn run(&mut self, tx: &mut Tx<'_>) -> bool;
     /// Sends the operation's result, or `failure` when its batch did not commit.
     fn reply(self: Box<Self>, failure: Option<&StoreError>);
 }
@@ -56,13 +65,13 @@ struct Call<T, F> {
 impl<T, F> Job for Call<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection, &mut Vec<Committed>) -> Result<T, StoreError> + Send,
+    F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, conn: &Connection, announced: &mut Vec<Committed>) -> bool {
+    fn run(&mut self, tx: &mut Tx<'_>) -> bool {
         let Some(work) = self.work.take() else {
             return false;
         };
-        let result = work(conn, announced);
+        let result = work(tx);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -107,9 +116,13 @@ impl Drop for JoinOnDrop {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`, and the checkpoint thread on
-    /// `checkpoint` (a second connection to the same database).
-    pub(super) fn start(conn: Connection, checkpoint: Connection) -> Result<Self, StoreError> {
+    /// Starts the writer thread on `conn` with `journal`, and the checkpoint
+    /// thread on `checkpoint` (a second connection to the same database).
+    pub(super) fn start(
+        conn: Connection,
+        journal: Journal,
+        checkpoint: Connection,
+    ) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let checkpointer = Checkpointer::start(checkpoint, counters.commits.clone())?;
@@ -118,7 +131,7 @@ impl Writer {
             .name("koi-store-writer".into())
             .spawn({
                 let (counters, listener) = (counters.clone(), listener.clone());
-                move || run(conn, queue, &counters, &listener)
+                move || run(conn, journal, queue, &counters, &listener)
             })
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
@@ -140,16 +153,16 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call_announcing(move |conn, _| work(conn)).await
+        self.call_in_tx(move |tx| work(tx.conn)).await
     }
 
-    /// [`Writer::call`] for work that stores messages: what it pushes to its
-    /// second argument goes to the commit listener once committed (and is
+    /// [`Writer::call`] for work that uses the journal: what it appends there
+    /// goes to readers and the commit listener once committed (and is
     /// forgotten when the work fails).
-    pub(super) async fn call_announcing<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(super) async fn call_in_tx<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &mut Vec<Committed>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
         let job = Box::new(Call {
@@ -183,12 +196,12 @@ impl Writer {
 /// The thread: block for a job, take whatever else is queued, commit them together.
 fn run(
     conn: Connection,
+    mut journal: Journal,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     counters: &Counters,
     listener: &ListenerSlot,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    let mut announced = Vec::new();
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -200,38 +213,43 @@ fn run(
         counters
             .jobs
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let outcome = commit(&conn, &mut batch, &mut announced);
+        let outcome = commit(&conn, &mut journal, &mut batch);
         match &outcome {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
-                listener.announce(std::mem::take(&mut announced));
+                listener.announce(journal.committed());
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
                 }
+                journal.aborted();
             }
         }
-        announced.clear();
         for job in batch.drain(..) {
             job.reply(outcome.as_ref().err());
         }
     }
 }
 
-/// Runs `batch` in one transaction, each job in a savepoint, and commits.
+/// Runs `batch` in one transaction, each job in a savepoint, then the journal's
+/// due moves, and commits.
 fn commit(
     conn: &Connection,
+    journal: &mut Journal,
     batch: &mut [Box<dyn Job>],
-    announced: &mut Vec<Committed>,
 ) -> Result<(), StoreError> {
     let exec = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
     exec("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         exec("SAVEPOINT job")?;
-        let before = announced.len();
-        let ok = catch_unwind(AssertUnwindSafe(|| job.run(conn, announced))).unwrap_or(false);
+        let mark = journal.mark();
+        let mut tx = Tx {
+            conn,
+            journal: &mut *journal,
+        };
+        let ok = catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or(false);
         // Some failures (I/O, disk full) make SQLite roll back the whole
         // transaction; the next job would then autocommit on its own, so stop.
         if conn.is_autocommit() {
@@ -240,11 +258,12 @@ fn commit(
             ));
         }
         if !ok {
-            announced.truncate(before);
+            journal.undo_to(mark);
             exec("ROLLBACK TO job")?;
         }
         exec("RELEASE job")?;
     }
+    journal.move_due(conn)?;
     exec("COMMIT")?;
     Ok(())
 }

@@ -1,0 +1,268 @@
+//! Recent messages: committed to the journal, not yet moved into `messages`.
+//!
+//! Readers see a message as soon as its commit is durable, wherever it is kept;
+//! the same goes for its conversation's counters (`last_seq`, `last_ts`,
+//! `activity`), which `convs` gets only when the message moves.
+//! The writer publishes each commit here (new messages, recalls, and what it
+//! moved into `messages`) after `COMMIT` returned and before anyone hears of it;
+//! readers look here first and in SQLite second. Because a move is published only
+//! after the commit that wrote the rows into `messages`, a reader that no longer
+//! finds a message here is sure to find it in SQLite; one that finds it in both
+//! keeps SQLite's copy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use koi_proto::Message;
+
+/// One journal row as the writer and readers keep it.
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    /// The journal row.
+    pub(super) n: i64,
+    /// `convs.id` of its conversation.
+    pub(super) conv_id: i64,
+    /// The conversation's activity stamp from this message.
+    pub(super) activity: i64,
+    pub(super) message: Message,
+}
+
+/// A conversation's counters as its newest message left them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Latest {
+    pub(super) seq: u64,
+    pub(super) ts: u64,
+    pub(super) activity: i64,
+}
+
+impl Latest {
+    pub(super) fn of(pending: &Pending) -> Self {
+        Self {
+            seq: pending.message.seq,
+            ts: pending.message.ts,
+            activity: pending.activity,
+        }
+    }
+}
+
+/// A conversation's pending messages: always its newest, a contiguous run of seqs,
+/// since a move takes the oldest ones.
+#[derive(Debug)]
+struct ConvPending {
+    messages: BTreeMap<u64, Pending>,
+    /// When the oldest of them was published.
+    since: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    convs: HashMap<String, ConvPending>,
+    /// `(sender, client_msg_id)` → `(conv, seq)`, for non-empty ids.
+    keys: HashMap<(String, String), (String, u64)>,
+    len: usize,
+}
+
+/// What one commit changed, as [`Recent::publish`] applies it.
+#[derive(Debug, Default)]
+pub(super) struct Published {
+    /// Moved into `messages`: each conversation's pending messages up to a seq.
+    pub(super) moved: Vec<(String, u64)>,
+    /// Pending messages recalled.
+    pub(super) recalled: Vec<(String, u64)>,
+    /// New messages, in commit order.
+    pub(super) appended: Vec<Pending>,
+}
+
+/// A conversation due to be moved: its pending messages in seq order.
+pub(super) struct Due {
+    pub(super) conv: String,
+    pub(super) messages: Vec<Pending>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Recent(Mutex<Inner>);
+
+impl Recent {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many messages are pending.
+    pub(super) fn len(&self) -> usize {
+        self.lock().len
+    }
+
+    /// The pending messages of `conv` with `after < seq < before`, ascending.
+    pub(super) fn range(&self, conv: &str, after: u64, before: u64) -> Vec<Message> {
+        if after.saturating_add(1) >= before {
+            return Vec::new();
+        }
+        let inner = self.lock();
+        let Some(pending) = inner.convs.get(conv) else {
+            return Vec::new();
+        };
+        pending
+            .messages
+            .range(after + 1..before)
+            .map(|(_, p)| p.message.clone())
+            .collect()
+    }
+
+    /// One pending message.
+    pub(super) fn message(&self, conv: &str, seq: u64) -> Option<Message> {
+        let inner = self.lock();
+        let pending = inner.convs.get(conv)?.messages.get(&seq)?;
+        Some(pending.message.clone())
+    }
+
+    /// The counters of `conv` as its newest pending message left them.
+    pub(super) fn latest(&self, conv: &str) -> Option<Latest> {
+        let inner = self.lock();
+        let (_, newest) = inner.convs.get(conv)?.messages.last_key_value()?;
+        Some(Latest::of(newest))
+    }
+
+    /// [`Recent::latest`] of every conversation with pending messages.
+    pub(super) fn all_latest(&self) -> HashMap<String, Latest> {
+        let inner = self.lock();
+        inner
+            .convs
+            .iter()
+            .filter_map(|(conv, p)| {
+                let (_, newest) = p.messages.last_key_value()?;
+                Some((conv.clone(), Latest::of(newest)))
+            })
+            .collect()
+    }
+
+    /// The journal row of a pending message.
+    pub(super) fn row(&self, conv: &str, seq: u64) -> Option<i64> {
+        let inner = self.lock();
+        Some(inner.convs.get(conv)?.messages.get(&seq)?.n)
+    }
+
+    /// The pending message `from` sent with `client_msg_id` (never for an empty id).
+    pub(super) fn by_key(&self, from: &str, client_msg_id: &str) -> Option<Message> {
+        if client_msg_id.is_empty() {
+            return None;
+        }
+        let inner = self.lock();
+        let (conv, seq) = inner
+            .keys
+            .get(&(from.to_owned(), client_msg_id.to_owned()))?;
+        let pending = inner.convs.get(conv)?.messages.get(seq)?;
+        Some(pending.message.clone())
+    }
+
+    /// The conversations to move now, oldest pending first: those with at least
+    /// `count` pending messages or pending for `age`, except `skip`, until
+    /// `budget` messages are taken (a conversation is taken whole).
+    pub(super) fn due(
+        &self,
+        count: usize,
+        age: Duration,
+        budget: usize,
+        skip: &[&str],
+    ) -> Vec<Due> {
+        let inner = self.lock();
+        let now = Instant::now();
+        let mut due: Vec<(&String, &ConvPending)> = inner
+            .convs
+            .iter()
+            .filter(|(conv, p)| {
+                (p.messages.len() >= count || now.duration_since(p.since) >= age)
+                    && !skip.contains(&conv.as_str())
+            })
+            .collect();
+        due.sort_by_key(|(_, p)| p.since);
+        let mut taken = 0;
+        due.into_iter()
+            .take_while(|(_, p)| {
+                let fits = taken < budget;
+                taken += p.messages.len();
+                fits
+            })
+            .map(|(conv, p)| Due {
+                conv: conv.clone(),
+                messages: p.messages.values().cloned().collect(),
+            })
+            .collect()
+    }
+
+    /// The lowest journal row still pending, leaving out the conversations in
+    /// `moving`; `None` when no other is pending.
+    pub(super) fn lowest_row(&self, moving: &[Due]) -> Option<i64> {
+        let inner = self.lock();
+        inner
+            .convs
+            .iter()
+            .filter(|(conv, _)| !moving.iter().any(|d| &d.conv == *conv))
+            .filter_map(|(_, p)| p.messages.values().next().map(|p| p.n))
+            .min()
+    }
+
+    /// Applies a commit: first what it moved, then its recalls, then its new
+    /// messages, all under one lock so readers see the commit whole.
+    pub(super) fn publish(&self, commit: Published) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let now = Instant::now();
+        for (conv, upto) in commit.moved {
+            let Some(pending) = inner.convs.get_mut(&conv) else {
+                continue;
+            };
+            let kept = pending.messages.split_off(&(upto + 1));
+            let gone = std::mem::replace(&mut pending.messages, kept);
+            inner.len -= gone.len();
+            for p in gone.values() {
+                if !p.message.client_msg_id.is_empty() {
+                    inner
+                        .keys
+                        .remove(&(p.message.from.clone(), p.message.client_msg_id.clone()));
+                }
+            }
+            if pending.messages.is_empty() {
+                inner.convs.remove(&conv);
+            } else {
+                // What is left was published after what moved: young enough.
+                pending.since = now;
+            }
+        }
+        for (conv, seq) in commit.recalled {
+            if let Some(p) = inner
+                .convs
+                .get_mut(&conv)
+                .and_then(|p| p.messages.get_mut(&seq))
+            {
+                recall(&mut p.message);
+            }
+        }
+        for p in commit.appended {
+            let message = &p.message;
+            if !message.client_msg_id.is_empty() {
+                inner.keys.insert(
+                    (message.from.clone(), message.client_msg_id.clone()),
+                    (message.conv.clone(), message.seq),
+                );
+            }
+            let pending = inner
+                .convs
+                .entry(message.conv.clone())
+                .or_insert_with(|| ConvPending {
+                    messages: BTreeMap::new(),
+                    since: now,
+                });
+            pending.messages.insert(message.seq, p);
+            inner.len += 1;
+        }
+    }
+}
+
+/// What a recall leaves of a message: its place, sender, time and key.
+pub(super) fn recall(message: &mut Message) {
+    message.kind = "recalled".into();
+    message.text = None;
+    message.file = None;
+    message.meta = None;
+}

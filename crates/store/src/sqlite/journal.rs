@@ -140,29 +140,15 @@ impl Journal {
     ) -> Result<(), StoreError> {
         let n = self.next_row;
         self.next_row += 1;
-        let file = message.file.as_ref();
-        conn.prepare_cached(
-            "INSERT INTO journal (n, conv, seq, id, sender, kind, text, file_id, file_name, \
-             file_size, file_mime, meta, ts, client_msg_id, activity) \
+        let mut insert = conn.prepare_cached(
+            "INSERT INTO journal (conv, seq, id, sender, kind, text, file_id, file_name, \
+             file_size, file_mime, meta, ts, client_msg_id, n, activity) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?
-        .execute(params![
-            n,
-            conv_id,
-            message.seq as i64,
-            message.id,
-            message.from,
-            message.kind,
-            message.text,
-            file.map(|f| &f.file_id),
-            file.map(|f| &f.name),
-            file.map(|f| f.size as i64),
-            file.map(|f| &f.mime),
-            message.meta,
-            message.ts as i64,
-            message.client_msg_id,
-            activity,
-        ])?;
+        )?;
+        bind_message(&mut insert, conv_id, &message)?;
+        insert.raw_bind_parameter(14, n)?;
+        insert.raw_bind_parameter(15, activity)?;
+        insert.raw_execute()?;
         if !message.client_msg_id.is_empty() {
             self.staged_keys.insert(
                 (message.from.clone(), message.client_msg_id.clone()),
@@ -266,9 +252,7 @@ impl Journal {
             .map(|(conv, _)| conv.as_str())
             .collect();
         let budget = self.policy.move_budget.max(2 * self.staged.len());
-        let due = self
-            .recent
-            .due(self.policy.move_count, self.policy.move_age, budget, &skip);
+        let due = self.recent.due(self.policy.move_age, budget, &skip);
         if due.is_empty() {
             return Ok(());
         }
@@ -364,25 +348,34 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     )?;
     for conv in due {
         for p in &conv.messages {
-            let m = &p.message;
-            let file = m.file.as_ref();
-            insert.execute(params![
-                p.conv_id,
-                m.seq as i64,
-                m.id,
-                m.from,
-                m.kind,
-                m.text,
-                file.map(|f| &f.file_id),
-                file.map(|f| &f.name),
-                file.map(|f| f.size as i64),
-                file.map(|f| &f.mime),
-                m.meta,
-                m.ts as i64,
-                m.client_msg_id,
-            ])?;
+            bind_message(&mut insert, p.conv_id, &p.message)?;
+            insert.raw_execute()?;
         }
     }
+    Ok(())
+}
+
+/// Binds parameters 1 to 13 of an insert into `messages` or `journal`: the
+/// conversation and the message's columns, in the tables' order.
+fn bind_message(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    conv_id: i64,
+    m: &koi_proto::Message,
+) -> rusqlite::Result<()> {
+    let file = m.file.as_ref();
+    stmt.raw_bind_parameter(1, conv_id)?;
+    stmt.raw_bind_parameter(2, m.seq as i64)?;
+    stmt.raw_bind_parameter(3, &m.id)?;
+    stmt.raw_bind_parameter(4, &m.from)?;
+    stmt.raw_bind_parameter(5, &m.kind)?;
+    stmt.raw_bind_parameter(6, &m.text)?;
+    stmt.raw_bind_parameter(7, file.map(|f| &f.file_id))?;
+    stmt.raw_bind_parameter(8, file.map(|f| &f.name))?;
+    stmt.raw_bind_parameter(9, file.map(|f| f.size as i64))?;
+    stmt.raw_bind_parameter(10, file.map(|f| &f.mime))?;
+    stmt.raw_bind_parameter(11, &m.meta)?;
+    stmt.raw_bind_parameter(12, m.ts as i64)?;
+    stmt.raw_bind_parameter(13, &m.client_msg_id)?;
     Ok(())
 }
 

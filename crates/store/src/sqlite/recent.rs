@@ -10,7 +10,7 @@
 //! finds a message here is sure to find it in SQLite; one that finds it in both
 //! keeps SQLite's copy.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,20 @@ struct Inner {
     /// `(sender, client_msg_id)` → `(conv, seq)`, for non-empty ids.
     keys: HashMap<(String, String), (String, u64)>,
     len: usize,
+    /// `(since, conv)` of every pending conversation, oldest first, plus stale
+    /// entries of conversations that moved since (dropped when they reach the
+    /// front). The front's first message is the lowest journal row pending.
+    order: VecDeque<(Instant, String)>,
+    /// Conversations with at least `crowd` pending messages.
+    crowded: HashSet<String>,
+    crowd: usize,
+}
+
+impl Inner {
+    /// Whether `entry` of `order` still stands for a pending conversation.
+    fn live(&self, (since, conv): &(Instant, String)) -> bool {
+        self.convs.get(conv).is_some_and(|p| p.since == *since)
+    }
 }
 
 /// What one commit changed, as [`Recent::publish`] applies it.
@@ -80,10 +94,18 @@ pub(super) struct Due {
     pub(super) messages: Vec<Pending>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Recent(Mutex<Inner>);
 
 impl Recent {
+    /// An empty set, where a conversation with `crowd` pending messages is due.
+    pub(super) fn new(crowd: usize) -> Self {
+        Self(Mutex::new(Inner {
+            crowd: crowd.max(1),
+            ..Inner::default()
+        }))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -155,39 +177,38 @@ impl Recent {
         Some(pending.message.clone())
     }
 
-    /// The conversations to move now, oldest pending first: those with at least
-    /// `count` pending messages or pending for `age`, except `skip`, until
-    /// `budget` messages are taken (a conversation is taken whole).
-    pub(super) fn due(
-        &self,
-        count: usize,
-        age: Duration,
-        budget: usize,
-        skip: &[&str],
-    ) -> Vec<Due> {
+    /// The conversations to move now: those with at least the crowd of pending
+    /// messages, then those pending for `age`, oldest first, except `skip`,
+    /// until `budget` messages are taken (a conversation is taken whole).
+    pub(super) fn due(&self, age: Duration, budget: usize, skip: &[&str]) -> Vec<Due> {
         let inner = self.lock();
         let now = Instant::now();
-        let mut due: Vec<(&String, &ConvPending)> = inner
-            .convs
+        let old = inner
+            .order
             .iter()
-            .filter(|(conv, p)| {
-                (p.messages.len() >= count || now.duration_since(p.since) >= age)
-                    && !skip.contains(&conv.as_str())
-            })
-            .collect();
-        due.sort_by_key(|(_, p)| p.since);
+            .take_while(|(since, _)| now.duration_since(*since) >= age)
+            .filter(|entry| inner.live(entry) && !inner.crowded.contains(&entry.1))
+            .map(|(_, conv)| conv);
         let mut taken = 0;
-        due.into_iter()
-            .take_while(|(_, p)| {
-                let fits = taken < budget;
-                taken += p.messages.len();
-                fits
-            })
-            .map(|(conv, p)| Due {
+        let mut due = Vec::new();
+        let mut seen = HashSet::new();
+        for conv in inner.crowded.iter().chain(old) {
+            if taken >= budget {
+                break;
+            }
+            if skip.contains(&conv.as_str()) || !seen.insert(conv) {
+                continue;
+            }
+            let Some(pending) = inner.convs.get(conv) else {
+                continue;
+            };
+            taken += pending.messages.len();
+            due.push(Due {
                 conv: conv.clone(),
-                messages: p.messages.values().cloned().collect(),
-            })
-            .collect()
+                messages: pending.messages.values().cloned().collect(),
+            });
+        }
+        due
     }
 
     /// The lowest journal row still pending, leaving out the conversations in
@@ -195,11 +216,10 @@ impl Recent {
     pub(super) fn lowest_row(&self, moving: &[Due]) -> Option<i64> {
         let inner = self.lock();
         inner
-            .convs
+            .order
             .iter()
-            .filter(|(conv, _)| !moving.iter().any(|d| &d.conv == *conv))
-            .filter_map(|(_, p)| p.messages.values().next().map(|p| p.n))
-            .min()
+            .filter(|entry| inner.live(entry) && !moving.iter().any(|d| d.conv == entry.1))
+            .find_map(|(_, conv)| Some(inner.convs.get(conv)?.messages.values().next()?.n))
     }
 
     /// Applies a commit: first what it moved, then its recalls, then its new
@@ -227,6 +247,14 @@ impl Recent {
             } else {
                 // What is left was published after what moved: young enough.
                 pending.since = now;
+                inner.order.push_back((now, conv.clone()));
+            }
+            if inner
+                .convs
+                .get(&conv)
+                .is_none_or(|p| p.messages.len() < inner.crowd)
+            {
+                inner.crowded.remove(&conv);
             }
         }
         for (conv, seq) in commit.recalled {
@@ -246,15 +274,25 @@ impl Recent {
                     (message.conv.clone(), message.seq),
                 );
             }
-            let pending = inner
-                .convs
-                .entry(message.conv.clone())
-                .or_insert_with(|| ConvPending {
+            let conv = message.conv.clone();
+            let pending = inner.convs.entry(conv.clone()).or_insert_with(|| {
+                inner.order.push_back((now, conv.clone()));
+                ConvPending {
                     messages: BTreeMap::new(),
                     since: now,
-                });
-            pending.messages.insert(message.seq, p);
+                }
+            });
+            pending.messages.insert(p.message.seq, p);
+            if pending.messages.len() >= inner.crowd {
+                inner.crowded.insert(conv);
+            }
             inner.len += 1;
+        }
+        while let Some(front) = inner.order.front() {
+            if inner.live(front) {
+                break;
+            }
+            inner.order.pop_front();
         }
     }
 }
@@ -265,4 +303,84 @@ pub(super) fn recall(message: &mut Message) {
     message.text = None;
     message.file = None;
     message.meta = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(n: i64, conv: &str, seq: u64) -> Pending {
+        Pending {
+            n,
+            conv_id: 1,
+            activity: n,
+            message: Message {
+                conv: conv.into(),
+                seq,
+                from: "alice".into(),
+                kind: "text".into(),
+                client_msg_id: format!("k{n}"),
+                ..Message::default()
+            },
+        }
+    }
+
+    fn publish(recent: &Recent, appended: Vec<Pending>, moved: Vec<(String, u64)>) {
+        recent.publish(Published {
+            moved,
+            recalled: Vec::new(),
+            appended,
+        });
+    }
+
+    fn names(due: &[Due]) -> Vec<&str> {
+        due.iter().map(|d| d.conv.as_str()).collect()
+    }
+
+    /// Crowded conversations are due at once, the others by age, oldest first,
+    /// within the budget; a move takes them out of every index.
+    #[test]
+    fn due_by_crowd_then_by_age_within_the_budget() {
+        let recent = Recent::new(3);
+        publish(
+            &recent,
+            vec![pending(1, "a", 1), pending(2, "b", 1)],
+            vec![],
+        );
+        publish(
+            &recent,
+            vec![pending(3, "c", 1), pending(4, "c", 2), pending(5, "c", 3)],
+            vec![],
+        );
+        let hour = Duration::from_secs(3600);
+        assert_eq!(names(&recent.due(hour, 100, &[])), ["c"], "c is crowded");
+        assert_eq!(
+            names(&recent.due(Duration::ZERO, 100, &[])),
+            ["c", "a", "b"]
+        );
+        assert_eq!(names(&recent.due(Duration::ZERO, 4, &[])), ["c", "a"]);
+        assert_eq!(names(&recent.due(Duration::ZERO, 100, &["c", "a"])), ["b"]);
+        assert_eq!(recent.lowest_row(&[]), Some(1));
+
+        let moving = recent.due(Duration::ZERO, 4, &[]);
+        assert_eq!(recent.lowest_row(&moving), Some(2), "b's row is next");
+        publish(&recent, vec![], vec![("c".into(), 3), ("a".into(), 1)]);
+        assert_eq!(recent.len(), 1);
+        assert_eq!(recent.by_key("alice", "k4"), None, "moved keys are gone");
+        assert_eq!(recent.message("b", 1).map(|m| m.seq), Some(1));
+        assert!(
+            recent.due(hour, 100, &[]).is_empty(),
+            "c is no longer crowded"
+        );
+        assert_eq!(names(&recent.due(Duration::ZERO, 100, &[])), ["b"]);
+
+        // a comes back: younger than b.
+        publish(&recent, vec![pending(6, "a", 2)], vec![]);
+        assert_eq!(names(&recent.due(Duration::ZERO, 100, &[])), ["b", "a"]);
+        assert_eq!(recent.lowest_row(&[]), Some(2));
+        assert_eq!(
+            recent.latest("a").map(|l| (l.seq, l.activity)),
+            Some((2, 6))
+        );
+    }
 }

@@ -258,20 +258,26 @@ impl Journal {
         }
         let exec = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
         exec("SAVEPOINT move")?;
-        match write_moves(conn, &due) {
+        // Rows before the oldest one still pending have all moved.
+        let lowest = self
+            .recent
+            .lowest_row(&due)
+            .or_else(|| self.staged.first().map(|s| s.pending.n))
+            .unwrap_or(self.next_row);
+        let delete = lowest - self.deleted_below >= DELETE_STEP;
+        let moved = write_moves(conn, &due).and_then(|()| {
+            if delete {
+                conn.prepare_cached("DELETE FROM journal WHERE n < ?1")?
+                    .execute([lowest])?;
+            }
+            Ok(())
+        });
+        match moved {
             Ok(()) => {
-                // Rows before the oldest one still pending have all moved.
-                let lowest = self
-                    .recent
-                    .lowest_row(&due)
-                    .or_else(|| self.staged.first().map(|s| s.pending.n))
-                    .unwrap_or(self.next_row);
-                if lowest - self.deleted_below >= DELETE_STEP {
-                    conn.prepare_cached("DELETE FROM journal WHERE n < ?1")?
-                        .execute([lowest])?;
+                exec("RELEASE move")?;
+                if delete {
                     self.deleted_below = lowest;
                 }
-                exec("RELEASE move")?;
                 self.moving = due;
             }
             Err(e) => {

@@ -7,4 +7,8 @@ pub struct WriterStats {
     pub jobs: u64,
     /// Transactions committed.
     pub commits: u64,
+    /// Messages committed to the embedded store's journal and not yet moved
+    /// into their conversation's place (always 0 for PostgreSQL). Stays within
+    /// a few seconds' worth of messages; growing without end means moves fail.
+    pub journal: u64,
 }

@@ -209,6 +209,7 @@ impl Writer {
     /// Jobs and commits so far; `commits < jobs` shows batching at work.
     pub(super) fn stats(&self) -> WriterStats {
         WriterStats {
+            journal: 0,
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
         }

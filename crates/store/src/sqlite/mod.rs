@@ -92,14 +92,13 @@ impl SqliteStore {
         })
     }
 
-    /// How many write jobs ran and in how many commits, since opening.
+    /// How many write jobs ran and in how many commits, since opening, and how
+    /// many messages are in the journal, not yet moved into `messages`.
     pub fn stats(&self) -> WriterStats {
-        self.writer.stats()
-    }
-
-    /// How many messages are in the journal, not yet moved into `messages`.
-    pub fn journal_len(&self) -> usize {
-        self.recent.len()
+        WriterStats {
+            journal: self.recent.len() as u64,
+            ..self.writer.stats()
+        }
     }
 }
 
@@ -118,7 +117,7 @@ impl Store for SqliteStore {
     }
 
     fn writer_stats(&self) -> WriterStats {
-        self.writer.stats()
+        self.stats()
     }
 
     async fn create_user(&self, user: NewUser) -> Result<(), StoreError> {

@@ -189,6 +189,7 @@ impl Writer {
         WriterStats {
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
+            journal: 0,
         }
     }
 }

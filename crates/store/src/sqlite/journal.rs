@@ -2,7 +2,7 @@
 //!
 //! `messages` is clustered on `(conv, seq)`, so a commit of a hundred messages to
 //! a hundred conversations dirtied a hundred leaf pages of it, and as many of
-//! the idempotency index: about 19 KB synced per 100-byte message. The journal
+//! the idempotency index: 19–26 KB synced per 100-byte message. The journal
 //! is a rowid table written only at its end, so the same commit fills a few
 //! contiguous pages. Each conversation's messages are moved into `messages`
 //! later, many at a time (when it has [`JournalPolicy::move_count`] pending or

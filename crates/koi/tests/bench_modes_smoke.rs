@@ -88,6 +88,49 @@ fn bench_group_delivers_every_message_to_every_online_member() {
     assert_eq!(n(&again, &["setup", "users_existing"]), 34);
 }
 
+/// `--direct-process` runs the direct pairs as a `koi bench direct` child:
+/// its whole report is in the group's, every acknowledged direct message was
+/// delivered once, and no pair ran in the group bench's own process.
+#[test]
+fn bench_group_runs_direct_pairs_in_a_child_process() {
+    let node = node();
+    let report = bench(&[
+        "group",
+        "--url",
+        &node.http,
+        "--members",
+        "20",
+        "--online",
+        "8",
+        "--rate",
+        "10",
+        "--duration",
+        "2",
+        "--warmup",
+        "1",
+        "--direct-pairs",
+        "2",
+        "--direct-rate",
+        "10",
+        "--direct-process",
+        "--prefix",
+        "gchild",
+    ]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["direct"].is_null(), "no pairs in-process: {report}");
+    let child = &report["direct_process"];
+    assert_eq!(child["bench"], "direct", "{report}");
+    assert_eq!(child["users"], 4, "{report}");
+    assert!(n(child, &["acked"]) > 0, "{report}");
+    assert_eq!(n(child, &["delivered"]), n(child, &["acked"]), "{report}");
+    assert_eq!((n(child, &["lost"]), n(child, &["duplicated"])), (0, 0));
+    assert_eq!(
+        n(&report, &["delivered"]),
+        n(&report, &["expected"]),
+        "{report}"
+    );
+}
+
 /// `group --baseline` runs the same group load through the null relay (its
 /// own process) and the same fan-out through a bare nats-server before the
 /// node: every target delivers everything owed once, each reports its server

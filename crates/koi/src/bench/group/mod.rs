@@ -18,6 +18,7 @@
 //! 5. Reports ([`report`]).
 
 mod baseline;
+mod beside;
 mod load;
 mod member;
 mod report;
@@ -95,6 +96,12 @@ pub struct GroupArgs {
     /// Offered direct messages per second, all pairs together.
     #[arg(long, default_value_t = 100.0)]
     direct_rate: f64,
+    /// Run the direct pairs as a `koi bench direct` child process (its own
+    /// runtime, sockets and CPU, as other users' clients would have) instead
+    /// of in this one; the group load starts once it sends, and its report
+    /// goes in `direct_process`. Needs --warmup of at least 1 (the child's).
+    #[arg(long)]
+    direct_process: bool,
     /// Exit 0 even when deliveries were lost or duplicated.
     #[arg(long)]
     allow_loss: bool,
@@ -141,6 +148,9 @@ fn check(args: &GroupArgs) -> anyhow::Result<()> {
     if args.direct_pairs > 0 && !positive(args.direct_rate) {
         bail!("--direct-rate must be positive");
     }
+    if args.direct_process && (args.direct_pairs == 0 || args.warmup < 1.0) {
+        bail!("--direct-process needs --direct-pairs and a --warmup of at least 1 s");
+    }
     if args.size > 16 * 1024 {
         bail!("--size is at most 16384 (the protocol's bound on `text`)");
     }
@@ -173,10 +183,17 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
 fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
     output::verdict(report.ok, allow_loss, || {
         let (group, direct) = (&report.traffic, report.direct.as_ref().map(|d| &d.traffic));
+        let child = |field: &str| {
+            report
+                .direct_process
+                .as_ref()
+                .and_then(|r| r[field].as_u64())
+                .unwrap_or(0)
+        };
         format!(
             "{} lost and {} duplicated deliveries",
-            group.lost + direct.map_or(0, |d| d.lost),
-            group.duplicated + direct.map_or(0, |d| d.duplicated)
+            group.lost + direct.map_or(0, |d| d.lost) + child("lost"),
+            group.duplicated + direct.map_or(0, |d| d.duplicated) + child("duplicated")
         )
     })?;
     Ok(())
@@ -184,7 +201,13 @@ fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
 
 /// Sets the group up on `target` and runs the load of `args` through it.
 async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::Result<Report> {
-    let (s, n, pairs) = (args.senders, args.online, args.direct_pairs);
+    // Direct pairs in a child process are not this process's to set up.
+    let pairs = if args.direct_process {
+        0
+    } else {
+        args.direct_pairs
+    };
+    let (s, n) = (args.senders, args.online);
     let (transport, transport_name) = (args.transport.transport(), args.transport.name());
     let mut warnings = Vec::new();
     let per_sender = args.rate / s as f64;
@@ -255,6 +278,23 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
     times.connect_s = t.elapsed().as_secs_f64();
     times.total_s = started.elapsed().as_secs_f64();
 
+    let direct_process = if args.direct_process {
+        progress!(
+            "starting {} direct pairs in a child process",
+            args.direct_pairs
+        );
+        let load = beside::DirectLoad {
+            url: target.url,
+            pairs: args.direct_pairs,
+            rate: args.direct_rate,
+            duration: args.duration,
+            transport: transport_name,
+            prefix: format!("{prefix}d"),
+        };
+        Some(beside::DirectProcess::start(load).await?)
+    } else {
+        None
+    };
     progress!(
         "sending {} msgs/s to g:{} for {} s, {} deliveries/s owed",
         args.rate,
@@ -276,6 +316,13 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
     };
     let m = load::run(conns, plan).await?;
     let (group_tally, direct_tally) = (m.group, m.direct);
+    let direct_process = match direct_process {
+        Some(child) => Some(child.finish().await?),
+        None => None,
+    };
+    let child_ok = direct_process
+        .as_ref()
+        .is_none_or(|report| report["ok"].as_bool() == Some(true));
 
     for (what, tally) in [("group", &group_tally), ("direct", &direct_tally)] {
         if let Some(n) = tally.errors.get("rate_limited") {
@@ -346,8 +393,9 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
             .server_cpu_s
             .filter(|_| m.deliveries > 0)
             .map(|cpu| round(cpu * 1e6 / m.deliveries as f64, 2)),
+        direct_process,
         warnings,
-        ok: group_tally.correct() && direct_tally.correct(),
+        ok: group_tally.correct() && direct_tally.correct() && child_ok,
     };
     Ok(report)
 }

@@ -37,6 +37,8 @@ pub struct Report {
     pub send_lag: Summary,
     /// The direct pairs running beside the group, if any.
     pub direct: Option<Direct>,
+    /// With `--direct-process`: the child `koi bench direct`'s whole report.
+    pub direct_process: Option<serde_json::Value>,
     pub drain_s: f64,
     /// Seconds from the first due message to the end of the drain.
     pub load_s: f64,
@@ -124,6 +126,25 @@ impl Report {
                 direct.pairs, direct.rate
             );
             rows(w, &direct.traffic, "delivered msgs/s");
+        }
+        if let Some(child) = &self.direct_process {
+            let ms = |latency: &str, at: &str| child[latency][at].as_f64().unwrap_or(f64::NAN);
+            let _ = writeln!(w, "\n  direct messages from a child process");
+            table::row(
+                w,
+                "send→delivery",
+                format_args!(
+                    "p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+                    ms("send_to_delivery", "p50_ms"),
+                    ms("send_to_delivery", "p99_ms"),
+                    ms("send_to_delivery", "max_ms")
+                ),
+            );
+            table::row(
+                w,
+                "lost / duplicated",
+                format_args!("{} / {}", child["lost"], child["duplicated"]),
+            );
         }
         table::row(w, "drain", format_args!("{:.2} s", self.drain_s));
         if let Some(cpu) = self.bench_cpu_s {

@@ -21,7 +21,8 @@ pub trait Store: Send + Sync + 'static {
     /// to the fan-out stage. Replaces any earlier listener.
     fn set_commit_listener(&self, listener: CommitListener);
 
-    /// The writer's jobs and commits since the store opened (for `/metrics`).
+    /// The writer's jobs and commits since the store opened, and the messages
+    /// waiting in its journal (for `/metrics`).
     fn writer_stats(&self) -> WriterStats;
 
     // ---- users ------------------------------------------------------------

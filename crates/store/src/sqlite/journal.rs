@@ -21,6 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use super::recent::{Due, Latest, Pending, Published, Recent, recall};
+use super::sent_keys::SentKeys;
 use crate::{Committed, StoreError};
 
 /// When the writer moves a conversation's messages from the journal into
@@ -62,6 +63,15 @@ impl JournalPolicy {
     }
 }
 
+/// The columns `journal` shares with `messages`, in both tables' order and in
+/// [`bind_message`]'s.
+macro_rules! shared_columns {
+    () => {
+        "conv, seq, id, sender, kind, text, file_id, file_name, file_size, file_mime, meta, \
+         ts, client_msg_id"
+    };
+}
+
 /// Journal rows are deleted once this many at the front have moved.
 const DELETE_STEP: i64 = 256;
 
@@ -83,11 +93,12 @@ pub(super) struct Journal {
     deleted_below: i64,
     staged: Vec<Staged>,
     /// `(sender, client_msg_id)` of staged messages → index in `staged`.
-    staged_keys: HashMap<(String, String), usize>,
+    staged_keys: SentKeys<usize>,
     /// Conversation → index in `staged` of its newest staged message.
     staged_latest: HashMap<String, usize>,
     recalled: Vec<(String, u64)>,
-    moving: Vec<Due>,
+    /// What the open transaction moved: each conversation up to a seq.
+    moved: Vec<(String, u64)>,
 }
 
 /// Where a job's changes to the journal start, to undo them when it fails.
@@ -111,10 +122,10 @@ impl Journal {
             next_row: 1,
             deleted_below: 1,
             staged: Vec::new(),
-            staged_keys: HashMap::new(),
+            staged_keys: SentKeys::default(),
             staged_latest: HashMap::new(),
             recalled: Vec::new(),
-            moving: Vec::new(),
+            moved: Vec::new(),
         })
     }
 
@@ -140,20 +151,19 @@ impl Journal {
     ) -> Result<(), StoreError> {
         let n = self.next_row;
         self.next_row += 1;
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO journal (conv, seq, id, sender, kind, text, file_id, file_name, \
-             file_size, file_mime, meta, ts, client_msg_id, n, activity) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?;
+        let mut insert = conn.prepare_cached(concat!(
+            "INSERT INTO journal (",
+            shared_columns!(),
+            ", n, activity) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        ))?;
         bind_message(&mut insert, conv_id, &message)?;
         insert.raw_bind_parameter(14, n)?;
         insert.raw_bind_parameter(15, activity)?;
         insert.raw_execute()?;
         if !message.client_msg_id.is_empty() {
-            self.staged_keys.insert(
-                (message.from.clone(), message.client_msg_id.clone()),
-                self.staged.len(),
-            );
+            self.staged_keys
+                .insert(&message.from, &message.client_msg_id, self.staged.len());
         }
         self.staged_latest
             .insert(message.conv.clone(), self.staged.len());
@@ -177,7 +187,7 @@ impl Journal {
         }
         let staged = self
             .staged_keys
-            .get(&(from.to_owned(), client_msg_id.to_owned()))
+            .get(from, client_msg_id)
             .map(|&i| self.staged[i].pending.message.clone());
         staged.or_else(|| self.recent.by_key(from, client_msg_id))
     }
@@ -228,7 +238,7 @@ impl Journal {
                 let message = &undone.pending.message;
                 if !message.client_msg_id.is_empty() {
                     self.staged_keys
-                        .remove(&(message.from.clone(), message.client_msg_id.clone()));
+                        .remove(&message.from, &message.client_msg_id);
                 }
             }
             // A conversation whose newest staged message was undone may have an
@@ -278,7 +288,10 @@ impl Journal {
                 if delete {
                     self.deleted_below = lowest;
                 }
-                self.moving = due;
+                self.moved = due
+                    .into_iter()
+                    .filter_map(|d| Some((d.conv, d.messages.last()?.message.seq)))
+                    .collect();
             }
             Err(e) => {
                 tracing::error!(error = %e, "moving messages out of the journal failed");
@@ -302,15 +315,8 @@ impl Journal {
                 origin: s.origin,
             })
             .collect();
-        let moved = std::mem::take(&mut self.moving)
-            .into_iter()
-            .filter_map(|due| {
-                let upto = due.messages.last()?.message.seq;
-                Some((due.conv, upto))
-            })
-            .collect();
         self.recent.publish(Published {
-            moved,
+            moved: std::mem::take(&mut self.moved),
             recalled: std::mem::take(&mut self.recalled),
             appended: staged.into_iter().map(|s| s.pending).collect(),
         });
@@ -323,7 +329,7 @@ impl Journal {
         self.staged_keys.clear();
         self.staged_latest.clear();
         self.recalled.clear();
-        self.moving.clear();
+        self.moved.clear();
         // A deletion may have been rolled back with it: the next move deletes
         // from the start again (rows already gone cost nothing).
         self.deleted_below = 1;
@@ -347,11 +353,11 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
             ])?;
         }
     }
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
-         file_size, file_mime, meta, ts, client_msg_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?;
+    let mut insert = conn.prepare_cached(concat!(
+        "INSERT INTO messages (",
+        shared_columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?;
     for conv in due {
         for p in &conv.messages {
             bind_message(&mut insert, p.conv_id, &p.message)?;
@@ -390,8 +396,7 @@ fn bind_message(
 /// before a crash (their deletion had not come yet) are already there and are
 /// skipped.
 fn drain(conn: &Connection) -> Result<(), StoreError> {
-    let columns = "conv, seq, id, sender, kind, text, file_id, file_name, file_size, \
-                   file_mime, meta, ts, client_msg_id";
+    let columns = shared_columns!();
     let left: i64 = conn.query_row("SELECT count(*) FROM journal", [], |row| row.get(0))?;
     if left == 0 {
         return Ok(());

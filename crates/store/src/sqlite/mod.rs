@@ -24,6 +24,7 @@ mod messages;
 mod readers;
 mod recent;
 mod schema;
+mod sent_keys;
 mod users;
 mod writer;
 

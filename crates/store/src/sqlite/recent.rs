@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use koi_proto::Message;
 
+use super::sent_keys::SentKeys;
+
 /// One journal row as the writer and readers keep it.
 #[derive(Debug, Clone)]
 pub(super) struct Pending {
@@ -59,7 +61,7 @@ struct ConvPending {
 struct Inner {
     convs: HashMap<String, ConvPending>,
     /// `(sender, client_msg_id)` → `(conv, seq)`, for non-empty ids.
-    keys: HashMap<(String, String), (String, u64)>,
+    keys: SentKeys<(String, u64)>,
     len: usize,
     /// `(since, conv)` of every pending conversation, oldest first, plus stale
     /// entries of conversations that moved since (dropped when they reach the
@@ -170,9 +172,7 @@ impl Recent {
             return None;
         }
         let inner = self.lock();
-        let (conv, seq) = inner
-            .keys
-            .get(&(from.to_owned(), client_msg_id.to_owned()))?;
+        let (conv, seq) = inner.keys.get(from, client_msg_id)?;
         let pending = inner.convs.get(conv)?.messages.get(seq)?;
         Some(pending.message.clone())
     }
@@ -212,7 +212,7 @@ impl Recent {
     }
 
     /// The lowest journal row still pending, leaving out the conversations in
-    /// `moving`; `None` when no other is pending.
+    /// `moving` (taken whole by a move); `None` when no other is pending.
     pub(super) fn lowest_row(&self, moving: &[Due]) -> Option<i64> {
         let inner = self.lock();
         inner
@@ -237,9 +237,7 @@ impl Recent {
             inner.len -= gone.len();
             for p in gone.values() {
                 if !p.message.client_msg_id.is_empty() {
-                    inner
-                        .keys
-                        .remove(&(p.message.from.clone(), p.message.client_msg_id.clone()));
+                    inner.keys.remove(&p.message.from, &p.message.client_msg_id);
                 }
             }
             if pending.messages.is_empty() {
@@ -270,7 +268,8 @@ impl Recent {
             let message = &p.message;
             if !message.client_msg_id.is_empty() {
                 inner.keys.insert(
-                    (message.from.clone(), message.client_msg_id.clone()),
+                    &message.from,
+                    &message.client_msg_id,
                     (message.conv.clone(), message.seq),
                 );
             }

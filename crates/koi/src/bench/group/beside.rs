@@ -29,6 +29,8 @@ pub struct DirectLoad<'a> {
     pub rate: f64,
     /// Seconds measured, after one second of warm-up.
     pub duration: f64,
+    /// Bytes of text per message.
+    pub size: usize,
     pub transport: &'static str,
     pub prefix: String,
 }
@@ -51,6 +53,7 @@ impl DirectProcess {
             format!("--users={}", 2 * load.pairs),
             format!("--rate={}", load.rate),
             format!("--duration={}", load.duration),
+            format!("--size={}", load.size),
             "--warmup=1".to_owned(),
             format!("--transport={}", load.transport),
             format!("--prefix={}", load.prefix),

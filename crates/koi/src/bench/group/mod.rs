@@ -100,6 +100,7 @@ pub struct GroupArgs {
     /// runtime, sockets and CPU, as other users' clients would have) instead
     /// of in this one; the group load starts once it sends, and its report
     /// goes in `direct_process`. Needs --warmup of at least 1 (the child's).
+    /// The node's CPU per delivery then counts the group's deliveries only.
     #[arg(long)]
     direct_process: bool,
     /// Exit 0 even when deliveries were lost or duplicated.
@@ -288,6 +289,7 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
             pairs: args.direct_pairs,
             rate: args.direct_rate,
             duration: args.duration,
+            size: args.size,
             transport: transport_name,
             prefix: format!("{prefix}d"),
         };
@@ -398,4 +400,34 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
         ok: group_tally.correct() && direct_tally.correct() && child_ok,
     };
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: GroupArgs,
+    }
+
+    fn checked(extra: &[&str]) -> anyhow::Result<()> {
+        let argv = [&["group", "--admin-token", "t"], extra].concat();
+        check(&Cli::try_parse_from(argv).expect("parses").args)
+    }
+
+    #[test]
+    fn direct_process_needs_pairs_and_a_warmup_covering_the_childs() {
+        let refused = |extra: &[&str]| {
+            let e = checked(extra).expect_err("refused").to_string();
+            assert!(e.contains("--direct-process"), "{e}");
+        };
+        refused(&["--direct-process", "--warmup", "1"]);
+        refused(&["--direct-process", "--direct-pairs", "2"]);
+        refused(&["--direct-process", "--direct-pairs", "2", "--warmup", "0.5"]);
+        checked(&["--direct-process", "--direct-pairs", "2", "--warmup", "1"]).expect("accepted");
+    }
 }

@@ -19,6 +19,7 @@
 
 mod content;
 pub mod contract;
+mod conv_summary;
 mod error;
 mod ids;
 mod listener;

@@ -250,14 +250,7 @@ async fn messages_read_the_same_before_and_after_moving() {
             store.recall(&conv, 11).await,
             Err(koi_store::StoreError::NotFound(_))
         ));
-        for seq in [2, 10] {
-            let m = store
-                .message(&conv, seq)
-                .await
-                .expect("message")
-                .expect("found");
-            assert_eq!((m.kind.as_str(), m.text), ("recalled", None));
-        }
+        assert_recalled(&store, &conv, &[2, 10]).await;
     }
     // Reopening moves whatever was pending; everything reads the same.
     let store = SqliteStore::open_with(&path, policy).expect("reopen");
@@ -273,13 +266,18 @@ async fn messages_read_the_same_before_and_after_moving() {
         .await
         .expect("append");
     assert_eq!(next.message.seq, 11, "seq continues after reopening");
-    for seq in [2, 10] {
+    assert_recalled(&store, &conv, &[2, 10]).await;
+}
+
+/// Each of `seqs` reads as recalled: kind `recalled`, no text.
+async fn assert_recalled(store: &SqliteStore, conv: &ConvId, seqs: &[u64]) {
+    for &seq in seqs {
         let m = store
-            .message(&conv, seq)
+            .message(conv, seq)
             .await
             .expect("message")
             .expect("found");
-        assert_eq!(m.kind, "recalled", "seq {seq} stays recalled");
+        assert_eq!((m.kind.as_str(), m.text), ("recalled", None), "seq {seq}");
     }
 }
 

@@ -110,15 +110,7 @@ pub(super) async fn conversations(db: &Db, user: &UserId) -> Result<Vec<ConvSumm
                 read_seq: unsigned(row.try_get(3)?),
                 last_ts: unsigned(row.try_get(2)?),
             };
-            if summary.group.is_some() {
-                summary.kind = "group".into();
-            } else {
-                let conv = ConvId::parse(&summary.conv).map_err(|e| {
-                    StoreError::Internal(format!("stored conversation {:?}: {e}", summary.conv))
-                })?;
-                summary.kind = conv.kind().into();
-                summary.peer = conv.peer_of(user).map(|peer| peer.to_string());
-            }
+            crate::conv_summary::complete(&mut summary, user)?;
             Ok(summary)
         })
         .collect()

@@ -162,15 +162,7 @@ pub(super) fn conversations(
     listed
         .into_iter()
         .map(|(_, mut summary)| {
-            if summary.group.is_some() {
-                summary.kind = "group".into();
-            } else {
-                let conv = ConvId::parse(&summary.conv).map_err(|e| {
-                    StoreError::Internal(format!("stored conversation {:?}: {e}", summary.conv))
-                })?;
-                summary.kind = conv.kind().into();
-                summary.peer = conv.peer_of(user).map(|peer| peer.to_string());
-            }
+            crate::conv_summary::complete(&mut summary, user)?;
             Ok(summary)
         })
         .collect()

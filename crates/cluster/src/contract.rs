@@ -37,7 +37,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use koi_proto::frame::Op;
-use koi_proto::{Encoding, Kicked};
+use koi_proto::{Encoding, Kicked, Message};
 
 use crate::{ConnHandle, ConnId, Hub, NodeInfo, Push, Registry, Router};
 
@@ -264,7 +264,7 @@ pub async fn group_membership_changes_follow_the_member(cluster: &Cluster) {
     cluster
         .a
         .router
-        .group_joined(&g, &m2)
+        .group_joined(&g, &m2, 0)
         .await
         .expect("group_joined");
     member_settles(&cluster.b, &g, &m2, true).await;
@@ -296,7 +296,9 @@ pub async fn group_membership_changes_follow_the_member(cluster: &Cluster) {
     // Absence for m2: the fence on m2's own subject went after, from the same node.
     fence_user(cluster, &m2, [&mut d2]).await;
 
-    // m1 (online on a) leaves through b, and joins again through b.
+    // m1 (online on a) leaves through b, and joins again through b when the
+    // group's last message was seq 7: a push of seq 7 still on its way is not
+    // for them, and seq 8 is.
     cluster
         .b
         .router
@@ -307,16 +309,18 @@ pub async fn group_membership_changes_follow_the_member(cluster: &Cluster) {
     cluster
         .b
         .router
-        .group_joined(&g, &m1)
+        .group_joined(&g, &m1, 7)
         .await
         .expect("group_joined");
     member_settles(&cluster.a, &g, &m1, true).await;
-    cluster
-        .b
-        .router
-        .to_group(&g, push("p3"), None, None)
-        .await
-        .expect("to_group");
+    for (seq, label) in [(7, "p3, sent before the join"), (8, "p3")] {
+        cluster
+            .b
+            .router
+            .to_group(&g, msg_push(&g, seq, label), None, None)
+            .await
+            .expect("to_group");
+    }
     d1.expect("p3").await;
     fence_user(cluster, &m2, [&mut d2]).await;
 
@@ -606,9 +610,21 @@ fn push(label: &str) -> Arc<Push> {
     })))
 }
 
+/// A `msg` push of message `seq` in `group`, labelled by its text.
+fn msg_push(group: &str, seq: u64, label: &str) -> Arc<Push> {
+    Arc::new(Push::new(Op::Msg(Message {
+        conv: format!("g:{group}"),
+        seq,
+        kind: "text".into(),
+        text: Some(label.to_owned()),
+        ..Message::default()
+    })))
+}
+
 fn label_of(push: &Push) -> &str {
     match &push.frame().op {
         Some(Op::Kicked(k)) => &k.reason,
+        Some(Op::Msg(m)) => m.text.as_deref().unwrap_or_default(),
         other => panic!("not a test push: {other:?}"),
     }
 }

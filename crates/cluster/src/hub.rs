@@ -64,7 +64,9 @@ pub struct Hub {
 #[derive(Debug, Default)]
 struct Inner {
     users: HashMap<String, Vec<Arc<ConnHandle>>>,
-    groups: HashMap<String, HashSet<String>>,
+    /// For each group, its members online here, each with the last seq of the
+    /// group's messages that are not theirs to get (see [`Hub::group_joined`]).
+    groups: HashMap<String, HashMap<String, u64>>,
     user_groups: HashMap<String, HashSet<String>>,
     /// Where interest changes go, once a router watches them.
     watcher: Option<mpsc::UnboundedSender<Interest>>,
@@ -120,8 +122,20 @@ impl Hub {
         true
     }
 
-    /// Records the groups of a user who is online here.
+    /// Records the groups of a user who is online here (members of long
+    /// standing: every message of the group is theirs to get).
     pub fn set_user_groups(&self, user: &str, groups: impl IntoIterator<Item = String>) {
+        self.add_member_of(user, groups, None);
+    }
+
+    /// Adds `user`, when online here, to `groups`; with `after`, as a new
+    /// member who gets none of the messages up to that seq.
+    fn add_member_of(
+        &self,
+        user: &str,
+        groups: impl IntoIterator<Item = String>,
+        after: Option<u64>,
+    ) {
         let mut inner = self.inner.write();
         if !inner.users.contains_key(user) {
             return;
@@ -129,7 +143,14 @@ impl Hub {
         for group in groups {
             let members = inner.groups.entry(group.clone()).or_default();
             let first = members.is_empty();
-            members.insert(user.to_owned());
+            match after {
+                Some(seq) => {
+                    members.insert(user.to_owned(), seq);
+                }
+                None => {
+                    members.entry(user.to_owned()).or_insert(0);
+                }
+            }
             if first {
                 inner.emit(Interest::GroupOn(group.clone()));
             }
@@ -141,9 +162,13 @@ impl Hub {
         }
     }
 
-    /// `user` joined `group`: from now on they get its pushes here, if online here.
-    pub fn group_joined(&self, group: &str, user: &str) {
-        self.set_user_groups(user, [group.to_owned()]);
+    /// `user` joined `group` when its last message was `after_seq`: from now
+    /// on they get its pushes here, if online here, except those of messages
+    /// up to `after_seq`, which were sent while they were not a member. (A
+    /// push of such a message can still be on its way: sent and acknowledged
+    /// before the join, but queued for fan-out, or in flight from another node.)
+    pub fn group_joined(&self, group: &str, user: &str, after_seq: u64) {
+        self.add_member_of(user, [group.to_owned()], Some(after_seq));
     }
 
     /// `user` left `group`.
@@ -187,7 +212,7 @@ impl Hub {
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> u32 {
-        let devices = self.group_devices(group, except, skip_user);
+        let devices = self.group_devices(group, push.msg_seq(), except, skip_user);
         let queue = |turn: &[Arc<ConnHandle>]| -> u32 {
             turn.iter().map(|c| u32::from(c.push(push.clone()))).sum()
         };
@@ -211,6 +236,7 @@ impl Hub {
     fn group_devices(
         &self,
         group: &str,
+        seq: Option<u64>,
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> Vec<Arc<ConnHandle>> {
@@ -220,6 +246,8 @@ impl Hub {
         };
         members
             .iter()
+            .filter(|(_, after)| seq.is_none_or(|seq| seq > **after))
+            .map(|(u, _)| u)
             .filter(|u| Some(u.as_str()) != skip_user)
             .filter_map(|u| inner.users.get(u))
             .flatten()
@@ -254,7 +282,7 @@ impl Hub {
 
     /// How many users online here are members of `group`.
     pub fn local_members(&self, group: &str) -> usize {
-        self.inner.read().groups.get(group).map_or(0, HashSet::len)
+        self.inner.read().groups.get(group).map_or(0, HashMap::len)
     }
 
     /// The groups of `user` that this hub knows (empty unless online here).
@@ -381,6 +409,32 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_new_member_gets_no_message_from_before_the_join() {
+        let hub = Hub::new();
+        let (old, new) = (conn(1, "old", 8), conn(2, "new", 8));
+        hub.attach(old.clone());
+        hub.attach(new.clone());
+        hub.set_user_groups("old", ["g".to_owned()]);
+        hub.group_joined("g", "new", 5);
+        let msg = |seq| {
+            Arc::new(Push::new(Op::Msg(koi_proto::Message {
+                conv: "g:g".into(),
+                seq,
+                ..Default::default()
+            })))
+        };
+        assert_eq!(hub.deliver_group("g", &msg(5), None, None).await, 1);
+        assert_eq!((old.take_queued().len(), new.take_queued().len()), (1, 0));
+        for push in [msg(6), push()] {
+            assert_eq!(hub.deliver_group("g", &push, None, None).await, 2);
+            assert_eq!((old.take_queued().len(), new.take_queued().len()), (1, 1));
+        }
+        // Loading a member's groups again keeps what the join said.
+        hub.set_user_groups("new", ["g".to_owned()]);
+        assert_eq!(hub.deliver_group("g", &msg(4), None, None).await, 1);
+    }
+
     #[test]
     fn interest_changes_are_reported_in_order() {
         let hub = Hub::new();
@@ -406,8 +460,8 @@ mod tests {
         hub.set_user_groups("b", ["g0".to_owned(), "g1".to_owned()]);
         assert_eq!(drain(&mut rx), [UserOn("b".into()), GroupOn("g1".into())]);
         hub.group_left("g1", "b");
-        hub.group_joined("g2", "b");
-        hub.group_joined("g2", "nobody-here");
+        hub.group_joined("g2", "b", 0);
+        hub.group_joined("g2", "nobody-here", 0);
         assert_eq!(
             drain(&mut rx),
             [GroupOff("g1".into()), GroupOn("g2".into())]

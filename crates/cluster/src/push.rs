@@ -51,6 +51,14 @@ impl Push {
         &self.frame
     }
 
+    /// The seq of the message it carries, if it is a `msg` push.
+    pub fn msg_seq(&self) -> Option<u64> {
+        match &self.frame.op {
+            Some(Op::Msg(message)) => Some(message.seq),
+            _ => None,
+        }
+    }
+
     /// The push's bytes in `encoding`, encoded on first use.
     pub fn encoded(&self, encoding: Encoding) -> Bytes {
         let cell = match encoding {

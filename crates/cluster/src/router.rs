@@ -35,8 +35,16 @@ pub trait Router: Send + Sync + 'static {
         skip_user: Option<&str>,
     ) -> Result<u32, ClusterError>;
 
-    /// `user` joined `group`: their devices start receiving its pushes.
-    async fn group_joined(&self, group: &str, user: &str) -> Result<(), ClusterError>;
+    /// `user` joined `group` when its last message was `after_seq`: their
+    /// devices start receiving its pushes, except those of messages up to
+    /// `after_seq` (sent while they were not a member) that are still on
+    /// their way.
+    async fn group_joined(
+        &self,
+        group: &str,
+        user: &str,
+        after_seq: u64,
+    ) -> Result<(), ClusterError>;
 
     /// `user` left or was removed from `group`.
     async fn group_left(&self, group: &str, user: &str) -> Result<(), ClusterError>;

@@ -52,8 +52,13 @@ impl Router for LocalRouter {
             .await)
     }
 
-    async fn group_joined(&self, group: &str, user: &str) -> Result<(), ClusterError> {
-        self.hub.group_joined(group, user);
+    async fn group_joined(
+        &self,
+        group: &str,
+        user: &str,
+        after_seq: u64,
+    ) -> Result<(), ClusterError> {
+        self.hub.group_joined(group, user, after_seq);
         Ok(())
     }
 

@@ -15,7 +15,11 @@ const HAS_SKIP: u8 = 2;
 ///
 /// ```text
 /// push:    0x01 flags origin [except: u64 if flags & 1] [skip_user if flags & 2] frame
-/// joined:  0x02 origin group          (on koi.u.<user>: `user` joined `group`)
+/// joined:  0x02 origin group after_seq: u64
+///                                     (on koi.u.<user>: `user` joined `group`
+///                                     when its last message was `after_seq`;
+///                                     without `after_seq`, as from a node
+///                                     before it travelled, it is 0)
 /// left:    0x03 origin group          (on koi.u.<user>: `user` left `group`)
 /// ```
 ///
@@ -33,8 +37,12 @@ pub enum Envelope {
         skip_user: Option<String>,
         frame: Bytes,
     },
-    /// The subject's user joined `group`.
-    Joined { origin: String, group: String },
+    /// The subject's user joined `group` when its last message was `after_seq`.
+    Joined {
+        origin: String,
+        group: String,
+        after_seq: u64,
+    },
     /// The subject's user left `group`.
     Left { origin: String, group: String },
 }
@@ -73,13 +81,18 @@ impl Envelope {
                 }
                 buf.put_slice(frame);
             }
-            Envelope::Joined { origin, group } | Envelope::Left { origin, group } => {
-                let kind = if matches!(self, Envelope::Joined { .. }) {
-                    JOINED
-                } else {
-                    LEFT
-                };
-                buf.put_u8(kind);
+            Envelope::Joined {
+                origin,
+                group,
+                after_seq,
+            } => {
+                buf.put_u8(JOINED);
+                put_str(&mut buf, origin);
+                put_str(&mut buf, group);
+                buf.put_u64_le(*after_seq);
+            }
+            Envelope::Left { origin, group } => {
+                buf.put_u8(LEFT);
                 put_str(&mut buf, origin);
                 put_str(&mut buf, group);
             }
@@ -116,16 +129,24 @@ impl Envelope {
                     frame: bytes.slice(at..),
                 })
             }
-            JOINED | LEFT => {
+            JOINED => {
                 let origin = get_str(bytes, &mut at)?;
                 let group = get_str(bytes, &mut at)?;
-                (at == bytes.len()).then(|| {
-                    if kind == JOINED {
-                        Envelope::Joined { origin, group }
-                    } else {
-                        Envelope::Left { origin, group }
-                    }
+                let after_seq = match bytes.len() - at {
+                    0 => 0,
+                    8 => u64::from_le_bytes(bytes[at..].try_into().ok()?),
+                    _ => return None,
+                };
+                Some(Envelope::Joined {
+                    origin,
+                    group,
+                    after_seq,
                 })
+            }
+            LEFT => {
+                let origin = get_str(bytes, &mut at)?;
+                let group = get_str(bytes, &mut at)?;
+                (at == bytes.len()).then_some(Envelope::Left { origin, group })
             }
             _ => None,
         }
@@ -173,6 +194,7 @@ mod tests {
             Envelope::Joined {
                 origin: "koi-b".into(),
                 group: "g1".into(),
+                after_seq: 1 << 40,
             },
             Envelope::Left {
                 origin: "koi-b".into(),
@@ -193,8 +215,22 @@ mod tests {
             b"\x01\x01\x02\x00ab\x01",
             b"\x02\x05\x00ab",
             b"\x02\x01\x00a\x01\x00gX",
+            b"\x03\x01\x00a\x01\x00g\x07\x00\x00\x00\x00\x00\x00\x00",
         ] {
             assert_eq!(Envelope::decode(&Bytes::copy_from_slice(bad)), None);
         }
+    }
+
+    #[test]
+    fn a_joined_notice_without_its_seq_means_every_message() {
+        let old = Bytes::from_static(b"\x02\x01\x00a\x02\x00g1");
+        assert_eq!(
+            Envelope::decode(&old),
+            Some(Envelope::Joined {
+                origin: "a".into(),
+                group: "g1".into(),
+                after_seq: 0,
+            })
+        );
     }
 }

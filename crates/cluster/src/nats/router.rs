@@ -28,9 +28,10 @@
 //! subscription that cannot be made (NATS down) is retried every second.
 //!
 //! Membership changes made on one node reach the others on the member's own
-//! subject: `group_joined(g, u)` publishes a `joined g` notice to `koi.u.<u>`,
-//! and every node where `u` is online adds `g` to `u`'s groups in its hub (which
-//! subscribes it to `koi.g.<g>` if needed). The notice carries a reply subject:
+//! subject: `group_joined(g, u, s)` publishes a `joined g s` notice to
+//! `koi.u.<u>`, and every node where `u` is online adds `g` to `u`'s groups in
+//! its hub (which subscribes it to `koi.g.<g>` if needed), with `s` the last
+//! seq whose push, still on its way from wherever it was sent, `u` must not get. The notice carries a reply subject:
 //! each such node answers once its subscription change is in effect at the
 //! server, and `group_joined` / `group_left` wait (bounded) for as many answers
 //! as the registry counts nodes with the user online, so a group push published
@@ -241,11 +242,17 @@ impl Router for NatsRouter {
         Ok(here)
     }
 
-    async fn group_joined(&self, group: &str, user: &str) -> Result<(), ClusterError> {
-        self.hub.group_joined(group, user);
+    async fn group_joined(
+        &self,
+        group: &str,
+        user: &str,
+        after_seq: u64,
+    ) -> Result<(), ClusterError> {
+        self.hub.group_joined(group, user, after_seq);
         let notice = Envelope::Joined {
             origin: self.node.to_string(),
             group: group.to_owned(),
+            after_seq,
         };
         self.notify_membership(user, notice.encode()).await
     }
@@ -487,8 +494,13 @@ async fn deliver(mut subscriber: Subscriber, target: Target, delivery: Delivery)
                     }
                 }
             }
-            (Envelope::Joined { group, .. }, Target::User(user)) => {
-                hub.group_joined(&group, user);
+            (
+                Envelope::Joined {
+                    group, after_seq, ..
+                },
+                Target::User(user),
+            ) => {
+                hub.group_joined(&group, user, after_seq);
                 if let Some(reply) = message.reply {
                     delivery.acknowledge(reply).await;
                 }

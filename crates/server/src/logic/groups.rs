@@ -41,13 +41,14 @@ impl Logic {
             })
             .await
             .map_err(group_full)?;
+        // A new group has no message yet.
         self.router
-            .group_joined(&record.id, caller.user.as_str())
+            .group_joined(&record.id, caller.user.as_str(), 0)
             .await
             .map_err(unavailable)?;
         for member in &members {
             self.router
-                .group_joined(&record.id, member.as_str())
+                .group_joined(&record.id, member.as_str(), 0)
                 .await
                 .map_err(unavailable)?;
         }
@@ -93,6 +94,7 @@ impl Logic {
                 "this group is private: ask an admin to add you",
             ));
         }
+        let after_seq = self.last_seq_before_joining(&group.id).await?;
         self.store
             .add_members(
                 &group.id,
@@ -102,7 +104,7 @@ impl Logic {
             .await
             .map_err(group_full)?;
         self.router
-            .group_joined(&group.id, caller.user.as_str())
+            .group_joined(&group.id, caller.user.as_str(), after_seq)
             .await
             .map_err(unavailable)
     }
@@ -134,6 +136,7 @@ impl Logic {
             .iter()
             .map(|u| UserId::parse(u))
             .collect::<Result<Vec<_>, _>>()?;
+        let after_seq = self.last_seq_before_joining(&group.id).await?;
         let added = self
             .store
             .add_members(&group.id, &users, self.limits.max_group_members)
@@ -141,7 +144,7 @@ impl Logic {
             .map_err(group_full)?;
         for user in &added.added {
             self.router
-                .group_joined(&group.id, user)
+                .group_joined(&group.id, user, after_seq)
                 .await
                 .map_err(unavailable)?;
         }
@@ -185,6 +188,16 @@ impl Logic {
             .group_left(&group.id, caller.user.as_str())
             .await
             .map_err(unavailable)
+    }
+
+    /// The group's last seq, read before members are added: every message up
+    /// to it was sent before they joined, so its push (which may still be
+    /// queued for fan-out, or on its way from another node) is not theirs. A
+    /// message sent while the join commits may fall either side: it is pushed
+    /// to them or not, and either way is theirs to read.
+    async fn last_seq_before_joining(&self, id: &str) -> Result<u64, KoiError> {
+        let conv = koi_core::ConvId::Group(id.to_owned());
+        Ok(self.store.last_seq(&conv).await?)
     }
 
     async fn existing_group(&self, id: &str) -> Result<GroupRecord, KoiError> {

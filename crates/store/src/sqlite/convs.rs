@@ -114,13 +114,22 @@ pub(super) fn set_read(
 /// groups; newest activity first (a counter bumped by every append, so two
 /// conversations that moved within one millisecond still list in order). The
 /// counters of conversations with messages in the journal come from there
-/// (read first, see [`Recent`]).
+/// (read before the counters in SQLite, see [`Recent`]; the user's groups are
+/// read before that, in a read of their own, so a group joined meanwhile may
+/// list without what it has in the journal, as if listed a moment earlier).
 pub(super) fn conversations(
     conn: &Connection,
     recent: &Recent,
     user: &UserId,
 ) -> Result<Vec<ConvSummary>, StoreError> {
-    let pending = recent.all_latest();
+    let groups = conn
+        .prepare_cached(
+            "SELECT c.name FROM group_members m JOIN groups g ON g.id = m.group_id \
+             JOIN convs c ON c.id = g.conv WHERE m.user = ?1",
+        )?
+        .query_map([user.as_str()], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let pending = recent.latest_for(user.as_str(), &groups);
     let mut stmt = conn.prepare_cached(
         "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL, c.activity \
          FROM conv_users u JOIN convs c ON c.id = u.conv \

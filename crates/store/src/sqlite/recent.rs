@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use koi_core::ConvId;
 use koi_proto::Message;
 
 use super::sent_keys::SentKeys;
@@ -70,6 +71,10 @@ struct Inner {
     /// Conversations with at least `crowd` pending messages.
     crowded: HashSet<String>,
     crowd: usize,
+    /// For each user, their pending direct and system conversations (whose
+    /// names say whose they are), so that listing a user's conversations
+    /// costs their own, not every pending one.
+    by_user: HashMap<String, HashSet<String>>,
 }
 
 impl Inner {
@@ -147,14 +152,15 @@ impl Recent {
         Some(Latest::of(newest))
     }
 
-    /// [`Recent::latest`] of every conversation with pending messages.
-    pub(super) fn all_latest(&self) -> HashMap<String, Latest> {
+    /// [`Recent::latest`] of each pending conversation of `user`: their direct
+    /// and system ones, and those of `groups`.
+    pub(super) fn latest_for(&self, user: &str, groups: &[String]) -> HashMap<String, Latest> {
         let inner = self.lock();
-        inner
-            .convs
-            .iter()
-            .filter_map(|(conv, p)| {
-                let (_, newest) = p.messages.last_key_value()?;
+        let named = inner.by_user.get(user).into_iter().flatten();
+        named
+            .chain(groups)
+            .filter_map(|conv| {
+                let (_, newest) = inner.convs.get(conv)?.messages.last_key_value()?;
                 Some((conv.clone(), Latest::of(newest)))
             })
             .collect()
@@ -242,6 +248,7 @@ impl Recent {
             }
             if pending.messages.is_empty() {
                 inner.convs.remove(&conv);
+                unindex(&mut inner.by_user, &conv);
             } else {
                 // What is left was published after what moved: young enough.
                 pending.since = now;
@@ -276,6 +283,7 @@ impl Recent {
             let conv = message.conv.clone();
             let pending = inner.convs.entry(conv.clone()).or_insert_with(|| {
                 inner.order.push_back((now, conv.clone()));
+                index(&mut inner.by_user, &conv);
                 ConvPending {
                     messages: BTreeMap::new(),
                     since: now,
@@ -292,6 +300,33 @@ impl Recent {
                 break;
             }
             inner.order.pop_front();
+        }
+    }
+}
+
+/// The users whose conversation `conv` is by its name: both members of a
+/// direct one, the owner of a system one; none for a group.
+fn named_users(conv: &str) -> Vec<String> {
+    match ConvId::parse(conv) {
+        Ok(ConvId::Direct(a, b)) => vec![a.to_string(), b.to_string()],
+        Ok(ConvId::System(user)) => vec![user.to_string()],
+        Ok(ConvId::Group(_)) | Err(_) => Vec::new(),
+    }
+}
+
+fn index(by_user: &mut HashMap<String, HashSet<String>>, conv: &str) {
+    for user in named_users(conv) {
+        by_user.entry(user).or_default().insert(conv.to_owned());
+    }
+}
+
+fn unindex(by_user: &mut HashMap<String, HashSet<String>>, conv: &str) {
+    for user in named_users(conv) {
+        if let Some(convs) = by_user.get_mut(&user) {
+            convs.remove(conv);
+            if convs.is_empty() {
+                by_user.remove(&user);
+            }
         }
     }
 }
@@ -381,5 +416,47 @@ mod tests {
             recent.latest("a").map(|l| (l.seq, l.activity)),
             Some((2, 6))
         );
+    }
+
+    /// A user's pending conversations are found by their name (direct,
+    /// system) or among the groups asked for, and forgotten once moved.
+    #[test]
+    fn latest_for_a_user_finds_their_conversations_only() {
+        let recent = Recent::new(100);
+        let group = "g:01jd8x4k2m9q7r5t3v1w6y0zab";
+        publish(
+            &recent,
+            vec![
+                pending(1, "d:alice:bob", 1),
+                pending(2, "d:bob:carol", 1),
+                pending(3, "s:alice", 1),
+                pending(4, group, 1),
+                pending(5, "d:alice:bob", 2),
+            ],
+            vec![],
+        );
+        let sorted = |found: HashMap<String, Latest>| {
+            let mut found: Vec<_> = found.into_iter().map(|(c, l)| (c, l.seq)).collect();
+            found.sort();
+            found
+        };
+        assert_eq!(
+            sorted(recent.latest_for("alice", &[])),
+            [("d:alice:bob".to_owned(), 2), ("s:alice".to_owned(), 1)]
+        );
+        assert_eq!(
+            sorted(recent.latest_for("carol", &[group.to_owned()])),
+            [("d:bob:carol".to_owned(), 1), (group.to_owned(), 1)]
+        );
+        publish(&recent, vec![], vec![("d:alice:bob".into(), 2)]);
+        assert_eq!(
+            sorted(recent.latest_for("alice", &[])),
+            [("s:alice".to_owned(), 1)]
+        );
+        assert_eq!(
+            sorted(recent.latest_for("bob", &[])),
+            [("d:bob:carol".to_owned(), 1)]
+        );
+        assert!(recent.latest_for("dave", &[]).is_empty());
     }
 }

@@ -28,7 +28,10 @@ use crate::{Committed, StoreError};
 /// `messages`.
 #[derive(Debug, Clone, Copy)]
 pub struct JournalPolicy {
-    /// Move a conversation once this many of its messages are pending.
+    /// Move a conversation once this many of its messages are pending, or
+    /// as few as half as many: the number is drawn for each conversation
+    /// each time it starts having pending messages, so that conversations
+    /// busy at the same pace spread their moves over time.
     pub move_count: usize,
     /// Move a conversation once its oldest pending message waited this long.
     pub move_age: Duration,
@@ -52,6 +55,12 @@ impl Default for JournalPolicy {
 }
 
 impl JournalPolicy {
+    /// The range each conversation's number of pending messages that makes
+    /// it due is drawn from.
+    pub(super) fn crowd(&self) -> std::ops::RangeInclusive<usize> {
+        self.move_count.div_ceil(2)..=self.move_count
+    }
+
     /// Moves every message at the first commit after its own: for tests, so that
     /// both places a message can be in are exercised.
     pub fn eager() -> Self {

@@ -78,7 +78,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         // Moves what the last run left in the journal, before the activity
         // counter is read from `convs`.
-        let recent = Arc::new(Recent::new(policy.move_count));
+        let recent = Arc::new(Recent::new(policy.crowd()));
         let journal = Journal::open(&conn, recent.clone(), policy)?;
         let activity = Arc::new(Activity::load(&conn)?);
         let blocks = Arc::new(Blocks::load(&conn)?);

@@ -11,6 +11,7 @@
 //! keeps SQLite's copy.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::RangeInclusive;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,8 @@ struct ConvPending {
     messages: BTreeMap<u64, Pending>,
     /// When the oldest of them was published.
     since: Instant,
+    /// How many of them make it due (drawn from [`Inner::crowd`]).
+    crowd: usize,
 }
 
 #[derive(Debug, Default)]
@@ -68,9 +71,14 @@ struct Inner {
     /// entries of conversations that moved since (dropped when they reach the
     /// front). The front's first message is the lowest journal row pending.
     order: VecDeque<(Instant, String)>,
-    /// Conversations with at least `crowd` pending messages.
+    /// Conversations with at least their crowd of pending messages.
     crowded: HashSet<String>,
-    crowd: usize,
+    /// Where each conversation's crowd is drawn from, each time it starts
+    /// having pending messages. Conversations that fill at the same pace
+    /// would otherwise become due together, every time: a wave of moves
+    /// every few seconds, in which commits wait behind twice their own
+    /// work, then none (docs/benchmarks.md).
+    crowd: Crowd,
     /// For each user, their pending direct and system conversations (whose
     /// names say whose they are), so that listing a user's conversations
     /// costs their own, not every pending one.
@@ -105,10 +113,15 @@ pub(super) struct Due {
 pub(super) struct Recent(Mutex<Inner>);
 
 impl Recent {
-    /// An empty set, where a conversation with `crowd` pending messages is due.
-    pub(super) fn new(crowd: usize) -> Self {
+    /// An empty set, where a conversation is due once it has a number of
+    /// pending messages drawn from `crowd` (at least 1).
+    pub(super) fn new(crowd: RangeInclusive<usize>) -> Self {
+        let low = (*crowd.start()).max(1);
         Self(Mutex::new(Inner {
-            crowd: crowd.max(1),
+            crowd: Crowd {
+                low,
+                high: (*crowd.end()).max(low),
+            },
             ..Inner::default()
         }))
     }
@@ -257,7 +270,7 @@ impl Recent {
             if inner
                 .convs
                 .get(&conv)
-                .is_none_or(|p| p.messages.len() < inner.crowd)
+                .is_none_or(|p| p.messages.len() < p.crowd)
             {
                 inner.crowded.remove(&conv);
             }
@@ -287,10 +300,11 @@ impl Recent {
                 ConvPending {
                     messages: BTreeMap::new(),
                     since: now,
+                    crowd: inner.crowd.draw(p.n),
                 }
             });
             pending.messages.insert(p.message.seq, p);
-            if pending.messages.len() >= inner.crowd {
+            if pending.messages.len() >= pending.crowd {
                 inner.crowded.insert(conv);
             }
             inner.len += 1;
@@ -301,6 +315,23 @@ impl Recent {
             }
             inner.order.pop_front();
         }
+    }
+}
+
+/// The range a conversation's crowd is drawn from.
+#[derive(Debug, Default, Clone, Copy)]
+struct Crowd {
+    low: usize,
+    high: usize,
+}
+
+impl Crowd {
+    /// A number in the range, spread evenly by `seed` (a journal row:
+    /// consecutive ones land far apart).
+    fn draw(self, seed: i64) -> usize {
+        let width = (self.high - self.low) as u64 + 1;
+        let mixed = (seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32;
+        self.low + (mixed % width) as usize
     }
 }
 
@@ -375,7 +406,7 @@ mod tests {
     /// within the budget; a move takes them out of every index.
     #[test]
     fn due_by_crowd_then_by_age_within_the_budget() {
-        let recent = Recent::new(3);
+        let recent = Recent::new(3..=3);
         publish(
             &recent,
             vec![pending(1, "a", 1), pending(2, "b", 1)],
@@ -422,7 +453,7 @@ mod tests {
     /// system) or among the groups asked for, and forgotten once moved.
     #[test]
     fn latest_for_a_user_finds_their_conversations_only() {
-        let recent = Recent::new(100);
+        let recent = Recent::new(100..=100);
         let group = "g:01jd8x4k2m9q7r5t3v1w6y0zab";
         publish(
             &recent,
@@ -458,5 +489,28 @@ mod tests {
             [("d:bob:carol".to_owned(), 1)]
         );
         assert!(recent.latest_for("dave", &[]).is_empty());
+    }
+
+    /// Conversations filled alike become due at different counts, each
+    /// within the range.
+    #[test]
+    fn crowds_are_drawn_within_the_range() {
+        let recent = Recent::new(2..=5);
+        let convs: Vec<String> = (0..40).map(|i| format!("d:a{i}:b{i}")).collect();
+        let mut due_at = HashMap::new();
+        let mut n = 0;
+        for count in 1..=5 {
+            for conv in &convs {
+                n += 1;
+                publish(&recent, vec![pending(n, conv, count)], vec![]);
+            }
+            for due in recent.due(Duration::from_secs(3600), usize::MAX, &[]) {
+                due_at.entry(due.conv).or_insert(count);
+            }
+        }
+        assert_eq!(due_at.len(), convs.len(), "every one is due by 5");
+        let counts: HashSet<u64> = due_at.values().copied().collect();
+        assert!(counts.iter().all(|c| (2..=5).contains(c)), "{counts:?}");
+        assert!(counts.len() >= 3, "spread: {counts:?}");
     }
 }

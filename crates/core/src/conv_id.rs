@@ -61,6 +61,17 @@ impl ConvId {
         }
     }
 
+    /// The users the name says the conversation is theirs: both members of a
+    /// direct one, the owner of a system one; none for a group (its members
+    /// are kept with the group).
+    pub fn named_users(&self) -> Vec<&UserId> {
+        match self {
+            ConvId::Direct(a, b) => vec![a, b],
+            ConvId::System(user) => vec![user],
+            ConvId::Group(_) => Vec::new(),
+        }
+    }
+
     /// For a direct conversation that `me` is part of, the other user.
     pub fn peer_of(&self, me: &UserId) -> Option<&UserId> {
         match self {
@@ -106,6 +117,9 @@ mod tests {
         assert_eq!(ConvId::parse("d:alice:bob").unwrap(), conv);
         assert_eq!(conv.peer_of(&user("alice")), Some(&user("bob")));
         assert_eq!(conv.peer_of(&user("carol")), None);
+        assert_eq!(conv.named_users(), [&user("alice"), &user("bob")]);
+        assert_eq!(ConvId::System(user("bob")).named_users(), [&user("bob")]);
+        assert!(ConvId::Group("01HX".into()).named_users().is_empty());
     }
 
     #[test]

@@ -15,11 +15,10 @@ use crate::StoreError;
 /// locks it until the transaction ends, so appends to one conversation from
 /// every node queue there and seqs are gapless, rising in commit order.
 pub(super) async fn open(db: &Db, conv: &ConvId) -> Result<(), StoreError> {
-    let users: Vec<&str> = match conv {
-        ConvId::Direct(a, b) => vec![a.as_str(), b.as_str()],
-        ConvId::System(user) => vec![user.as_str()],
-        ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
-    };
+    if let ConvId::Group(id) = conv {
+        return Err(StoreError::NotFound(format!("group {id}")));
+    }
+    let users: Vec<&str> = conv.named_users().into_iter().map(UserId::as_str).collect();
     if let Some(id) = create(db, &conv.to_string(), 0).await? {
         execute(
             db,

@@ -37,11 +37,10 @@ pub(super) fn open_for_append(
     if let Some(found) = found {
         return Ok(found);
     }
-    let users = match conv {
-        ConvId::Direct(a, b) => vec![a, b],
-        ConvId::System(user) => vec![user],
-        ConvId::Group(id) => return Err(StoreError::NotFound(format!("group {id}"))),
-    };
+    if let ConvId::Group(id) = conv {
+        return Err(StoreError::NotFound(format!("group {id}")));
+    }
+    let users = conv.named_users();
     let id = create(conn, &name, 0, activity)?;
     let mut list =
         conn.prepare_cached("INSERT OR IGNORE INTO conv_users (user, conv) VALUES (?1, ?2)")?;

@@ -335,14 +335,13 @@ impl Crowd {
     }
 }
 
-/// The users whose conversation `conv` is by its name: both members of a
-/// direct one, the owner of a system one; none for a group.
+/// The users named in `conv` ([`ConvId::named_users`]); none for a name that
+/// does not parse (the writer only stores ones that do).
 fn named_users(conv: &str) -> Vec<String> {
-    match ConvId::parse(conv) {
-        Ok(ConvId::Direct(a, b)) => vec![a.to_string(), b.to_string()],
-        Ok(ConvId::System(user)) => vec![user.to_string()],
-        Ok(ConvId::Group(_)) | Err(_) => Vec::new(),
-    }
+    ConvId::parse(conv).map_or_else(
+        |_| Vec::new(),
+        |conv| conv.named_users().iter().map(ToString::to_string).collect(),
+    )
 }
 
 fn index(by_user: &mut HashMap<String, HashSet<String>>, conv: &str) {

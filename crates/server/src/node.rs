@@ -203,8 +203,11 @@ pub async fn run(
     for conn in hub.all() {
         conn.kick(Kick::Shutdown);
     }
+    // Until every session said goodbye (its last frames written and the
+    // socket closed), within the drain timeout.
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
-    while hub.connections() > 0 && tokio::time::Instant::now() < deadline {
+    let running = || hub.connections() > 0 || access.as_ref().is_some_and(|a| a.sessions() > 0);
+    while running() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     heartbeat.abort();

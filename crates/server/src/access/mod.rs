@@ -10,7 +10,7 @@ mod transport;
 mod ws;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use koi_cluster::ConnId;
 
@@ -33,6 +33,9 @@ pub struct Access {
     next_id: AtomicU64,
     /// Random high bits, so connection ids differ between nodes of a cluster.
     node_bits: u64,
+    /// Sessions running, their goodbyes included: a stopping node waits for
+    /// them, so that no socket is dropped with its last frames unsent.
+    sessions: Arc<AtomicUsize>,
 }
 
 impl Access {
@@ -45,10 +48,31 @@ impl Access {
             meters,
             next_id: AtomicU64::new(1),
             node_bits: u64::from(rand::random::<u16>()) << 48,
+            sessions: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     fn next_conn_id(&self) -> ConnId {
         self.node_bits | self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// How many sessions are running, from their socket's accept to its close.
+    pub fn sessions(&self) -> usize {
+        self.sessions.load(Ordering::Acquire)
+    }
+
+    /// Counts a session until the guard drops.
+    fn session_started(&self) -> SessionGuard {
+        self.sessions.fetch_add(1, Ordering::AcqRel);
+        SessionGuard(self.sessions.clone())
+    }
+}
+
+/// One running session, counted in [`Access::sessions`].
+struct SessionGuard(Arc<AtomicUsize>);
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -75,6 +75,7 @@ impl Access {
     /// run once are boxed, so that their state is freed once they are done
     /// instead of sizing every idle connection's task.
     pub async fn run_session<T: Transport>(self: Arc<Self>, mut transport: T) {
+        let _running = self.session_started();
         let Some((conn, user)) = Box::pin(self.begin(&mut transport)).await else {
             return;
         };

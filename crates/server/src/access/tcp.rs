@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use super::transport::LINGER;
 use super::{Access, Inbound, Transport};
 
 /// Initial read buffer; it grows to the size of the largest frame seen.
@@ -95,6 +96,13 @@ impl Transport for TcpTransport {
     }
 
     async fn close(&mut self, _code: u16) {
-        let _ = self.stream.shutdown().await;
+        if self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut unread = [0; 1024];
+        let _ = tokio::time::timeout(LINGER, async {
+            while let Ok(1..) = self.stream.read(&mut unread).await {}
+        })
+        .await;
     }
 }

@@ -1,5 +1,6 @@
 use std::future::Future;
 use std::io;
+use std::time::Duration;
 
 use bytes::Bytes;
 use koi_proto::Encoding;
@@ -16,6 +17,9 @@ pub enum Inbound {
     /// The peer closed, or the transport failed.
     Closed,
 }
+
+/// How long a closing connection waits for the client to close its side.
+pub const LINGER: Duration = Duration::from_secs(1);
 
 /// A client connection, read and written by the one task that serves it.
 pub trait Transport: Send + 'static {
@@ -35,6 +39,9 @@ pub trait Transport: Send + 'static {
         frames: &[(Bytes, Encoding)],
     ) -> impl Future<Output = io::Result<()>> + Send;
 
-    /// Closes the connection; `code` is the WebSocket close code.
+    /// Closes the connection; `code` is the WebSocket close code. Reads
+    /// (and drops) what the client still sends, for at most [`LINGER`], until
+    /// it closes too: a socket dropped with unread bytes is reset, and the
+    /// reset can make the client lose the frames written just before it.
     fn close(&mut self, code: u16) -> impl Future<Output = ()> + Send;
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use koi_proto::Encoding;
 
+use super::transport::LINGER;
 use super::{Access, Inbound, Transport};
 
 /// Bytes read from the socket at a time. Small, because every idle connection
@@ -79,8 +80,18 @@ impl Transport for WsTransport {
             code,
             reason: "".into(),
         };
-        let _ = self.socket.send(Message::Close(Some(frame))).await;
-        let _ = self.socket.close().await;
+        if self.socket.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        // The closing handshake: the client's frames until its close.
+        let _ = tokio::time::timeout(LINGER, async {
+            while let Some(Ok(message)) = self.socket.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -172,6 +172,30 @@ async fn concurrent_appends_share_commits() {
     }
 }
 
+/// A write returns only once a sync covers it: writes one after the other
+/// each need a sync of their own.
+#[tokio::test]
+async fn every_write_waits_for_a_sync_that_covers_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("koi.db")).expect("open");
+    let conv = ConvId::System(user("u1"));
+    let before = store.stats();
+    for i in 0..20 {
+        store
+            .append(text(&conv, "system", &format!("m{i}")))
+            .await
+            .expect("append");
+        let now = store.stats();
+        assert!(
+            now.syncs - before.syncs > i,
+            "write {i} returned after {} syncs",
+            now.syncs - before.syncs
+        );
+    }
+    let after = store.stats();
+    assert!(after.syncs <= after.commits, "{after:?}");
+}
+
 fn keyed(conv: &ConvId, from: &str, body: &str, key: &str) -> NewMessage {
     NewMessage {
         client_msg_id: key.into(),

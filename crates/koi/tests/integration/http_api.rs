@@ -283,6 +283,16 @@ async fn health_metrics_and_admin(topology: Topology) {
     for (jobs, commits) in jobs.iter().zip(&commits) {
         assert!(commits <= jobs, "{commits} commits for {jobs} jobs");
     }
+    // Every acknowledged send was synced: a node that committed synced at
+    // least once, and never more often than it committed.
+    let syncs = each("koi_store_syncs_total");
+    assert_eq!(syncs.len(), koi.nodes().len(), "{metrics}");
+    for (syncs, commits) in syncs.iter().zip(&commits) {
+        assert!(
+            syncs <= commits && (*commits == 0.0 || *syncs >= 1.0),
+            "{syncs} syncs for {commits} commits"
+        );
+    }
     // The embedded store keeps a lone new message in its journal (it moves
     // with more of its conversation, or after seconds); PostgreSQL has none.
     let journal = each("koi_store_journal_messages");

@@ -5,10 +5,11 @@
 
 use koi_store::WriterStats;
 
-/// Sets `koi_store_write_jobs_total`, `koi_store_commits_total` and
-/// `koi_store_journal_messages`.
+/// Sets `koi_store_write_jobs_total`, `koi_store_commits_total`,
+/// `koi_store_syncs_total` and `koi_store_journal_messages`.
 pub fn record_writer(stats: WriterStats) {
     metrics::counter!("koi_store_write_jobs_total").absolute(stats.jobs);
     metrics::counter!("koi_store_commits_total").absolute(stats.commits);
+    metrics::counter!("koi_store_syncs_total").absolute(stats.syncs);
     metrics::gauge!("koi_store_journal_messages").set(stats.journal as f64);
 }

@@ -212,6 +212,7 @@ impl Writer {
             journal: 0,
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
+            syncs: self.counters.commits.load(Ordering::Relaxed),
         }
     }
 }

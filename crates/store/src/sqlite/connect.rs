@@ -1,5 +1,6 @@
 //! Opening connections with the settings the store's guarantees rely on.
 
+use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,8 +27,11 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Opens (creating if needed) the one connection that writes.
 ///
-/// WAL lets readers proceed while the writer commits; `synchronous=FULL` makes
-/// every commit fsync the WAL, so an acknowledged write survives power loss.
+/// WAL lets readers proceed while the writer commits. `synchronous=NORMAL`
+/// leaves the sync of each commit to the [`Syncer`](super::syncer), which
+/// syncs the WAL before any reply, so an acknowledged write survives power
+/// loss as with `FULL`; SQLite still syncs the WAL header when the WAL starts
+/// over, and both files around checkpoints.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
@@ -42,13 +46,28 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             "could not enable WAL (journal_mode is {mode})"
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
+}
+
+/// Opens the write-ahead log of the database at `path`, for the syncer to
+/// sync; call once the writer has read the database, which creates the log.
+/// SQLite keeps the log's file while any connection is open (it only
+/// truncates it or writes it over), so this handle stays the log's.
+pub(super) fn open_wal(path: &Path) -> Result<File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    File::open(&name).map_err(|e| {
+        StoreError::Internal(format!(
+            "cannot open the write-ahead log {}: {e}",
+            Path::new(&name).display()
+        ))
+    })
 }
 
 /// Opens a read-only connection; call after the writer set up the database.

@@ -14,14 +14,14 @@
 //! updates after each commit. Opening the store moves whatever the journal
 //! still holds (a move is idempotent), so a crash at any point loses nothing.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
+use super::appends::{Appends, Staged};
 use super::recent::{Due, Latest, Pending, Published, Recent, recall};
-use super::sent_keys::SentKeys;
 use crate::{Committed, StoreError};
 
 /// When the writer moves a conversation's messages from the journal into
@@ -84,14 +84,50 @@ macro_rules! shared_columns {
 /// Journal rows are deleted once this many at the front have moved.
 const DELETE_STEP: i64 = 256;
 
-/// A message appended in the open transaction.
-struct Staged {
-    pending: Pending,
-    origin: Option<u64>,
+/// A committed transaction that is not durable yet: readers do not see it
+/// until the syncer has published it, so the writer keeps its own view of it.
+struct Unsynced {
+    number: u64,
+    appends: Appends,
+    /// The conversations it moved or recalled messages of. No move may take
+    /// them until readers see the commit: a move copies messages from
+    /// [`Recent`], which would still have them unrecalled, or not yet moved
+    /// (and would take them twice).
+    busy: Vec<String>,
+}
+
+/// A committed transaction as the syncer gets it, to publish once durable.
+pub(super) struct Commit {
+    /// Commits are numbered from 1 in commit order.
+    pub(super) number: u64,
+    moved: Vec<(String, u64)>,
+    recalled: Vec<(String, u64)>,
+    appended: Vec<(Pending, Option<u64>)>,
+}
+
+impl Commit {
+    /// Makes the commit visible to readers; returns its new messages for the
+    /// commit listener. Commits must be published in their order.
+    pub(super) fn publish(self, recent: &Recent) -> Vec<Committed> {
+        let announced = self
+            .appended
+            .iter()
+            .map(|(pending, origin)| Committed {
+                message: pending.message.clone(),
+                origin: *origin,
+            })
+            .collect();
+        recent.publish(Published {
+            moved: self.moved,
+            recalled: self.recalled,
+            appended: self.appended.into_iter().map(|(p, _)| p).collect(),
+        });
+        announced
+    }
 }
 
 /// The writer's side of the journal: what the open transaction added, recalled
-/// and moved, published to [`Recent`] once it commits.
+/// and moved, and what committed transactions readers cannot see yet.
 pub(super) struct Journal {
     recent: Arc<Recent>,
     policy: JournalPolicy,
@@ -100,14 +136,14 @@ pub(super) struct Journal {
     next_row: i64,
     /// Journal rows below this are deleted.
     deleted_below: i64,
-    staged: Vec<Staged>,
-    /// `(sender, client_msg_id)` of staged messages → index in `staged`.
-    staged_keys: SentKeys<usize>,
-    /// Conversation → index in `staged` of its newest staged message.
-    staged_latest: HashMap<String, usize>,
+    /// What the open transaction appended.
+    open: Appends,
     recalled: Vec<(String, u64)>,
     /// What the open transaction moved: each conversation up to a seq.
     moved: Vec<(String, u64)>,
+    /// Committed, not yet published, oldest first.
+    unsynced: VecDeque<Unsynced>,
+    next_commit: u64,
 }
 
 /// Where a job's changes to the journal start, to undo them when it fails.
@@ -130,22 +166,27 @@ impl Journal {
             policy,
             next_row: 1,
             deleted_below: 1,
-            staged: Vec::new(),
-            staged_keys: SentKeys::default(),
-            staged_latest: HashMap::new(),
+            open: Appends::default(),
             recalled: Vec::new(),
             moved: Vec::new(),
+            unsynced: VecDeque::new(),
+            next_commit: 1,
         })
+    }
+
+    /// The committed transactions readers cannot see yet, newest first.
+    fn unsynced_appends(&self) -> impl Iterator<Item = &Appends> {
+        self.unsynced.iter().rev().map(|u| &u.appends)
     }
 
     /// The counters of `conv` as its newest message in the journal (committed or
     /// in the open transaction) left them; `None` when it has none there, and
     /// `convs` is up to date.
     pub(super) fn latest(&self, conv: &str) -> Option<Latest> {
-        match self.staged_latest.get(conv) {
-            Some(&i) => Some(Latest::of(&self.staged[i].pending)),
-            None => self.recent.latest(conv),
-        }
+        self.open
+            .latest(conv)
+            .or_else(|| self.unsynced_appends().find_map(|a| a.latest(conv)))
+            .or_else(|| self.recent.latest(conv))
     }
 
     /// Writes a message to the journal in the open transaction, stamping its
@@ -170,13 +211,7 @@ impl Journal {
         insert.raw_bind_parameter(14, n)?;
         insert.raw_bind_parameter(15, activity)?;
         insert.raw_execute()?;
-        if !message.client_msg_id.is_empty() {
-            self.staged_keys
-                .insert(&message.from, &message.client_msg_id, self.staged.len());
-        }
-        self.staged_latest
-            .insert(message.conv.clone(), self.staged.len());
-        self.staged.push(Staged {
+        self.open.push(Staged {
             pending: Pending {
                 n,
                 conv_id,
@@ -194,11 +229,14 @@ impl Journal {
         if client_msg_id.is_empty() {
             return None;
         }
-        let staged = self
-            .staged_keys
-            .get(from, client_msg_id)
-            .map(|&i| self.staged[i].pending.message.clone());
-        staged.or_else(|| self.recent.by_key(from, client_msg_id))
+        let written = self.open.by_key(from, client_msg_id).or_else(|| {
+            self.unsynced_appends()
+                .find_map(|a| a.by_key(from, client_msg_id))
+        });
+        match written {
+            Some(message) => Some(message.clone()),
+            None => self.recent.by_key(from, client_msg_id),
+        }
     }
 
     /// Recalls a message if it is in the journal; false when it is not (it has
@@ -209,55 +247,56 @@ impl Journal {
         conv: &str,
         seq: u64,
     ) -> Result<bool, StoreError> {
-        let staged = self
-            .staged
-            .iter()
-            .position(|s| s.pending.message.seq == seq && s.pending.message.conv == conv);
-        let row = match staged {
-            Some(i) => self.staged[i].pending.n,
-            None => match self.recent.row(conv, seq) {
-                Some(n) => n,
-                None => return Ok(false),
-            },
+        // Where the message is: in the open transaction, a commit readers do
+        // not see yet, or one they do.
+        let in_open = self.open.row(conv, seq);
+        let in_unsynced = || {
+            self.unsynced
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(i, u)| Some((i, u.appends.row(conv, seq)?)))
+        };
+        let (row, unsynced) = if let Some(n) = in_open {
+            (n, None)
+        } else if let Some((i, n)) = in_unsynced() {
+            (n, Some(i))
+        } else if let Some(n) = self.recent.row(conv, seq) {
+            (n, None)
+        } else {
+            return Ok(false);
         };
         conn.prepare_cached(
             "UPDATE journal SET kind = 'recalled', text = NULL, file_id = NULL, \
              file_name = NULL, file_size = NULL, file_mime = NULL, meta = NULL WHERE n = ?1",
         )?
         .execute([row])?;
-        match staged {
-            Some(i) => recall(&mut self.staged[i].pending.message),
-            None => self.recalled.push((conv.to_owned(), seq)),
+        if in_open.is_some() {
+            if let Some(pending) = self.open.get_mut(conv, seq) {
+                recall(&mut pending.message);
+            }
+            return Ok(true);
         }
+        // The writer's own copy, for what it looks up before the commit is
+        // published; readers get the recall with this transaction.
+        if let Some(pending) = unsynced.and_then(|i| self.unsynced[i].appends.get_mut(conv, seq)) {
+            recall(&mut pending.message);
+        }
+        self.recalled.push((conv.to_owned(), seq));
         Ok(true)
     }
 
     /// Where the next job's changes start.
     pub(super) fn mark(&self) -> Mark {
         Mark {
-            staged: self.staged.len(),
+            staged: self.open.len(),
             recalled: self.recalled.len(),
         }
     }
 
     /// Forgets the changes of a job that failed (its savepoint is rolled back).
     pub(super) fn undo_to(&mut self, mark: Mark) {
-        if self.staged.len() > mark.staged {
-            for undone in self.staged.drain(mark.staged..) {
-                let message = &undone.pending.message;
-                if !message.client_msg_id.is_empty() {
-                    self.staged_keys
-                        .remove(&message.from, &message.client_msg_id);
-                }
-            }
-            // A conversation whose newest staged message was undone may have an
-            // older one left.
-            self.staged_latest.clear();
-            for (i, staged) in self.staged.iter().enumerate() {
-                self.staged_latest
-                    .insert(staged.pending.message.conv.clone(), i);
-            }
-        }
+        self.open.truncate(mark.staged);
         self.recalled.truncate(mark.recalled);
     }
 
@@ -269,20 +308,31 @@ impl Journal {
             .recalled
             .iter()
             .map(|(conv, _)| conv.as_str())
+            .chain(
+                self.unsynced
+                    .iter()
+                    .flat_map(|u| u.busy.iter().map(String::as_str)),
+            )
             .collect();
-        let budget = self.policy.move_budget.max(2 * self.staged.len());
+        let budget = self.policy.move_budget.max(2 * self.open.len());
         let due = self.recent.due(self.policy.move_age, budget, &skip);
         if due.is_empty() {
             return Ok(());
         }
         let exec = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
         exec("SAVEPOINT move")?;
-        // Rows before the oldest one still pending have all moved.
-        let lowest = self
-            .recent
-            .lowest_row(&due)
-            .or_else(|| self.staged.first().map(|s| s.pending.n))
-            .unwrap_or(self.next_row);
+        // Rows before the oldest one still pending have all moved: readers'
+        // pending rows come first, then the unpublished commits', then the
+        // open transaction's.
+        let lowest = [
+            self.recent.lowest_row(&due),
+            self.unsynced.iter().find_map(|u| u.appends.first_row()),
+            self.open.first_row(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.next_row);
         let delete = lowest - self.deleted_below >= DELETE_STEP;
         let moved = write_moves(conn, &due).and_then(|()| {
             if delete {
@@ -311,32 +361,45 @@ impl Journal {
         Ok(())
     }
 
-    /// After `COMMIT`: makes the transaction's changes visible to readers and
-    /// returns its new messages for the commit listener.
-    pub(super) fn committed(&mut self) -> Vec<Committed> {
-        let staged = std::mem::take(&mut self.staged);
-        self.staged_keys.clear();
-        self.staged_latest.clear();
-        let announced = staged
+    /// After `COMMIT`: the transaction's changes, for the syncer to publish
+    /// once they are durable. Until then the writer keeps its own view of them.
+    pub(super) fn committed(&mut self) -> Commit {
+        let number = self.next_commit;
+        self.next_commit += 1;
+        let appends = std::mem::take(&mut self.open);
+        let moved = std::mem::take(&mut self.moved);
+        let recalled = std::mem::take(&mut self.recalled);
+        let busy: Vec<String> = moved
             .iter()
-            .map(|s| Committed {
-                message: s.pending.message.clone(),
-                origin: s.origin,
-            })
+            .chain(&recalled)
+            .map(|(conv, _)| conv.clone())
             .collect();
-        self.recent.publish(Published {
-            moved: std::mem::take(&mut self.moved),
-            recalled: std::mem::take(&mut self.recalled),
-            appended: staged.into_iter().map(|s| s.pending).collect(),
-        });
-        announced
+        let commit = Commit {
+            number,
+            moved,
+            recalled,
+            appended: appends.copies(),
+        };
+        if appends.len() > 0 || !busy.is_empty() {
+            self.unsynced.push_back(Unsynced {
+                number,
+                appends,
+                busy,
+            });
+        }
+        commit
+    }
+
+    /// Forgets its own view of the commits up to `number`, which readers now see.
+    pub(super) fn published(&mut self, number: u64) {
+        while self.unsynced.front().is_some_and(|u| u.number <= number) {
+            self.unsynced.pop_front();
+        }
     }
 
     /// After a failed commit: forgets the transaction's changes, as SQLite did.
     pub(super) fn aborted(&mut self) {
-        self.staged.clear();
-        self.staged_keys.clear();
-        self.staged_latest.clear();
+        self.open = Appends::default();
         self.recalled.clear();
         self.moved.clear();
         // A deletion may have been rolled back with it: the next move deletes
@@ -426,4 +489,110 @@ fn drain(conn: &Connection) -> Result<(), StoreError> {
         "moved the journal left by the last run into messages"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::{connect, schema};
+
+    const CONV: &str = "d:alice:bob";
+
+    fn message(seq: u64, key: &str) -> koi_proto::Message {
+        koi_proto::Message {
+            conv: CONV.into(),
+            seq,
+            id: format!("m{seq}"),
+            from: "alice".into(),
+            kind: "text".into(),
+            text: Some("hi".into()),
+            ts: seq,
+            client_msg_id: key.into(),
+            ..koi_proto::Message::default()
+        }
+    }
+
+    /// Runs `work` in one transaction, with the due moves, and commits.
+    fn transaction(
+        conn: &Connection,
+        journal: &mut Journal,
+        work: impl FnOnce(&mut Journal),
+    ) -> Commit {
+        conn.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        work(journal);
+        journal.move_due(conn).expect("move");
+        conn.execute_batch("COMMIT").expect("commit");
+        journal.committed()
+    }
+
+    fn moved(conn: &Connection) -> Vec<(u64, String)> {
+        let mut stmt = conn
+            .prepare("SELECT seq, kind FROM messages ORDER BY seq")
+            .expect("prepare");
+        stmt.query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    /// Until the syncer publishes a commit, the writer alone sees its
+    /// messages: the next transactions number after them, find their keys
+    /// and recall them, and move nothing of theirs, nor anything recalled
+    /// by a commit readers do not see yet.
+    #[test]
+    fn the_writer_builds_on_commits_readers_do_not_see_yet() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = connect::open_writer(&dir.path().join("koi.db")).expect("open");
+        schema::migrate(&mut conn).expect("migrate");
+        let conv_id: i64 = conn
+            .query_row(
+                "INSERT INTO convs (name, last_seq, last_ts, activity) \
+                 VALUES (?1, 0, 0, 0) RETURNING id",
+                [CONV],
+                |row| row.get(0),
+            )
+            .expect("conv");
+        let recent = Arc::new(Recent::new(1..=1));
+        let mut journal =
+            Journal::open(&conn, recent.clone(), JournalPolicy::eager()).expect("journal");
+
+        let first = transaction(&conn, &mut journal, |j| {
+            j.append(&conn, conv_id, 1, message(1, "k1"), None)
+                .expect("append");
+        });
+        assert_eq!(recent.latest(CONV), None, "readers do not see it yet");
+        assert_eq!(journal.latest(CONV).map(|l| l.seq), Some(1));
+        assert_eq!(journal.by_key("alice", "k1").map(|m| m.seq), Some(1));
+
+        let recall = transaction(&conn, &mut journal, |j| {
+            assert!(j.recall(&conn, CONV, 1).expect("recall"));
+        });
+        let number = first.number;
+        assert_eq!(first.publish(&recent).len(), 1, "one new message");
+        journal.published(number);
+        assert_eq!(recent.message(CONV, 1).map(|m| m.kind), Some("text".into()));
+
+        // Due (crowd 1, age 0), but its recall is not published yet.
+        let held = transaction(&conn, &mut journal, |_| {});
+        assert!(
+            moved(&conn).is_empty(),
+            "nothing moved before the recall is seen"
+        );
+        assert!(recall.publish(&recent).is_empty());
+        let number = held.number;
+        assert!(held.publish(&recent).is_empty());
+        journal.published(number);
+        assert_eq!(
+            recent.message(CONV, 1).map(|m| m.kind),
+            Some("recalled".into())
+        );
+
+        let moving = transaction(&conn, &mut journal, |_| {});
+        assert_eq!(moved(&conn), [(1, "recalled".to_owned())]);
+        let number = moving.number;
+        moving.publish(&recent);
+        journal.published(number);
+        assert_eq!(recent.len(), 0, "moved out of memory");
+        assert_eq!(journal.latest(CONV), None, "convs has it now");
+    }
 }

@@ -11,6 +11,7 @@
 //!   contacts, files.
 
 mod activity;
+mod appends;
 mod blocks;
 mod checkpointer;
 mod connect;
@@ -25,6 +26,7 @@ mod readers;
 mod recent;
 mod schema;
 mod sent_keys;
+mod syncer;
 mod users;
 mod writer;
 
@@ -83,7 +85,13 @@ impl SqliteStore {
         let activity = Arc::new(Activity::load(&conn)?);
         let blocks = Arc::new(Blocks::load(&conn)?);
         let readers = Readers::open(path)?;
-        let writer = Writer::start(conn, journal, connect::open_checkpointer(path)?)?;
+        let writer = Writer::start(
+            conn,
+            journal,
+            connect::open_wal(path)?,
+            recent.clone(),
+            connect::open_checkpointer(path)?,
+        )?;
         Ok(SqliteStore {
             readers,
             writer,

@@ -32,6 +32,26 @@ pub(super) struct Pending {
     pub(super) message: Message,
 }
 
+#[cfg(test)]
+impl Pending {
+    /// Row `n`: a text from alice, `key` its client_msg_id, for tests.
+    pub(super) fn sample(n: i64, conv: &str, seq: u64, key: &str) -> Self {
+        Self {
+            n,
+            conv_id: 1,
+            activity: n,
+            message: Message {
+                conv: conv.into(),
+                seq,
+                from: "alice".into(),
+                kind: "text".into(),
+                client_msg_id: key.into(),
+                ..Message::default()
+            },
+        }
+    }
+}
+
 /// A conversation's counters as its newest message left them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Latest {
@@ -374,19 +394,7 @@ mod tests {
     use super::*;
 
     fn pending(n: i64, conv: &str, seq: u64) -> Pending {
-        Pending {
-            n,
-            conv_id: 1,
-            activity: n,
-            message: Message {
-                conv: conv.into(),
-                seq,
-                from: "alice".into(),
-                kind: "text".into(),
-                client_msg_id: format!("k{n}"),
-                ..Message::default()
-            },
-        }
+        Pending::sample(n, conv, seq, &format!("k{n}"))
     }
 
     fn publish(recent: &Recent, appended: Vec<Pending>, moved: Vec<(String, u64)>) {

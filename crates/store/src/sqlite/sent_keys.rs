@@ -33,10 +33,6 @@ impl<V> SentKeys<V> {
             }
         }
     }
-
-    pub(super) fn clear(&mut self) {
-        self.0.clear();
-    }
 }
 
 #[cfg(test)]
@@ -56,7 +52,5 @@ mod tests {
         keys.remove("alice", "k2");
         assert_eq!(keys.get("alice", "k2"), None);
         assert!(!keys.0.contains_key("alice"), "no empty map is kept");
-        keys.clear();
-        assert_eq!(keys.get("bob", "k1"), None);
     }
 }

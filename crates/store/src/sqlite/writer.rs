@@ -1,18 +1,20 @@
 //! The writer: one OS thread owning the only write connection, committing
 //! concurrent writes in shared transactions (group commit).
 //!
-//! With `synchronous=FULL` every commit costs an fsync, which dominates the cost of
-//! a small write. So the thread takes every job queued while the previous commit
-//! was syncing, runs them all in one transaction and syncs once. Each job runs in
-//! its own savepoint, so one failing (a conflict, a limit) is undone alone, and no
-//! job's result is sent before the transaction holding it is durable.
+//! The thread takes every job queued while it ran the previous transaction,
+//! runs them all in one transaction and commits. Each job runs in its own
+//! savepoint, so one failing (a conflict, a limit) is undone alone. The commit
+//! is not durable yet: the [`Syncer`] syncs it while the writer goes on with
+//! the next transaction, and no job's result is sent before that sync.
 //!
-//! Jobs that store messages write them to the [`Journal`]; after the commit, and
-//! before any reply, readers can see them and the commit listener gets them in
-//! commit order: fan-out never pushes a message that could still be lost, and
-//! has it before its sender gets the ack. Each transaction ends by moving the
-//! conversations that are due from the journal into `messages`.
+//! Jobs that store messages write them to the [`Journal`]; once the sync
+//! covers their commit, and before any reply, readers can see them and the
+//! commit listener gets them in commit order: fan-out never pushes a message
+//! that could still be lost, and has it before its sender gets the ack. Each
+//! transaction ends by moving the conversations that are due from the journal
+//! into `messages`.
 
+use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::Checkpointer;
 use super::journal::Journal;
+use super::recent::Recent;
+use super::syncer::{SyncState, Syncer};
 use crate::listener::ListenerSlot;
 use crate::{CommitListener, StoreError, WriterStats};
 
@@ -49,7 +53,7 @@ pub(super) struct Tx<'a> {
 }
 
 /// One write operation, type-erased so that every kind shares the queue.
-trait Job: Send {
+pub(super) trait Job: Send {
     /// Runs the operation in the open transaction; true when it succeeded.
     fn run(&mut self, tx: &mut Tx<'_>) -> bool;
     /// Sends the operation's result, or `failure` when its batch did not commit.
@@ -97,6 +101,7 @@ pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
     counters: Arc<Counters>,
     listener: Arc<ListenerSlot>,
+    sync: Arc<SyncState>,
     _thread: JoinOnDrop,
     _checkpointer: Checkpointer,
 }
@@ -116,28 +121,35 @@ impl Drop for JoinOnDrop {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` with `journal`, and the checkpoint
-    /// thread on `checkpoint` (a second connection to the same database).
+    /// Starts the writer thread on `conn` with `journal`, the sync thread on
+    /// `wal` (the database's write-ahead log, published to `recent`), and the
+    /// checkpoint thread on `checkpoint` (a second connection to the same
+    /// database).
     pub(super) fn start(
         conn: Connection,
         journal: Journal,
+        wal: File,
+        recent: Arc<Recent>,
         checkpoint: Connection,
     ) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let checkpointer = Checkpointer::start(checkpoint, counters.commits.clone())?;
         let listener = Arc::new(ListenerSlot::default());
+        let sync = Arc::new(SyncState::default());
+        let syncer = Syncer::start(wal, recent, listener.clone(), sync.clone())?;
         let thread = std::thread::Builder::new()
             .name("koi-store-writer".into())
             .spawn({
-                let (counters, listener) = (counters.clone(), listener.clone());
-                move || run(conn, journal, queue, &counters, &listener)
+                let (counters, sync) = (counters.clone(), sync.clone());
+                move || run(conn, journal, queue, &counters, syncer, &sync)
             })
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             jobs,
             counters,
             listener,
+            sync,
             _thread: JoinOnDrop(Some(thread)),
             _checkpointer: checkpointer,
         })
@@ -189,18 +201,21 @@ impl Writer {
         WriterStats {
             jobs: self.counters.jobs.load(Ordering::Relaxed),
             commits: self.counters.commits.load(Ordering::Relaxed),
+            syncs: self.sync.syncs(),
             journal: 0,
         }
     }
 }
 
-/// The thread: block for a job, take whatever else is queued, commit them together.
+/// The thread: block for a job, take whatever else is queued, commit them
+/// together, and hand the commit to the syncer.
 fn run(
     conn: Connection,
     mut journal: Journal,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     counters: &Counters,
-    listener: &ListenerSlot,
+    syncer: Syncer,
+    sync: &SyncState,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
@@ -214,11 +229,20 @@ fn run(
         counters
             .jobs
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let outcome = commit(&conn, &mut journal, &mut batch);
-        match &outcome {
+        if sync.failed() {
+            let failure =
+                StoreError::Unavailable("the store stopped writing after a failed sync".into());
+            for job in batch.drain(..) {
+                job.reply(Some(&failure));
+            }
+            continue;
+        }
+        journal.published(sync.published());
+        match commit(&conn, &mut journal, &mut batch) {
             Ok(()) => {
                 counters.commits.fetch_add(1, Ordering::Relaxed);
-                listener.announce(journal.committed());
+                let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                syncer.send(journal.committed(), jobs);
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = batch.len(), "store batch failed to commit");
@@ -226,12 +250,15 @@ fn run(
                     let _ = conn.execute_batch("ROLLBACK");
                 }
                 journal.aborted();
+                for job in batch.drain(..) {
+                    job.reply(Some(&e));
+                }
             }
         }
-        for job in batch.drain(..) {
-            job.reply(outcome.as_ref().err());
-        }
     }
+    // The last commits are synced and replied to before the connection closes.
+    drop(syncer);
+    drop(conn);
 }
 
 /// Runs `batch` in one transaction, each job in a savepoint, then the journal's

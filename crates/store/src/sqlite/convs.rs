@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::Activity;
 use super::recent::Recent;
+use super::writer::Tx;
 use crate::StoreError;
 
 /// A conversation's counter row, as an append finds it.
@@ -19,10 +20,11 @@ pub(super) struct ConvRow {
 /// or system conversation (listing it for its users). Group conversations are
 /// created with their group, so an unknown one is `NotFound`.
 pub(super) fn open_for_append(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     conv: &ConvId,
     activity: &Activity,
 ) -> Result<ConvRow, StoreError> {
+    let conn = tx.conn;
     let name = conv.to_string();
     let found = conn
         .prepare_cached("SELECT id, last_seq, last_ts FROM convs WHERE name = ?1")?
@@ -40,6 +42,8 @@ pub(super) fn open_for_append(
     if let ConvId::Group(id) = conv {
         return Err(StoreError::NotFound(format!("group {id}")));
     }
+    // Several writes, then the message's own: undone together if one fails.
+    tx.savepoint()?;
     let users = conv.named_users();
     let id = create(conn, &name, 0, activity)?;
     let mut list =

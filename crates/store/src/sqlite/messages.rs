@@ -26,6 +26,9 @@ macro_rules! message_columns {
 /// A repeat is looked for in the journal (in memory) and then in the
 /// idempotency index of `messages`, which the writer's cache keeps warm: a read,
 /// while the insert it saves would have dirtied a page of that index.
+///
+/// Its one write is the journal's insert, last, so it needs no savepoint
+/// ([`Tx::savepoint`]) unless it creates the conversation first.
 pub(super) fn append(
     tx: &mut Tx<'_>,
     message: NewMessage,
@@ -44,7 +47,7 @@ pub(super) fn append(
         });
     }
     let name = message.conv.to_string();
-    let mut conv = convs::open_for_append(conn, &message.conv, activity)?;
+    let mut conv = convs::open_for_append(tx, &message.conv, activity)?;
     if let Some(latest) = tx.journal.latest(&name) {
         (conv.last_seq, conv.last_ts) = (latest.seq, latest.ts);
     }
@@ -213,6 +216,7 @@ pub(super) fn message(
 /// Clears a message's content and marks it `recalled`; its seq, id, sender, ts
 /// and client_msg_id stay, so the gap is visible and a retried send still dedups.
 pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+    tx.savepoint()?;
     if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
         return Ok(());
     }

@@ -2,8 +2,10 @@
 //! concurrent writes in shared transactions (group commit).
 //!
 //! The thread takes every job queued while it ran the previous transaction,
-//! runs them all in one transaction and commits. Each job runs in its own
-//! savepoint, so one failing (a conflict, a limit) is undone alone. The commit
+//! runs them all in one transaction and commits. A job that writes runs in
+//! its own savepoint, so one failing (a conflict, a limit) is undone alone;
+//! appending a message to an existing conversation needs none, its one write
+//! being a single statement, atomic by itself (see [`Tx::savepoint`]). The commit
 //! is not durable yet: the [`Syncer`] syncs it while the writer goes on with
 //! the next transaction, and no job's result is sent before that sync.
 //!
@@ -50,6 +52,27 @@ struct Counters {
 pub(super) struct Tx<'a> {
     pub(super) conn: &'a Connection,
     pub(super) journal: &'a mut Journal,
+    /// Whether the job opened its savepoint.
+    savepoint: bool,
+}
+
+impl Tx<'_> {
+    /// Opens the job's savepoint, once: when the job fails, what it wrote
+    /// after this is undone and the other jobs of the batch stand.
+    ///
+    /// A job calls it before it writes, unless its only write is one
+    /// statement after which it cannot fail: a statement that fails changes
+    /// nothing. The savepoint is not free (each page the job changes is
+    /// copied first, and it takes two statements), and appending a message,
+    /// most of the writer's work, does without. Work given to
+    /// [`Writer::call`] always has it.
+    pub(super) fn savepoint(&mut self) -> Result<(), StoreError> {
+        if !self.savepoint {
+            self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            self.savepoint = true;
+        }
+        Ok(())
+    }
 }
 
 /// One write operation, type-erased so that every kind shares the queue.
@@ -165,12 +188,17 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.call_in_tx(move |tx| work(tx.conn)).await
+        self.call_in_tx(move |tx| {
+            tx.savepoint()?;
+            work(tx.conn)
+        })
+        .await
     }
 
     /// [`Writer::call`] for work that uses the journal: what it appends there
     /// goes to readers and the commit listener once committed (and is
-    /// forgotten when the work fails).
+    /// forgotten when the work fails). The work opens its savepoint itself
+    /// ([`Tx::savepoint`]) before it writes.
     pub(super) async fn call_in_tx<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -261,8 +289,8 @@ fn run(
     drop(conn);
 }
 
-/// Runs `batch` in one transaction, each job in a savepoint, then the journal's
-/// due moves, and commits.
+/// Runs `batch` in one transaction, each job in the savepoint it opened, then
+/// the journal's due moves, and commits.
 fn commit(
     conn: &Connection,
     journal: &mut Journal,
@@ -271,13 +299,14 @@ fn commit(
     let exec = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(drop);
     exec("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
-        exec("SAVEPOINT job")?;
         let mark = journal.mark();
         let mut tx = Tx {
             conn,
             journal: &mut *journal,
+            savepoint: false,
         };
         let ok = catch_unwind(AssertUnwindSafe(|| job.run(&mut tx))).unwrap_or(false);
+        let savepoint = tx.savepoint;
         // Some failures (I/O, disk full) make SQLite roll back the whole
         // transaction; the next job would then autocommit on its own, so stop.
         if conn.is_autocommit() {
@@ -287,9 +316,13 @@ fn commit(
         }
         if !ok {
             journal.undo_to(mark);
-            exec("ROLLBACK TO job")?;
+            if savepoint {
+                exec("ROLLBACK TO job")?;
+            }
         }
-        exec("RELEASE job")?;
+        if savepoint {
+            exec("RELEASE job")?;
+        }
     }
     journal.move_due(conn)?;
     exec("COMMIT")?;

@@ -8,11 +8,14 @@
 //! `PASSIVE` checkpoint: it takes no lock the writer or the readers wait on.
 //!
 //! Often, because each checkpoint ends with a sync of the database file, and
-//! the commits' WAL syncs behind it on the same disk wait for it: small
-//! copies keep that wait short. Measured (docs/benchmarks.md, 2026-12-03):
-//! send→ack p99 at 7,800 msgs/s 16–17 ms with a checkpoint every 100 ms,
-//! 10.5 ms every 25 ms, 5.9–6.4 ms every 5 ms, the same highest sustained
-//! rate; every 1 ms the sustained rate fell by a fifth.
+//! the WAL syncs behind it on the same disk wait for it: small copies keep
+//! that wait short. While the writer synced inside its commits (2026-12-03,
+//! docs/benchmarks.md), send→ack p99 at 7,800 msgs/s was 16–17 ms with a
+//! checkpoint every 100 ms, 10.5 ms every 25 ms and 5.9–6.4 ms every 5 ms.
+//! Since the sync has a thread of its own (2026-12-04), every 25 ms is as
+//! good or better at half the sustained rate (median p99 5.8 against 6.8 ms
+//! for 5 ms, 6.3 for 50 ms) and halves the checkpoints' CPU; every 1 ms the
+//! sustained rate fell by a fifth.
 //! The writer keeps a much higher automatic threshold
 //! ([`WRITER_AUTOCHECKPOINT`](super::connect::WRITER_AUTOCHECKPOINT)) as a
 //! backstop should this thread fall behind.
@@ -31,7 +34,7 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// How often the thread copies while commits keep coming.
-const BUSY_INTERVAL: Duration = Duration::from_millis(5);
+const BUSY_INTERVAL: Duration = Duration::from_millis(25);
 /// The longest it waits between looks while none come (it backs off to it).
 const IDLE_INTERVAL: Duration = Duration::from_millis(100);
 

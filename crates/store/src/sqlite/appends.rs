@@ -62,7 +62,7 @@ impl Appends {
             return None;
         }
         let &i = self.keys.get(from, client_msg_id)?;
-        Some(&self.staged[i].pending.message)
+        Some(&*self.staged[i].pending.message)
     }
 
     /// The journal row of the message of `conv` with `seq`.
@@ -100,7 +100,7 @@ impl Appends {
         }
     }
 
-    /// Copies of the messages with their origins, for publishing.
+    /// The messages with their origins, for publishing (sharing them).
     pub(super) fn copies(&self) -> Vec<(Pending, Option<u64>)> {
         self.staged
             .iter()

@@ -113,7 +113,7 @@ impl Commit {
             .appended
             .iter()
             .map(|(pending, origin)| Committed {
-                message: pending.message.clone(),
+                message: koi_proto::Message::clone(&pending.message),
                 origin: *origin,
             })
             .collect();
@@ -216,7 +216,7 @@ impl Journal {
                 n,
                 conv_id,
                 activity,
-                message,
+                message: Arc::new(message),
             },
             origin,
         });
@@ -273,14 +273,14 @@ impl Journal {
         .execute([row])?;
         if in_open.is_some() {
             if let Some(pending) = self.open.get_mut(conv, seq) {
-                recall(&mut pending.message);
+                recall(Arc::make_mut(&mut pending.message));
             }
             return Ok(true);
         }
         // The writer's own copy, for what it looks up before the commit is
         // published; readers get the recall with this transaction.
         if let Some(pending) = unsynced.and_then(|i| self.unsynced[i].appends.get_mut(conv, seq)) {
-            recall(&mut pending.message);
+            recall(Arc::make_mut(&mut pending.message));
         }
         self.recalled.push((conv.to_owned(), seq));
         Ok(true)

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ops::RangeInclusive;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use koi_core::ConvId;
@@ -29,7 +29,9 @@ pub(super) struct Pending {
     pub(super) conv_id: i64,
     /// The conversation's activity stamp from this message.
     pub(super) activity: i64,
-    pub(super) message: Message,
+    /// Shared by the writer's view, readers' and moves: copying a pending
+    /// row copies no strings. A recall changes a copy of its own.
+    pub(super) message: Arc<Message>,
 }
 
 #[cfg(test)]
@@ -40,14 +42,14 @@ impl Pending {
             n,
             conv_id: 1,
             activity: n,
-            message: Message {
+            message: Arc::new(Message {
                 conv: conv.into(),
                 seq,
                 from: "alice".into(),
                 kind: "text".into(),
                 client_msg_id: key.into(),
                 ..Message::default()
-            },
+            }),
         }
     }
 }
@@ -167,7 +169,7 @@ impl Recent {
         pending
             .messages
             .range(after + 1..before)
-            .map(|(_, p)| p.message.clone())
+            .map(|(_, p)| Message::clone(&p.message))
             .collect()
     }
 
@@ -175,7 +177,7 @@ impl Recent {
     pub(super) fn message(&self, conv: &str, seq: u64) -> Option<Message> {
         let inner = self.lock();
         let pending = inner.convs.get(conv)?.messages.get(&seq)?;
-        Some(pending.message.clone())
+        Some(Message::clone(&pending.message))
     }
 
     /// The counters of `conv` as its newest pending message left them.
@@ -213,7 +215,7 @@ impl Recent {
         let inner = self.lock();
         let (conv, seq) = inner.keys.get(from, client_msg_id)?;
         let pending = inner.convs.get(conv)?.messages.get(seq)?;
-        Some(pending.message.clone())
+        Some(Message::clone(&pending.message))
     }
 
     /// The conversations to move now: those with at least the crowd of pending
@@ -301,7 +303,7 @@ impl Recent {
                 .get_mut(&conv)
                 .and_then(|p| p.messages.get_mut(&seq))
             {
-                recall(&mut p.message);
+                recall(Arc::make_mut(&mut p.message));
             }
         }
         for p in commit.appended {

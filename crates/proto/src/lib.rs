@@ -23,4 +23,4 @@ mod op_name;
 pub use decode_error::DecodeError;
 pub use encoding::Encoding;
 pub use generated::*;
-pub use op_name::op_name;
+pub use op_name::{OP_NAMES, op_name};

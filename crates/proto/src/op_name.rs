@@ -1,5 +1,37 @@
 use crate::frame::Op;
 
+/// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
+/// in both (a test checks that each one here is an operation).
+pub const OP_NAMES: [&str; 27] = [
+    "auth",
+    "ping",
+    "ok",
+    "error",
+    "send",
+    "sync",
+    "history",
+    "read",
+    "typing",
+    "recall",
+    "signal",
+    "group_create",
+    "group_info",
+    "group_join",
+    "group_add",
+    "group_kick",
+    "group_leave",
+    "contact_add",
+    "contact_remove",
+    "contacts",
+    "block",
+    "unblock",
+    "presence",
+    "msg",
+    "receipt",
+    "recalled",
+    "kicked",
+];
+
 /// The JSON key of an operation, for logs, metrics and error messages.
 pub fn op_name(op: &Op) -> &'static str {
     match op {
@@ -30,5 +62,25 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::Receipt(_) => "receipt",
         Op::Recalled(_) => "recalled",
         Op::Kicked(_) => "kicked",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each listed key decodes as the operation that [`op_name`] names so,
+    /// and no key is listed twice.
+    #[test]
+    fn every_listed_name_is_an_operation() {
+        for name in OP_NAMES {
+            let frame = crate::json::decode(format!(r#"{{"{name}": {{}}}}"#).as_bytes())
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(frame.op.as_ref().map(op_name), Some(name));
+        }
+        let mut names = OP_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OP_NAMES.len());
     }
 }

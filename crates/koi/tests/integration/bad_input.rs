@@ -114,7 +114,7 @@ const BAD_PROTOBUF: [(&[u8], u64, &str); 5] = [
 ];
 
 /// WebSocket text that is no JSON frame, with the id the error reply must carry.
-const BAD_JSON: [(&str, u64, &str); 11] = [
+const BAD_JSON: [(&str, u64, &str); 12] = [
     ("this is not json", 0, "not JSON"),
     ("", 0, "empty text"),
     ("{\"id\": 3, \"ping\": {}", 0, "truncated JSON"),
@@ -133,6 +133,11 @@ const BAD_JSON: [(&str, u64, &str); 11] = [
         "an operation that is not an object",
     ),
     ("{\"id\":9}", 9, "no operation"),
+    (
+        "{\"id\":11,\"ping\":{},\"sync\":{}}",
+        11,
+        "two operations in one frame",
+    ),
     ("{\"id\":\"ten\",\"ping\":{}}", 0, "an id of the wrong type"),
 ];
 

@@ -5,6 +5,7 @@
 
 mod frame;
 mod ok;
+mod operations;
 mod signal;
 
 use serde::Deserialize;
@@ -20,7 +21,13 @@ pub fn encode(frame: &Frame) -> String {
 /// field of the wrong type is an error carrying the frame's `id` when readable.
 pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
     match serde_json::from_slice::<Frame>(bytes) {
-        Ok(frame) if frame.op.is_some() => Ok(frame),
+        Ok(frame) if frame.op.is_some() => {
+            if operations::count(bytes) > 1 {
+                let id = (frame.id != 0).then_some(frame.id);
+                return Err(DecodeError::new(id, "a frame holds exactly one operation"));
+            }
+            Ok(frame)
+        }
         Ok(frame) => {
             let id = (frame.id != 0).then_some(frame.id);
             Err(DecodeError::new(

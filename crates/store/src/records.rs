@@ -28,9 +28,11 @@ pub struct NewMessage {
 }
 
 /// A message as the commit listener sees it: just committed, with its origin.
+/// Shared with the store's own view of recent messages: the listener takes a
+/// copy where it needs one (fan-out does, off the store's threads).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
-    pub message: Message,
+    pub message: std::sync::Arc<Message>,
     /// `NewMessage::origin` of the append that stored it.
     pub origin: Option<u64>,
 }

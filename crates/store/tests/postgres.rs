@@ -166,7 +166,7 @@ async fn two_nodes_share_one_conversation() {
             seqs.windows(2).all(|w| w[0] < w[1]),
             "a node announces in commit (= seq) order"
         );
-        announced.extend(seen.into_iter().map(|c| c.message));
+        announced.extend(seen.into_iter().map(|c| Arc::unwrap_or_clone(c.message)));
     }
     announced.sort_by_key(|m| m.seq);
     assert_eq!(announced, stored, "each message announced once, as stored");

@@ -80,7 +80,7 @@ async fn run_shard(
     meters: Meters,
 ) {
     while let Some((conv, Committed { message, origin })) = rx.recv().await {
-        let push = Push::new(Op::Msg(message));
+        let push = Push::new(Op::Msg(Arc::unwrap_or_clone(message)));
         // Paced only with nothing behind it in this shard (see FANOUT_TURN).
         let push = Arc::new(if rx.is_empty() { push.paced() } else { push });
         let reached = match &conv {

@@ -226,7 +226,7 @@ pub async fn commit_listener(store: &Arc<dyn Store>) {
     message.origin = Some(7);
     let first = store.append(message.clone()).await.expect("append");
     let expected = vec![Committed {
-        message: first.message.clone(),
+        message: Arc::new(first.message.clone()),
         origin: Some(7),
     }];
     assert_eq!(
@@ -257,7 +257,7 @@ pub async fn commit_listener(store: &Arc<dyn Store>) {
         let (origin, appended) = done.expect("append task");
         let announced = seen_now()
             .iter()
-            .any(|c| c.message == appended && c.origin == Some(origin));
+            .any(|c| *c.message == appended && c.origin == Some(origin));
         assert!(
             announced,
             "seq {} must be announced, with its origin, before append returns",
@@ -266,7 +266,12 @@ pub async fn commit_listener(store: &Arc<dyn Store>) {
     }
     let seen = seen_now();
     assert_eq!(
-        seqs(&seen.iter().map(|c| c.message.clone()).collect::<Vec<_>>()),
+        seqs(
+            &seen
+                .iter()
+                .map(|c| koi_proto::Message::clone(&c.message))
+                .collect::<Vec<_>>()
+        ),
         (1..=51).collect::<Vec<u64>>()
     );
     store.set_commit_listener(Arc::new(|_: Vec<Committed>| {}));

@@ -74,7 +74,7 @@ pub(super) async fn append(
         client_msg_id: message.client_msg_id,
     };
     ctx.announced.push(Committed {
-        message: stored.clone(),
+        message: std::sync::Arc::new(stored.clone()),
         origin: message.origin,
     });
     Ok(Appended {

@@ -113,7 +113,7 @@ impl Commit {
             .appended
             .iter()
             .map(|(pending, origin)| Committed {
-                message: koi_proto::Message::clone(&pending.message),
+                message: Arc::clone(&pending.message),
                 origin: *origin,
             })
             .collect();

@@ -1,7 +1,7 @@
 //! Seq assignment and group commit on the SQLite store, as `send` uses them: an
-//! append returns once its transaction is durable (`synchronous=FULL`, so one
-//! fsync per commit), and the writer thread commits whatever queued meanwhile in
-//! one transaction.
+//! append returns once its transaction is durable (the sync thread's
+//! `fdatasync` of the WAL, one covering every commit written since the last),
+//! and the writer thread commits whatever queued meanwhile in one transaction.
 //!
 //! - `sequential`: one append at a time, awaited: the latency of one commit.
 //! - `concurrent/<spread>/<n>`: `n` appends in flight at once, over 512 direct

@@ -101,7 +101,7 @@ impl Appends {
     }
 
     /// The messages with their origins, for publishing (sharing them).
-    pub(super) fn copies(&self) -> Vec<(Pending, Option<u64>)> {
+    pub(super) fn shared(&self) -> Vec<(Pending, Option<u64>)> {
         self.staged
             .iter()
             .map(|s| (s.pending.clone(), s.origin))
@@ -140,6 +140,6 @@ mod tests {
         assert_eq!(appends.len(), 2);
         assert_eq!(appends.latest("a").map(|l| l.seq), Some(1), "a's older one");
         assert_eq!(appends.by_key("alice", "k3"), None);
-        assert_eq!(appends.copies().len(), 2);
+        assert_eq!(appends.shared().len(), 2);
     }
 }

@@ -26,11 +26,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::worker::Worker;
 use crate::StoreError;
 
 /// How often the thread copies while commits keep coming.
@@ -38,37 +38,24 @@ const BUSY_INTERVAL: Duration = Duration::from_millis(25);
 /// The longest it waits between looks while none come (it backs off to it).
 const IDLE_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The checkpoint thread; stopped and joined on drop.
+/// The checkpoint thread; stopped and joined on drop (`_stop` drops first,
+/// which ends the thread's wait).
 pub(super) struct Checkpointer {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _stop: mpsc::Sender<()>,
+    _thread: Worker,
 }
 
 impl Checkpointer {
     /// Starts checkpointing `conn`'s database whenever `commits` moved.
     pub(super) fn start(conn: Connection, commits: Arc<AtomicU64>) -> Result<Self, StoreError> {
         let (stop, stopped) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("koi-store-checkpoint".into())
-            .spawn(move || run(&conn, &commits, &stopped))
-            .map_err(|e| {
-                StoreError::Internal(format!("cannot start the checkpoint thread: {e}"))
-            })?;
+        let thread = Worker::start("koi-store-checkpoint", move || {
+            run(&conn, &commits, &stopped)
+        })?;
         Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
+            _stop: stop,
+            _thread: thread,
         })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the store checkpoint thread panicked");
-        }
     }
 }
 

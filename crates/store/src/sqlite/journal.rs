@@ -378,7 +378,7 @@ impl Journal {
             number,
             moved,
             recalled,
-            appended: appends.copies(),
+            appended: appends.shared(),
         };
         if appends.len() > 0 || !busy.is_empty() {
             self.unsynced.push_back(Unsynced {

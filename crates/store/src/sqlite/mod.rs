@@ -28,6 +28,7 @@ mod schema;
 mod sent_keys;
 mod syncer;
 mod users;
+mod worker;
 mod writer;
 
 use std::path::Path;

@@ -27,10 +27,10 @@ use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use super::journal::Commit;
 use super::recent::Recent;
+use super::worker::Worker;
 use super::writer::Job;
 use crate::StoreError;
 use crate::listener::ListenerSlot;
@@ -70,10 +70,11 @@ struct Written {
     jobs: Vec<Box<dyn Job>>,
 }
 
-/// The syncer thread; on drop it syncs what was sent, replies, and stops.
+/// The syncer thread; on drop it syncs what was sent, replies, and stops
+/// (`written` drops first, which ends the thread's queue).
 pub(super) struct Syncer {
-    written: Option<mpsc::SyncSender<Written>>,
-    thread: Option<JoinHandle<()>>,
+    written: mpsc::SyncSender<Written>,
+    _thread: Worker,
 }
 
 impl Syncer {
@@ -85,24 +86,19 @@ impl Syncer {
         state: Arc<SyncState>,
     ) -> Result<Self, StoreError> {
         let (written, queue) = mpsc::sync_channel(WAITING);
-        let thread = std::thread::Builder::new()
-            .name("koi-store-sync".into())
-            .spawn(move || run(&wal, &queue, &recent, &listener, &state))
-            .map_err(|e| StoreError::Internal(format!("cannot start the sync thread: {e}")))?;
+        let thread = Worker::start("koi-store-sync", move || {
+            run(&wal, &queue, &recent, &listener, &state)
+        })?;
         Ok(Self {
-            written: Some(written),
-            thread: Some(thread),
+            written,
+            _thread: thread,
         })
     }
 
     /// Hands over a commit, to be published and its jobs replied to once a
     /// sync covers it; waits while [`WAITING`] commits already wait.
     pub(super) fn send(&self, commit: Commit, jobs: Vec<Box<dyn Job>>) {
-        let written = Written { commit, jobs };
-        let Some(sender) = &self.written else {
-            return;
-        };
-        if let Err(mpsc::SendError(written)) = sender.send(written) {
+        if let Err(mpsc::SendError(written)) = self.written.send(Written { commit, jobs }) {
             // The thread is gone (it panicked): the commit's durability is unknown.
             tracing::error!("the store sync thread has stopped");
             let failure = StoreError::Unavailable("the store sync thread has stopped".into());
@@ -113,15 +109,9 @@ impl Syncer {
     }
 }
 
-impl Drop for Syncer {
-    fn drop(&mut self) {
-        drop(self.written.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the store sync thread panicked");
-        }
-    }
+/// What every write gets once a sync failed.
+pub(super) fn stopped_writing() -> StoreError {
+    StoreError::Unavailable("the store stopped writing after a failed sync".into())
 }
 
 fn run(
@@ -136,9 +126,7 @@ fn run(
         covered.push(first);
         covered.extend(queue.try_iter());
         let synced = if state.failed() {
-            Err(StoreError::Unavailable(
-                "the store stopped writing after a failed sync".into(),
-            ))
+            Err(stopped_writing())
         } else {
             wal.sync_data().map_err(|e| {
                 tracing::error!(error = %e, "syncing the write-ahead log failed; the store stops writing");

@@ -20,7 +20,6 @@ use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -28,7 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::checkpointer::Checkpointer;
 use super::journal::Journal;
 use super::recent::Recent;
-use super::syncer::{SyncState, Syncer};
+use super::syncer::{SyncState, Syncer, stopped_writing};
+use super::worker::Worker;
 use crate::listener::ListenerSlot;
 use crate::{CommitListener, StoreError, WriterStats};
 
@@ -125,22 +125,10 @@ pub(super) struct Writer {
     counters: Arc<Counters>,
     listener: Arc<ListenerSlot>,
     sync: Arc<SyncState>,
-    _thread: JoinOnDrop,
+    /// Joined on drop: the last commit is made before the store is gone, so
+    /// the file is closed and can be reopened at once.
+    _thread: Worker,
     _checkpointer: Checkpointer,
-}
-
-struct JoinOnDrop(Option<JoinHandle<()>>);
-
-impl Drop for JoinOnDrop {
-    /// Waits for the last commit, so the file is closed once the store is gone and
-    /// can be reopened at once.
-    fn drop(&mut self) {
-        if let Some(thread) = self.0.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("the store writer thread panicked");
-        }
-    }
 }
 
 impl Writer {
@@ -161,19 +149,16 @@ impl Writer {
         let listener = Arc::new(ListenerSlot::default());
         let sync = Arc::new(SyncState::default());
         let syncer = Syncer::start(wal, recent, listener.clone(), sync.clone())?;
-        let thread = std::thread::Builder::new()
-            .name("koi-store-writer".into())
-            .spawn({
-                let (counters, sync) = (counters.clone(), sync.clone());
-                move || run(conn, journal, queue, &counters, syncer, &sync)
-            })
-            .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
+        let thread = Worker::start("koi-store-writer", {
+            let (counters, sync) = (counters.clone(), sync.clone());
+            move || run(conn, journal, queue, &counters, syncer, &sync)
+        })?;
         Ok(Self {
             jobs,
             counters,
             listener,
             sync,
-            _thread: JoinOnDrop(Some(thread)),
+            _thread: thread,
             _checkpointer: checkpointer,
         })
     }
@@ -258,8 +243,7 @@ fn run(
             .jobs
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         if sync.failed() {
-            let failure =
-                StoreError::Unavailable("the store stopped writing after a failed sync".into());
+            let failure = stopped_writing();
             for job in batch.drain(..) {
                 job.reply(Some(&failure));
             }

@@ -5,7 +5,6 @@
 
 mod frame;
 mod ok;
-mod operations;
 mod signal;
 
 use serde::Deserialize;
@@ -17,16 +16,21 @@ pub fn encode(frame: &Frame) -> String {
     serde_json::to_string(frame).expect("frames always serialize")
 }
 
-/// Decodes a JSON frame. Unknown fields are ignored; an unknown operation or a
-/// field of the wrong type is an error carrying the frame's `id` when readable.
+/// Decodes a JSON frame. Unknown fields are ignored; an unknown operation, a
+/// second operation or a field of the wrong type is an error carrying the
+/// frame's `id` when readable.
 pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
-    match serde_json::from_slice::<Frame>(bytes) {
-        Ok(frame) if frame.op.is_some() => {
-            if operations::count(bytes) > 1 {
-                let id = (frame.id != 0).then_some(frame.id);
+    match serde_json::from_slice::<frame::Wire>(bytes) {
+        Ok(frame::Wire {
+            id,
+            op: Some(op),
+            rest,
+        }) => {
+            if rest.0 > 0 {
+                let id = (id != 0).then_some(id);
                 return Err(DecodeError::new(id, "a frame holds exactly one operation"));
             }
-            Ok(frame)
+            Ok(Frame { id, op: Some(op) })
         }
         Ok(frame) => {
             let id = (frame.id != 0).then_some(frame.id);

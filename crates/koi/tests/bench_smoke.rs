@@ -152,7 +152,57 @@ fn bench_relay_baseline_measures_the_null_relay_nats_and_the_node() {
         for key in ["rate", "p50", "p99"] {
             assert!(ratio[key].is_number(), "{ceiling}.{key}: {report}");
         }
+        // At one offered rate nothing is searched, so nothing is cut short.
+        assert_eq!(ratio["rate_is_upper_bound"], false, "{report}");
     }
+    assert_eq!(report["ok"], true, "{report}");
+}
+
+/// A `--find-max` search of two one-second steps, ending at `--max-rate`.
+const TINY_SEARCH: &[&str] = &[
+    "--find-max",
+    "--users",
+    "10",
+    "--start-rate",
+    "100",
+    "--factor",
+    "2",
+    "--max-rate",
+    "200",
+    "--step-duration",
+    "1",
+    "--duration",
+    "20",
+];
+
+/// A ceiling whose search stops at --max-rate still keeping up has only a
+/// lower bound for its rate: the ratio says it is an upper bound, and the
+/// report warns, so a too-short budget cannot pass for a real ratio.
+#[test]
+fn bench_relay_baseline_flags_a_ratio_to_a_ceiling_cut_short() {
+    let node = Node::start(&[]);
+    let report = bench(
+        &[
+            &["relay-baseline", "--url", &node.http, "--no-nats"],
+            TINY_SEARCH,
+            &["--prefix", "smokebound"],
+        ]
+        .concat(),
+    );
+    let relay = &report["targets"][0];
+    assert_eq!(relay["target"], "null-relay", "{report}");
+    assert_eq!(relay["ended_by"], "max_rate", "{report}");
+    let ratio = &report["ratios"]["koi_vs_null_relay"];
+    assert!(ratio["rate"].is_number(), "{report}");
+    assert_eq!(ratio["rate_is_upper_bound"], true, "{report}");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("null-relay's search was cut short")),
+        "{report}"
+    );
     assert_eq!(report["ok"], true, "{report}");
 }
 
@@ -160,25 +210,14 @@ fn bench_relay_baseline_measures_the_null_relay_nats_and_the_node() {
 /// alone, over TCP, so its protobuf framing is checked too.
 #[test]
 fn bench_relay_baseline_finds_the_null_relays_max_over_tcp() {
-    let report = bench(&[
-        "relay-baseline",
-        "--no-nats",
-        "--find-max",
-        "--users",
-        "10",
-        "--start-rate",
-        "100",
-        "--factor",
-        "2",
-        "--max-rate",
-        "200",
-        "--step-duration",
-        "1",
-        "--duration",
-        "20",
-        "--transport",
-        "tcp-protobuf",
-    ]);
+    let report = bench(
+        &[
+            &["relay-baseline", "--no-nats"],
+            TINY_SEARCH,
+            &["--transport", "tcp-protobuf"],
+        ]
+        .concat(),
+    );
     assert_eq!(report["mode"], "find_max");
     let targets = report["targets"].as_array().expect("targets");
     assert_eq!(targets.len(), 1, "{report}");

@@ -83,6 +83,14 @@ struct Target {
 }
 
 impl Target {
+    /// Whether its search ended still keeping up (at --duration or
+    /// --max-rate): its highest sustained rate is then a lower bound.
+    fn cut_short(&self) -> bool {
+        self.search
+            .as_ref()
+            .is_some_and(|s| matches!(s.ended_by, "duration" | "max_rate"))
+    }
+
     /// The rate compared: the delivered rate, or the highest sustained rate.
     fn rate(&self) -> Option<f64> {
         match &self.search {
@@ -125,6 +133,10 @@ struct Ratio {
     p50: Option<f64>,
     /// The same for p99.
     p99: Option<f64>,
+    /// True when the ceiling's search stopped at --duration or --max-rate
+    /// while still keeping up: its highest sustained rate is only a lower
+    /// bound, so `rate` is only an upper bound.
+    rate_is_upper_bound: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,6 +231,18 @@ pub async fn run(args: BaselineArgs) -> anyhow::Result<()> {
         );
     }
 
+    let cut_short = targets
+        .iter()
+        .filter(|t| t.target != "koi" && t.cut_short());
+    if targets.iter().any(|t| t.target == "koi") {
+        warnings.extend(cut_short.map(|ceiling| {
+            format!(
+                "{}'s search was cut short while it kept up: its rate is a lower bound, and \
+                 Koi's ratio to it an upper bound (raise --duration or start it higher)",
+                ceiling.target
+            )
+        }));
+    }
     let report = Report {
         bench: "relay-baseline",
         transport: args.pairs.transport.name(),
@@ -293,6 +317,7 @@ fn ratios(targets: &[Target]) -> Ratios {
             rate: over(koi.rate(), ceiling.rate()),
             p50: over(p50(ours), p50(theirs)),
             p99: over(p99(ours), p99(theirs)),
+            rate_is_upper_bound: ceiling.cut_short(),
         }
     };
     Ratios {
@@ -375,9 +400,14 @@ impl Report {
         for (name, ratio) in ratios {
             let Some(ratio) = ratio else { continue };
             let show = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
+            let bound = if ratio.rate_is_upper_bound {
+                " (an upper bound: the ceiling's search was cut short)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 w,
-                "  {name:<18} rate {}   p50 {}   p99 {}",
+                "  {name:<18} rate {}{bound}   p50 {}   p99 {}",
                 show(ratio.rate),
                 show(ratio.p50),
                 show(ratio.p99)

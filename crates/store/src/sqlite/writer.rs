@@ -25,6 +25,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpointer::Checkpointer;
+use super::connect;
 use super::journal::Journal;
 use super::recent::Recent;
 use super::syncer::{SyncState, Syncer, stopped_writing};
@@ -39,6 +40,10 @@ const MAX_BATCH: usize = 1024;
 /// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
 /// which pushes back on them instead of growing memory without bound.
 const QUEUE: usize = 8 * MAX_BATCH;
+
+/// Every this many commits the writer sizes its page cache again for the
+/// database's size ([`connect::fit_writer_cache`]): a few seconds under load.
+const FIT_CACHE_EVERY: u64 = 4096;
 
 #[derive(Default)]
 struct Counters {
@@ -252,7 +257,12 @@ fn run(
         journal.published(sync.published());
         match commit(&conn, &mut journal, &mut batch) {
             Ok(()) => {
-                counters.commits.fetch_add(1, Ordering::Relaxed);
+                let commits = counters.commits.fetch_add(1, Ordering::Relaxed) + 1;
+                if commits.is_multiple_of(FIT_CACHE_EVERY)
+                    && let Err(e) = connect::fit_writer_cache(&conn)
+                {
+                    tracing::warn!(error = %e, "could not size the writer's page cache");
+                }
                 let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
                 syncer.send(journal.committed(), jobs);
             }

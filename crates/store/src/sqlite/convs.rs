@@ -22,13 +22,13 @@ pub(super) struct ConvRow {
 pub(super) fn open_for_append(
     tx: &mut Tx<'_>,
     conv: &ConvId,
+    name: &str,
     activity: &Activity,
 ) -> Result<ConvRow, StoreError> {
     let conn = tx.conn;
-    let name = conv.to_string();
     let found = conn
         .prepare_cached("SELECT id, last_seq, last_ts FROM convs WHERE name = ?1")?
-        .query_row([&name], |row| {
+        .query_row([name], |row| {
             Ok(ConvRow {
                 id: row.get(0)?,
                 last_seq: row.get::<_, i64>(1)? as u64,
@@ -45,7 +45,7 @@ pub(super) fn open_for_append(
     // Several writes, then the message's own: undone together if one fails.
     tx.savepoint()?;
     let users = conv.named_users();
-    let id = create(conn, &name, 0, activity)?;
+    let id = create(conn, name, 0, activity)?;
     let mut list =
         conn.prepare_cached("INSERT OR IGNORE INTO conv_users (user, conv) VALUES (?1, ?2)")?;
     for user in users {

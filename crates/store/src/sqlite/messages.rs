@@ -5,7 +5,7 @@ use koi_proto::{File, Message};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::activity::Activity;
-use super::convs;
+use super::convs::{self, ConvRow};
 use super::recent::Recent;
 use super::writer::Tx;
 use crate::{Appended, NewMessage, StoreError, new_id};
@@ -47,10 +47,16 @@ pub(super) fn append(
         });
     }
     let name = message.conv.to_string();
-    let mut conv = convs::open_for_append(tx, &message.conv, activity)?;
-    if let Some(latest) = tx.journal.latest(&name) {
-        (conv.last_seq, conv.last_ts) = (latest.seq, latest.ts);
-    }
+    // A conversation with messages in the journal has its row and its
+    // counters there; only one without reads (or creates) its row in `convs`.
+    let conv = match tx.journal.latest(&name) {
+        Some(latest) => ConvRow {
+            id: latest.conv_id,
+            last_seq: latest.seq,
+            last_ts: latest.ts,
+        },
+        None => convs::open_for_append(tx, &message.conv, &name, activity)?,
+    };
     let seq = conv.last_seq + 1;
     // Clocks step backwards; ts must not, so history stays ordered by time too.
     let ts = now_ms.max(conv.last_ts);

@@ -57,6 +57,8 @@ impl Pending {
 /// A conversation's counters as its newest message left them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Latest {
+    /// The conversation's row in `convs`.
+    pub(super) conv_id: i64,
     pub(super) seq: u64,
     pub(super) ts: u64,
     pub(super) activity: i64,
@@ -65,6 +67,7 @@ pub(super) struct Latest {
 impl Latest {
     pub(super) fn of(pending: &Pending) -> Self {
         Self {
+            conv_id: pending.conv_id,
             seq: pending.message.seq,
             ts: pending.message.ts,
             activity: pending.activity,

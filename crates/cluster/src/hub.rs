@@ -49,6 +49,25 @@ pub const FANOUT_TURN: usize = 32;
 /// The longest a paced group delivery waits for one turn's connections.
 const FANOUT_PACE: Duration = Duration::from_millis(5);
 
+/// The most devices a paced group delivery reaches per millisecond.
+///
+/// Turns alone let a push to 10,000 members online go out as fast as the
+/// node can write, and on two cores shared with the bench's 10,000 receiving
+/// connections, that kept both cores busy for the 120–130 ms of its delivery:
+/// every hop of another user's direct message then waited for a core, which
+/// added 7.5–10 ms to its p99. At 48 a millisecond (10,000 in about 210 ms)
+/// the cores keep room for other work: 3.7–5.1 ms added, and the group's own
+/// p50 fell to 115 ms (docs/benchmarks.md, "A fast Intel VM"). 64 did not
+/// help (the node wrote no faster than that anyway). The pace holds only while
+/// nothing queues up behind the push ([`Push::paced`]), so it never limits how
+/// fast a busy node delivers.
+pub const PACED_PER_MS: u32 = 48;
+
+/// When a paced delivery may start on its device number `done`, after its start.
+fn paced_time(done: usize) -> Duration {
+    Duration::from_micros(done as u64 * 1000 / u64::from(PACED_PER_MS))
+}
+
 /// This node's live connections by user, and for each group the users online here
 /// who belong to it, so that a group push costs work in proportion to its members
 /// online on this node, not to its size.
@@ -220,11 +239,18 @@ impl Hub {
             // All at once (see FANOUT_TURN).
             return queue(&devices);
         }
+        let start = tokio::time::Instant::now();
         let mut reached = 0;
         for (i, turn) in devices.chunks(FANOUT_TURN).enumerate() {
             if i > 0 {
+                let done = i * FANOUT_TURN;
+                if !push.is_paced() {
+                    // Pushes queued up behind it: the rest at once.
+                    return reached + queue(&devices[done..]);
+                }
                 let mark = (reached as usize).saturating_sub(FANOUT_TURN / 2);
                 push.taken().at_least(mark, FANOUT_PACE).await;
+                tokio::time::sleep_until(start + paced_time(done)).await;
             }
             reached += queue(turn);
         }
@@ -358,7 +384,7 @@ mod tests {
     use koi_proto::{Encoding, Kicked, frame::Op};
 
     use super::*;
-    use crate::Kick;
+    use crate::{Backlog, Kick};
 
     fn conn(id: ConnId, user: &str, cap: usize) -> Arc<ConnHandle> {
         Arc::new(ConnHandle::new(id, user.into(), cap, Encoding::Json))
@@ -366,6 +392,18 @@ mod tests {
 
     fn push() -> Arc<Push> {
         Arc::new(Push::new(Op::Kicked(Kicked { reason: "x".into() })))
+    }
+
+    /// `members` users `u<i>`, one connection each, all in the group `big`.
+    fn big_group(hub: &Hub, members: usize) -> Vec<Arc<ConnHandle>> {
+        let conns: Vec<_> = (0..members)
+            .map(|i| conn(i as ConnId, &format!("u{i}"), 4))
+            .collect();
+        for (i, c) in conns.iter().enumerate() {
+            hub.attach(c.clone());
+            hub.set_user_groups(&format!("u{i}"), ["big".to_owned()]);
+        }
+        conns
     }
 
     #[tokio::test]
@@ -391,14 +429,9 @@ mod tests {
     async fn a_group_larger_than_a_turn_is_reached_whole_and_once() {
         let hub = Hub::new();
         let members = 2 * FANOUT_TURN + 7;
-        let conns: Vec<_> = (0..members)
-            .map(|i| conn(i as ConnId, &format!("u{i}"), 4))
-            .collect();
-        for (i, c) in conns.iter().enumerate() {
-            hub.attach(c.clone());
-            hub.set_user_groups(&format!("u{i}"), ["big".to_owned()]);
-        }
-        let paced = Arc::new(Push::new(Op::Kicked(Kicked { reason: "p".into() })).paced());
+        let conns = big_group(&hub, members);
+        let paced = Op::Kicked(Kicked { reason: "p".into() });
+        let paced = Arc::new(Push::new(paced).paced(Backlog::default()));
         for push in [push(), paced] {
             let reached = hub.deliver_group("big", &push, Some(3), Some("u5")).await;
             assert_eq!(reached as usize, members - 2);
@@ -407,6 +440,39 @@ mod tests {
                 assert_eq!(got, usize::from(i != 3 && i != 5), "member {i}");
             }
         }
+    }
+
+    /// A push queued behind a paced delivery ends its pace: the rest goes at
+    /// once, and still every member gets it exactly once.
+    #[tokio::test]
+    async fn a_paced_delivery_with_a_push_queued_behind_it_reaches_each_member_once() {
+        let hub = Hub::new();
+        let members = 4 * FANOUT_TURN;
+        let conns = big_group(&hub, members);
+        let backlog = Backlog::default();
+        let push = Op::Kicked(Kicked { reason: "p".into() });
+        let push = Arc::new(Push::new(push).paced(backlog.clone()));
+        // Once the first turn is out (nobody takes it, so the delivery waits
+        // for it), another push queues up behind.
+        let first = conns[0].clone();
+        let behind = tokio::spawn(async move {
+            first.queued().await;
+            backlog.queued();
+        });
+        let reached = hub.deliver_group("big", &push, None, None).await;
+        behind.await.expect("the queuing task");
+        assert_eq!(reached as usize, members);
+        for (i, c) in conns.iter().enumerate() {
+            assert_eq!(c.take_queued().len(), 1, "member {i}");
+        }
+    }
+
+    #[test]
+    fn a_paced_delivery_reaches_its_devices_at_its_pace() {
+        let per_ms = PACED_PER_MS as usize;
+        assert_eq!(paced_time(0), Duration::ZERO);
+        assert_eq!(paced_time(per_ms), Duration::from_millis(1));
+        assert_eq!(paced_time(10 * per_ms), Duration::from_millis(10));
     }
 
     #[tokio::test]

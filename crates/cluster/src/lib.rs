@@ -14,6 +14,7 @@
 //! - [`contract`]: the test suite every Router + Registry pair must pass.
 //! - `testing` (feature `testing`): an ephemeral `nats-server` for tests.
 
+mod backlog;
 mod conn;
 pub mod contract;
 mod error;
@@ -29,6 +30,7 @@ mod taken;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use backlog::Backlog;
 pub use conn::{ConnHandle, ConnId, Kick};
 pub use error::ClusterError;
 pub use hub::{Hub, Interest};

@@ -122,7 +122,8 @@ mod tests {
 
     #[tokio::test]
     async fn takes_of_a_paced_push_are_counted() {
-        let paced = Arc::new(Push::new(Op::Kicked(Kicked { reason: "p".into() })).paced());
+        let paced = Op::Kicked(Kicked { reason: "p".into() });
+        let paced = Arc::new(Push::new(paced).paced(crate::Backlog::default()));
         let (a, b) = (Outbox::new(4), Outbox::new(4));
         a.offer(paced.clone()).expect("room");
         b.offer(paced.clone()).expect("room");

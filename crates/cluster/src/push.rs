@@ -3,6 +3,7 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use koi_proto::{DecodeError, Encoding, Frame, frame::Op};
 
+use crate::backlog::Backlog;
 use crate::taken::Taken;
 
 /// A push frame, encoded lazily and at most once per encoding, however many
@@ -14,8 +15,9 @@ pub struct Push {
     protobuf: OnceLock<Bytes>,
     /// Connections that took it from their queues.
     taken: Taken,
-    /// A group's delivery of it goes in paced turns (see [`crate::hub::FANOUT_TURN`]).
-    paced: bool,
+    /// A group's delivery of it goes in paced turns (see [`crate::hub::FANOUT_TURN`])
+    /// while nothing waits in this backlog.
+    paced: Option<Backlog>,
 }
 
 impl Push {
@@ -29,7 +31,7 @@ impl Push {
             json: OnceLock::new(),
             protobuf: OnceLock::new(),
             taken: Taken::default(),
-            paced: false,
+            paced: None,
         }
     }
 
@@ -42,7 +44,7 @@ impl Push {
             json: OnceLock::new(),
             protobuf: OnceLock::from(bytes),
             taken: Taken::default(),
-            paced: false,
+            paced: None,
         })
     }
 
@@ -70,24 +72,27 @@ impl Push {
 
     /// The same push, delivered to a group in paced turns: other work on the
     /// node waits behind one turn of it, not behind all of it. For a push with
-    /// nothing behind it; pushes that queue up deliver faster unpaced.
-    pub fn paced(self) -> Self {
+    /// nothing behind it in `behind`, its fan-out queue; once pushes queue up
+    /// there, the rest of it goes out at once, as pushes that queue up deliver
+    /// faster unpaced.
+    pub fn paced(self, behind: Backlog) -> Self {
         Self {
-            paced: true,
+            paced: Some(behind),
             ..self
         }
     }
 
-    /// Whether a group's delivery of it goes in paced turns.
+    /// Whether a group's delivery of it goes in paced turns, now: it was made
+    /// paced and nothing has queued up behind it since.
     pub(crate) fn is_paced(&self) -> bool {
-        self.paced
+        self.paced.as_ref().is_some_and(Backlog::is_empty)
     }
 
     /// A connection took it from its queue. Counted for a paced push only,
     /// the one whose delivery waits on the count: others skip the shared
     /// counter, which every receiving connection would touch.
     pub(crate) fn was_taken(&self) {
-        if self.paced {
+        if self.paced.is_some() {
             self.taken.one();
         }
     }
@@ -95,5 +100,25 @@ impl Push {
     /// How many connections took it from their queues (if it is paced).
     pub(crate) fn taken(&self) -> &Taken {
         &self.taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use koi_proto::Kicked;
+
+    use super::*;
+
+    #[test]
+    fn a_paced_push_is_paced_only_while_nothing_waits_behind_it() {
+        let op = || Op::Kicked(Kicked { reason: "x".into() });
+        assert!(!Push::new(op()).is_paced());
+        let backlog = Backlog::default();
+        let push = Push::new(op()).paced(backlog.clone());
+        assert!(push.is_paced());
+        backlog.queued();
+        assert!(!push.is_paced(), "a push queued behind it");
+        backlog.taken();
+        assert!(push.is_paced());
     }
 }

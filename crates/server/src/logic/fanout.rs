@@ -12,7 +12,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use koi_cluster::{Push, Router};
+use koi_cluster::{Backlog, Push, Router};
 use koi_core::ConvId;
 use koi_proto::frame::Op;
 use koi_store::Committed;
@@ -27,8 +27,14 @@ const SHARDS: usize = 16;
 /// The fan-out stage's input side.
 #[derive(Clone)]
 pub struct Fanout {
-    shards: Arc<Vec<mpsc::UnboundedSender<(ConvId, Committed)>>>,
+    shards: Arc<Vec<Shard>>,
     meters: Meters,
+}
+
+/// One shard's queue, and how many messages wait in it.
+struct Shard {
+    queue: mpsc::UnboundedSender<(ConvId, Committed)>,
+    backlog: Backlog,
 }
 
 impl Fanout {
@@ -36,9 +42,15 @@ impl Fanout {
     pub fn start(router: Arc<dyn Router>, meters: Meters) -> Self {
         let shards = (0..2 * SHARDS)
             .map(|_| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                tokio::spawn(run_shard(rx, router.clone(), meters.clone()));
-                tx
+                let (queue, rx) = mpsc::unbounded_channel();
+                let backlog = Backlog::default();
+                tokio::spawn(run_shard(
+                    rx,
+                    backlog.clone(),
+                    router.clone(),
+                    meters.clone(),
+                ));
+                Shard { queue, backlog }
             })
             .collect();
         Self {
@@ -57,7 +69,11 @@ impl Fanout {
                 continue;
             };
             // A closed shard means the node is stopping; clients will `sync`.
-            let _ = self.shards[shard_of(&conv)].send((conv, item));
+            let shard = &self.shards[shard_of(&conv)];
+            shard.backlog.queued();
+            if shard.queue.send((conv, item)).is_err() {
+                shard.backlog.taken();
+            }
         }
     }
 }
@@ -76,13 +92,19 @@ fn shard_of(conv: &ConvId) -> usize {
 
 async fn run_shard(
     mut rx: mpsc::UnboundedReceiver<(ConvId, Committed)>,
+    backlog: Backlog,
     router: Arc<dyn Router>,
     meters: Meters,
 ) {
     while let Some((conv, Committed { message, origin })) = rx.recv().await {
+        backlog.taken();
         let push = Push::new(Op::Msg(Arc::unwrap_or_clone(message)));
-        // Paced only with nothing behind it in this shard (see FANOUT_TURN).
-        let push = Arc::new(if rx.is_empty() { push.paced() } else { push });
+        // Paced only while nothing is behind it in this shard (see FANOUT_TURN).
+        let push = Arc::new(if backlog.is_empty() {
+            push.paced(backlog.clone())
+        } else {
+            push
+        });
         let reached = match &conv {
             ConvId::Direct(a, b) => {
                 router

@@ -56,7 +56,7 @@ const FANOUT_PACE: Duration = Duration::from_millis(5);
 /// connections, that kept both cores busy for the 120–130 ms of its delivery:
 /// every hop of another user's direct message then waited for a core, which
 /// added 7.3–11 ms to its p99. At 48 a millisecond (10,000 in about 210 ms)
-/// the cores keep room for other work: 3.7–5.4 ms added, and the group's own
+/// the cores keep room for other work: 3.7–5.7 ms added, and the group's own
 /// p50 fell to 115 ms (docs/benchmarks.md, "A fast Intel VM"). 64 did not
 /// help (the node wrote no faster than that anyway). The pace holds only while
 /// nothing queues up behind the push ([`Push::paced`]), so it never limits how

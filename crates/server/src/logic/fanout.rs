@@ -31,19 +31,20 @@ pub struct Fanout {
     meters: Meters,
 }
 
-/// One shard's queue, and how many messages wait in it.
+/// One shard's queue and, for a group shard, how many messages wait in it:
+/// only a group's delivery is paced, and only group shards pay for counting.
 struct Shard {
     queue: mpsc::UnboundedSender<(ConvId, Committed)>,
-    backlog: Backlog,
+    backlog: Option<Backlog>,
 }
 
 impl Fanout {
     /// Starts the shard tasks on the current runtime.
     pub fn start(router: Arc<dyn Router>, meters: Meters) -> Self {
         let shards = (0..2 * SHARDS)
-            .map(|_| {
+            .map(|shard| {
                 let (queue, rx) = mpsc::unbounded_channel();
-                let backlog = Backlog::default();
+                let backlog = (shard < SHARDS).then(Backlog::default);
                 tokio::spawn(run_shard(
                     rx,
                     backlog.clone(),
@@ -68,12 +69,13 @@ impl Fanout {
                 tracing::error!(conv = %item.message.conv, "committed message with an invalid conversation");
                 continue;
             };
-            // A closed shard means the node is stopping; clients will `sync`.
             let shard = &self.shards[shard_of(&conv)];
-            shard.backlog.queued();
-            if shard.queue.send((conv, item)).is_err() {
-                shard.backlog.taken();
+            if let Some(backlog) = &shard.backlog {
+                backlog.queued();
             }
+            // A closed shard means the node is stopping; clients will `sync`.
+            // Its backlog is read by nobody any more.
+            let _ = shard.queue.send((conv, item));
         }
     }
 }
@@ -92,18 +94,24 @@ fn shard_of(conv: &ConvId) -> usize {
 
 async fn run_shard(
     mut rx: mpsc::UnboundedReceiver<(ConvId, Committed)>,
-    backlog: Backlog,
+    backlog: Option<Backlog>,
     router: Arc<dyn Router>,
     meters: Meters,
 ) {
     while let Some((conv, Committed { message, origin })) = rx.recv().await {
-        backlog.taken();
         let push = Push::new(Op::Msg(Arc::unwrap_or_clone(message)));
-        // Paced only while nothing is behind it in this shard (see FANOUT_TURN).
-        let push = Arc::new(if backlog.is_empty() {
-            push.paced(backlog.clone())
-        } else {
-            push
+        // A group's push is paced only while nothing is behind it in this
+        // shard (see FANOUT_TURN).
+        let push = Arc::new(match &backlog {
+            Some(backlog) => {
+                backlog.taken();
+                if backlog.is_empty() {
+                    push.paced(backlog.clone())
+                } else {
+                    push
+                }
+            }
+            None => push,
         });
         let reached = match &conv {
             ConvId::Direct(a, b) => {

@@ -30,8 +30,8 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// end then walks every slot of the cache's hash table to drop pages past
 /// the end: about one commit in nine, and a walk as long as the cache is
 /// large (16,384 slots at 64 MiB). A quarter of the cache walks a quarter of
-/// the slots: at 30,000 msgs/s the writer spent 9 % less CPU per message
-/// (docs/benchmarks.md, "A fast Intel VM").
+/// the slots: at 30,000 msgs/s the writer spent 1–8 % less CPU per message
+/// in three alternating pairs (docs/benchmarks.md, "A fast Intel VM").
 const SMALL_DB_CACHE_KIB: i64 = 16 * 1024;
 
 /// The byte offset of SQLite's lock-byte page (`PENDING_BYTE`, 1 GiB): once
@@ -40,14 +40,13 @@ const SMALL_DB_CACHE_KIB: i64 = 16 * 1024;
 const LOCK_BYTE_OFFSET: i64 = 1 << 30;
 
 /// Sets the writer's page cache for the database as large as it is now (see
-/// [`SMALL_DB_CACHE_KIB`]); returns the size set, in KiB. Cheap: two reads of
-/// the file's header, which the writer has cached.
-pub(super) fn fit_writer_cache(conn: &Connection) -> Result<i64, StoreError> {
+/// [`SMALL_DB_CACHE_KIB`]). Cheap: two reads of the file's header, which the
+/// writer has cached.
+pub(super) fn fit_writer_cache(conn: &Connection) -> Result<(), StoreError> {
     let pages: i64 = conn.query_row("PRAGMA page_count", [], |row| row.get(0))?;
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-    let kib = writer_cache_kib(pages, page_size);
-    conn.pragma_update(None, "cache_size", -kib)?;
-    Ok(kib)
+    conn.pragma_update(None, "cache_size", -writer_cache_kib(pages, page_size))?;
+    Ok(())
 }
 
 fn writer_cache_kib(pages: i64, page_size: i64) -> i64 {

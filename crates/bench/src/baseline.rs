@@ -19,7 +19,7 @@ use super::figures::Figures;
 use super::link::{Inlet, Outlet, Pairs};
 use super::nats::{self, NatsServer};
 use super::node::{self, PairsArgs};
-use super::output;
+use super::output::{self, OutputArgs};
 use super::phase::{self, LoadArgs};
 use super::relay::NullRelay;
 use super::rounding::round;
@@ -57,12 +57,8 @@ pub struct BaselineArgs {
     /// is then reported beside the bench's.
     #[arg(long)]
     node_pid: Option<u32>,
-    /// Print one JSON object on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Exit 0 even when a target lost or duplicated messages.
-    #[arg(long)]
-    allow_loss: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// What one target did.
@@ -257,8 +253,8 @@ pub async fn run(args: BaselineArgs) -> anyhow::Result<()> {
         targets,
         warnings,
     };
-    output::print(&report, args.json, Report::table);
-    output::verdict(report.ok, args.allow_loss, || {
+    output::print(&report, args.output.json, Report::table);
+    output::verdict(report.ok, args.output.allow_loss, || {
         "messages were lost or duplicated".to_owned()
     })?;
     Ok(())

@@ -8,11 +8,10 @@
 //!    then tallies and reports.
 
 use anyhow::bail;
-use clap::{Args, ValueEnum};
-use koi_client::Transport;
+use clap::Args;
 
 use super::node::{self, PairsArgs};
-use super::output;
+use super::output::{self, OutputArgs};
 use super::phase::{self, LoadArgs};
 use super::report::{Report, Setup};
 
@@ -32,37 +31,8 @@ pub struct DirectArgs {
     duration: f64,
     #[command(flatten)]
     load: LoadArgs,
-    /// Print one JSON object on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Exit 0 even when messages were lost or duplicated.
-    #[arg(long)]
-    allow_loss: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum TransportArg {
-    WsJson,
-    WsProtobuf,
-    TcpProtobuf,
-}
-
-impl TransportArg {
-    pub(super) fn transport(self) -> Transport {
-        match self {
-            TransportArg::WsJson => Transport::WsJson,
-            TransportArg::WsProtobuf => Transport::WsProtobuf,
-            TransportArg::TcpProtobuf => Transport::TcpProtobuf,
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            TransportArg::WsJson => "ws-json",
-            TransportArg::WsProtobuf => "ws-protobuf",
-            TransportArg::TcpProtobuf => "tcp-protobuf",
-        }
-    }
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
@@ -96,10 +66,13 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
         },
         measured,
     );
-    output::print(&report, args.json, Report::table);
-    output::verdict(report.ok, args.allow_loss, || {
-        let t = &report.traffic;
-        format!("{} lost and {} duplicated messages", t.lost, t.duplicated)
+    output::print(&report, args.output.json, Report::table);
+    output::verdict(report.figures.ok, args.output.allow_loss, || {
+        let t = &report.figures.traffic;
+        format!(
+            "{} lost and {} duplicated messages",
+            t.counts.lost, t.counts.duplicated
+        )
     })?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::latency::Summary;
-use super::report::Measured;
+use super::measured::Measured;
 use super::rounding::round;
 use super::traffic::Traffic;
 
@@ -80,8 +80,8 @@ impl Figures {
             self.rate,
             t.ack_rate,
             t.delivery_rate,
-            t.lost,
-            t.duplicated,
+            t.counts.lost,
+            t.counts.duplicated,
             d.p50_ms,
             d.p99_ms,
             d.p999_ms,

@@ -1,4 +1,4 @@
-//! `koi bench`: load generators that drive a running node through the real
+//! koi-bench, run as `koi bench`: load generators that drive a running node through the real
 //! protocol and check what they measure (nothing acknowledged may be lost).
 //!
 //! - [`direct`]: sender → receiver pairs of direct messages, open loop.
@@ -18,10 +18,11 @@
 //! - `tally`: matching deliveries to sends (lost, duplicated); `traffic`: a
 //!   tally's counts, rates and latencies as the reports give them.
 //! - `latency`: hdrhistogram recorders shared by many tasks.
-//! - `report`: `direct`'s table and JSON object; `figures`: one phase, and in
-//!   one row; `table`: the layout the tables share; `output`: where a report
+//! - `header`: the fields every report opens with; `report`: `direct`'s table and JSON object; `measured`: what one phase
+//!   measured; `figures`: one phase, and in one row; `table`: the layout the tables share; `output`: where a report
 //!   goes, and the exit status of an incorrect run; `rounding`: the figures'
 //!   precision.
+//! - `transport`: the `--transport` flag.
 //! - `cpu`: the bench's own CPU time; `nofile`: its descriptor limit;
 //!   `ids`: run ids.
 
@@ -36,10 +37,12 @@ mod cpu;
 mod direct;
 mod figures;
 mod group;
+mod header;
 mod ids;
 mod latency;
 mod link;
 mod max;
+mod measured;
 mod nats;
 mod node;
 mod nofile;
@@ -55,6 +58,7 @@ mod sender;
 mod table;
 mod tally;
 mod traffic;
+mod transport;
 mod users;
 
 use clap::{Args, Subcommand};

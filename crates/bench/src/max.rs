@@ -9,8 +9,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::figures::Figures;
+use super::header::Header;
 use super::node::{self, PairsArgs};
-use super::output;
+use super::output::{self, OutputArgs};
 use super::phase::LoadArgs;
 use super::rounding::round;
 use super::search::{self, Search, SearchArgs};
@@ -31,20 +32,15 @@ pub struct MaxArgs {
     duration: f64,
     #[command(flatten)]
     load: LoadArgs,
-    /// Print one JSON object on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Exit 0 even when a step lost or duplicated messages.
-    #[arg(long)]
-    allow_loss: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Everything `max` measured. Field meanings: `docs/benchmarks.md`.
 #[derive(Debug, Serialize)]
 struct Report {
-    bench: &'static str,
-    transport: &'static str,
-    url: String,
+    #[serde(flatten)]
+    header: Header,
     nodes: usize,
     users: usize,
     pairs: usize,
@@ -87,9 +83,11 @@ pub async fn run(args: MaxArgs) -> anyhow::Result<()> {
     let target = node::connect(&args.url, &args.pairs, &prefix).await?;
     let search = search::run(&target.pairs, &args.search, &args.load, args.duration, None).await?;
     let report = Report {
-        bench: "max",
-        transport: args.pairs.transport.name(),
-        url: args.url.clone(),
+        header: Header {
+            bench: "max",
+            transport: args.pairs.transport.name(),
+            url: args.url.clone(),
+        },
         nodes: target.nodes,
         users: args.pairs.users,
         pairs: args.pairs.pairs(),
@@ -109,8 +107,8 @@ pub async fn run(args: MaxArgs) -> anyhow::Result<()> {
         search,
         warnings,
     };
-    output::print(&report, args.json, Report::table);
-    output::verdict(report.ok, args.allow_loss, || {
+    output::print(&report, args.output.json, Report::table);
+    output::verdict(report.ok, args.output.allow_loss, || {
         "messages were lost or duplicated".to_owned()
     })?;
     Ok(())
@@ -123,7 +121,7 @@ impl Report {
         let _ = writeln!(
             w,
             "koi bench max: {} users ({} pairs), {} over {}, {} node(s)",
-            self.users, self.pairs, self.transport, self.url, self.nodes
+            self.users, self.pairs, self.header.transport, self.header.url, self.nodes
         );
         let growth = match self.step {
             Some(step) => format!("+{step}"),

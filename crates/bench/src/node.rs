@@ -18,8 +18,8 @@ use koi_client::{ClientError, ConnectOptions, Connection, Http, Node, Transport}
 use koi_proto::frame::Op;
 use tokio::time::Instant;
 
-use super::direct::TransportArg;
 use super::link::{Delivery, Draft, Inlet, Outlet, Pairs};
+use super::transport::TransportArg;
 use super::users;
 
 /// The server's default `msgs_per_sec`.

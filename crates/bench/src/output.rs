@@ -13,6 +13,18 @@ pub struct Incorrect {
     pub what: String,
 }
 
+/// `--json` and `--allow-loss`, alike in every mode.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OutputArgs {
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 even when the run was not correct: messages or deliveries lost
+    /// or duplicated, connections failed.
+    #[arg(long)]
+    pub allow_loss: bool,
+}
+
 /// Prints `report` on stdout: as one JSON object when `json`, else as `table`
 /// renders it.
 pub fn print<R: Serialize>(report: &R, json: bool, table: impl FnOnce(&R) -> String) {

@@ -18,7 +18,8 @@ use tokio::time::Instant;
 
 use super::latency::Latency;
 use super::link::{Inlet, Outlet, Pairs};
-use super::report::Measured;
+use super::measured::Measured;
+use super::receiver::FirstArrivals;
 use super::tally::Tally;
 use super::{cpu, ids, receiver, sender};
 
@@ -123,35 +124,24 @@ pub async fn run<O: Outlet, I: Inlet>(
             let plan = receiver::Plan {
                 pair,
                 run: run_id.clone(),
-                start,
-                window,
             };
-            tokio::spawn(receiver::run(
-                inlet.clone(),
-                plan,
-                deliveries.recorder(),
-                delivered.clone(),
-                stop_rx.clone(),
-            ))
+            let first = FirstArrivals::new(start, window, deliveries.recorder(), delivered.clone());
+            tokio::spawn(receiver::run(inlet.clone(), plan, first, stop_rx.clone()))
         })
         .collect();
+    let schedule = sender::Schedule {
+        run: run_id.clone(),
+        text: text.clone(),
+        start,
+        window,
+        max_in_flight: load.max_in_flight,
+    };
     let senders: Vec<_> = pairs
         .senders
         .iter()
         .enumerate()
         .map(|(pair, outlet)| {
-            let plan = sender::Plan {
-                sender: pair,
-                run: run_id.clone(),
-                text: text.clone(),
-                start,
-                // Phases spread evenly over one period: a smooth total rate.
-                phase: period.mul_f64(pair as f64 / count as f64),
-                period,
-                end: window.1,
-                window,
-                max_in_flight: load.max_in_flight,
-            };
+            let plan = schedule.plan(pair, (pair, count), period);
             tokio::spawn(sender::run(
                 outlet.clone(),
                 plan,

@@ -24,10 +24,6 @@ use super::link::{Delivery, Inlet};
 pub struct Plan {
     pub pair: usize,
     pub run: Arc<str>,
-    pub start: Instant,
-    /// As in the sender's plan: deliveries in the window count toward the
-    /// achieved rate; messages due before `window.0` get no latency sample.
-    pub window: (Duration, Duration),
 }
 
 /// What one receiver saw.
@@ -47,17 +43,15 @@ pub struct Outcome {
     pub disconnected: Option<String>,
 }
 
-/// Receives until `stop` turns true or the link ends. `delivered` counts
-/// first deliveries across all receivers, so the phase can tell when it may stop.
+/// Receives until `stop` turns true or the link ends, measuring each
+/// message's first arrival with `first`.
 pub async fn run<I: Inlet>(
     inlet: Arc<I>,
     plan: Plan,
-    latencies: Recorder,
-    delivered: Arc<AtomicU64>,
+    mut first: FirstArrivals,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
     let mut out = Outcome::default();
-    let mut first = FirstArrivals::new(plan.start, plan.window, latencies, delivered);
     let mut seqs = HashSet::new();
     let mut last_seq = 0;
     let id_prefix = format!("{}-{}-", plan.run, plan.pair);

@@ -79,7 +79,10 @@ impl SearchArgs {
         let delivered = t.delivery_rate / step.rate;
         let p99 = t.send_to_delivery.p99_ms;
         if !step.ok {
-            Some(format!("{} lost, {} duplicated", t.lost, t.duplicated))
+            Some(format!(
+                "{} lost, {} duplicated",
+                t.counts.lost, t.counts.duplicated
+            ))
         } else if t.errors_total > 0 {
             Some(format!(
                 "{} sends failed ({})",

@@ -66,6 +66,38 @@ pub struct Plan {
     pub max_in_flight: usize,
 }
 
+/// What every sender of one phase shares; [`Schedule::plan`] gives each its
+/// own [`Plan`].
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The phase's id, the first part of every `client_msg_id`.
+    pub run: Arc<str>,
+    pub text: Arc<str>,
+    pub start: Instant,
+    /// As in [`Plan::window`]; sending ends at `window.1`.
+    pub window: (Duration, Duration),
+    pub max_in_flight: usize,
+}
+
+impl Schedule {
+    /// The plan of sender `number`, the `i`th of `of` senders that each send
+    /// every `period`.
+    pub fn plan(&self, number: usize, (i, of): (usize, usize), period: Duration) -> Plan {
+        Plan {
+            sender: number,
+            run: self.run.clone(),
+            text: self.text.clone(),
+            start: self.start,
+            // Phases spread evenly over one period: a smooth total rate.
+            phase: period.mul_f64(i as f64 / of as f64),
+            period,
+            end: self.window.1,
+            window: self.window,
+            max_in_flight: self.max_in_flight,
+        }
+    }
+}
+
 impl Plan {
     /// How many messages are due in `[0, end)`.
     pub fn offered(&self) -> u64 {

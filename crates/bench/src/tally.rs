@@ -5,12 +5,17 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::{receiver, sender};
 use sender::Status;
 
 /// The counts of one traffic class: a run's pairs, a group, a group run's
-/// direct pairs.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// direct pairs. The reports give them as they are ([`Traffic`] flattens
+/// them in), less what only feeds the rates.
+///
+/// [`Traffic`]: super::traffic::Traffic
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Tally {
     /// Messages due within the run (what the schedule offered).
     pub offered: u64,
@@ -20,7 +25,10 @@ pub struct Tally {
     /// Failed sends by error code.
     pub errors: BTreeMap<String, u64>,
     /// Deliveries owed: each acked message once at each receiver that should
-    /// get it (a pair's receiver owes each acked message once).
+    /// get it (a pair's receiver owes each acked message once). Reported by
+    /// [`Traffic`](super::traffic::Traffic) only where a message has many
+    /// receivers.
+    #[serde(skip)]
     pub expected: u64,
     /// Distinct (message, receiver) deliveries, each counted once however
     /// often it came.
@@ -37,7 +45,9 @@ pub struct Tally {
     pub delivered_unacked: u64,
     /// `msg` pushes that no sender of this run sent to that receiver.
     pub unexpected: u64,
+    #[serde(skip)]
     pub acked_in_window: u64,
+    #[serde(skip)]
     pub delivered_in_window: u64,
     /// Connections that ended before the run did.
     pub disconnects: u64,

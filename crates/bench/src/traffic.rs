@@ -3,8 +3,6 @@
 //! of its [`Tally`], its rates over the measured window and its latencies, as
 //! JSON fields and as rows of a table. Field meanings: `docs/benchmarks.md`.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::latency::Summary;
@@ -16,23 +14,17 @@ use super::tally::Tally;
 /// reports, so its fields stand beside theirs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Traffic {
-    pub offered: u64,
-    pub sent: u64,
-    pub acked: u64,
-    pub errors: BTreeMap<String, u64>,
+    /// `offered`, `sent`, `acked`, `errors`, `delivered`, `lost`,
+    /// `duplicated`, `reordered`, `delivered_unacked`, `unexpected`,
+    /// `disconnects`.
+    #[serde(flatten)]
+    pub counts: Tally,
     pub errors_total: u64,
     /// Deliveries owed: each acked message at each receiver that should get
     /// it. Reported where a message has many receivers (`group`); a pair's
     /// receiver owes each acked message once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<u64>,
-    pub delivered: u64,
-    pub lost: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
-    pub delivered_unacked: u64,
-    pub unexpected: u64,
-    pub disconnects: u64,
     /// Acks received during the measured window, per second.
     pub ack_rate: f64,
     /// First deliveries received during the measured window, per second.
@@ -51,19 +43,9 @@ impl Traffic {
         send_to_delivery: Summary,
     ) -> Self {
         Traffic {
-            offered: t.offered,
-            sent: t.sent,
-            acked: t.acked,
-            errors: t.errors.clone(),
+            counts: t.clone(),
             errors_total: t.errors_total(),
             expected: None,
-            delivered: t.delivered,
-            lost: t.lost,
-            duplicated: t.duplicated,
-            reordered: t.reordered,
-            delivered_unacked: t.delivered_unacked,
-            unexpected: t.unexpected,
-            disconnects: t.disconnects,
             ack_rate: round(t.acked_in_window as f64 / duration_s, 1),
             delivery_rate: round(t.delivered_in_window as f64 / duration_s, 1),
             send_to_ack,
@@ -83,6 +65,7 @@ impl Traffic {
     /// The failed sends by error code: `code: n, code: n`.
     pub fn errors_by_code(&self) -> String {
         let by_code: Vec<String> = self
+            .counts
             .errors
             .iter()
             .map(|(c, n)| format!("{c}: {n}"))
@@ -95,7 +78,8 @@ impl Traffic {
     /// delivered, lost, duplicated, the other anomalies when there were any,
     /// the ack rate, and the delivery rate labelled `delivery_rate`.
     pub fn rows(&self, w: &mut String, delivery_rate: &str) {
-        let errors = if self.errors.is_empty() {
+        let c = &self.counts;
+        let errors = if c.errors.is_empty() {
             "0".to_owned()
         } else {
             format!("{} ({})", self.errors_total, self.errors_by_code())
@@ -104,14 +88,14 @@ impl Traffic {
         if let Some(expected) = self.expected {
             table::row(w, "deliveries owed", expected);
         }
-        table::row(w, "delivered", self.delivered);
-        table::row(w, "lost", self.lost);
-        table::row(w, "duplicated", self.duplicated);
+        table::row(w, "delivered", c.delivered);
+        table::row(w, "lost", c.lost);
+        table::row(w, "duplicated", c.duplicated);
         for (name, n) in [
-            ("reordered", self.reordered),
-            ("delivered unacked", self.delivered_unacked),
-            ("unexpected", self.unexpected),
-            ("disconnects", self.disconnects),
+            ("reordered", c.reordered),
+            ("delivered unacked", c.delivered_unacked),
+            ("unexpected", c.unexpected),
+            ("disconnects", c.disconnects),
         ] {
             if n > 0 {
                 table::row(w, name, n);
@@ -124,6 +108,8 @@ impl Traffic {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn tally() -> Tally {

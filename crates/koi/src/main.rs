@@ -1,6 +1,6 @@
-//! `koi`: the server, its load generator and its command-line clients.
+//! `koi`: the server, its load generator (`koi bench`, from the koi-bench
+//! crate) and its command-line clients.
 
-mod bench;
 mod cli;
 mod serve;
 
@@ -20,7 +20,7 @@ enum Command {
     /// Run a node (all roles, embedded store, by default).
     Serve(koi_server::ServeArgs),
     /// Load generators: drive a running node and measure it.
-    Bench(bench::BenchArgs),
+    Bench(koi_bench::BenchArgs),
     /// Send one text message; prints `conv seq id`.
     Send(cli::send::SendArgs),
     /// Print incoming messages as they arrive (`conv#seq from: text`, or --json).
@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
-        Command::Bench(args) => runtime.block_on(bench::run(args)),
+        Command::Bench(args) => runtime.block_on(koi_bench::run(args)),
         Command::Send(args) => runtime.block_on(cli::send::run(args)),
         Command::Tail(args) => runtime.block_on(cli::tail::run(args)),
         Command::Chat(args) => runtime.block_on(cli::chat::run(args)),

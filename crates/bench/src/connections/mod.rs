@@ -32,7 +32,9 @@ use tokio::time::Instant;
 use self::idle::{Failure, Probe, Target};
 use self::report::{Report, Step};
 use self::rss::Source;
+use super::header::Header;
 use super::latency::Latency;
+use super::output::OutputArgs;
 use super::provision::Admin;
 use super::rounding::round;
 use super::{ids, nofile, output, users};
@@ -82,12 +84,8 @@ pub struct ConnectionsArgs {
     /// Username prefix; reuse one to skip creating the users [default: from the time].
     #[arg(long)]
     prefix: Option<String>,
-    /// Print one JSON object on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
-    /// Exit 0 even when connections failed or the check push was lost.
-    #[arg(long)]
-    allow_loss: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// The step totals: ascending, ending with `connections`.
@@ -315,9 +313,11 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
 
     let failed: usize = failures.values().sum::<u64>() as usize;
     let report = Report {
-        bench: "connections",
-        transport: "ws-json",
-        url: args.url.clone(),
+        header: Header {
+            bench: "connections",
+            transport: "ws-json",
+            url: args.url.clone(),
+        },
         ws: target.url.clone(),
         connections: args.connections,
         source_addrs: locals.len(),
@@ -349,8 +349,8 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         bench_rss_bytes: koi_server::monitor::resident_bytes(),
         warnings,
     };
-    output::print(&report, args.json, Report::table);
-    output::verdict(report.ok, args.allow_loss, || {
+    output::print(&report, args.output.json, Report::table);
+    output::verdict(report.ok, args.output.allow_loss, || {
         format!(
             "{} connections failed, {} dropped, the check push was lost {} and duplicated {} times",
             report.failed, report.disconnects, report.probe.lost, report.probe.duplicated

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::super::header::Header;
 use super::super::latency::Summary;
 use super::super::table;
 
@@ -14,9 +15,8 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// Everything a connections run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub bench: &'static str,
-    pub transport: &'static str,
-    pub url: String,
+    #[serde(flatten)]
+    pub header: Header,
     /// The WebSocket URL connected to.
     pub ws: String,
     pub connections: usize,
@@ -108,7 +108,7 @@ impl Report {
         let _ = writeln!(
             w,
             "koi bench connections: {} idle {} connections to {} from {} source address(es)",
-            self.connections, self.transport, self.ws, self.source_addrs
+            self.connections, self.header.transport, self.ws, self.source_addrs
         );
         let _ = writeln!(
             w,

@@ -121,7 +121,7 @@ pub async fn run(args: &GroupArgs, prefix: &str) -> anyhow::Result<()> {
         koi,
         ratios,
     };
-    output::print(&report, args.json, Baseline::table);
+    output::print(&report, args.output.json, Baseline::table);
     if let Some(nats) = report.nats.as_ref().filter(|n| !n.ok) {
         // NATS drops for slow consumers by design: say so, but judge Koi.
         eprintln!(
@@ -129,8 +129,8 @@ pub async fn run(args: &GroupArgs, prefix: &str) -> anyhow::Result<()> {
             nats.lost, nats.duplicated
         );
     }
-    verdict(&report.null_relay, args.allow_loss)?;
-    verdict(&report.koi, args.allow_loss)
+    verdict(&report.null_relay, args.output.allow_loss)?;
+    verdict(&report.koi, args.output.allow_loss)
 }
 
 impl Baseline {

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::super::latency::{Latency, Summary};
 use super::super::node::{Receiver, Sender, Target};
+use super::super::receiver::FirstArrivals;
 use super::super::rounding::round;
 use super::super::tally::Tally;
 use super::super::{cpu, ids, sender};
@@ -97,12 +98,10 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         let plan = member::Plan {
             run: run_id.clone(),
             senders,
-            start,
-            window,
         };
-        let (delivered, stop) = (delivered.clone(), stop_rx.clone());
+        let first = FirstArrivals::new(start, window, recorder, delivered.clone());
         let inlet = Arc::new(Receiver::new(conn));
-        tokio::spawn(member::run(inlet, plan, recorder, delivered, stop))
+        tokio::spawn(member::run(inlet, plan, first, stop_rx.clone()))
     };
     let receivers: Vec<_> = conns
         .receivers
@@ -115,21 +114,16 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         .enumerate()
         .map(|(i, c)| receive(c, s + i..s + i + 1, direct_deliveries.recorder()))
         .collect();
+    let schedule = sender::Schedule {
+        run: run_id.clone(),
+        text: text.clone(),
+        start,
+        window,
+        max_in_flight: plan.max_in_flight,
+    };
     // Sender `number` is the `i`th of `of` sending to `target` at `rate` each.
     let send = |conn, number, (i, of): (usize, usize), target, rate: f64, recorders: (_, _)| {
-        let period = Duration::from_secs_f64(1.0 / rate);
-        let plan = sender::Plan {
-            sender: number,
-            run: run_id.clone(),
-            text: text.clone(),
-            start,
-            // Phases spread evenly over one period: a smooth total rate.
-            phase: period.mul_f64(i as f64 / of as f64),
-            period,
-            end: window.1,
-            window,
-            max_in_flight: plan.max_in_flight,
-        };
+        let plan = schedule.plan(number, (i, of), Duration::from_secs_f64(1.0 / rate));
         let outlet = Arc::new(Sender::new(conn, target));
         tokio::spawn(sender::run(outlet, plan, recorders.0, recorders.1))
     };

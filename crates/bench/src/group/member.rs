@@ -5,13 +5,9 @@
 
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::time::Instant;
 
-use super::super::latency::Recorder;
 use super::super::link::Inlet;
 use super::super::receiver::{FirstArrivals, read};
 
@@ -21,10 +17,6 @@ pub struct Plan {
     pub run: Arc<str>,
     /// The senders whose messages this connection should get, by number.
     pub senders: Range<usize>,
-    pub start: Instant,
-    /// Deliveries in the window count toward the achieved rate; messages due
-    /// before `window.0` get no latency sample.
-    pub window: (Duration, Duration),
 }
 
 /// What one receiver saw.
@@ -56,20 +48,18 @@ impl Outcome {
     }
 }
 
-/// Receives until `stop` turns true or the connection ends. `delivered`
-/// counts first deliveries over all receivers, so the run knows when to stop.
+/// Receives until `stop` turns true or the connection ends, measuring each
+/// message's first arrival with `first`.
 pub async fn run<I: Inlet>(
     inlet: Arc<I>,
     plan: Plan,
-    latencies: Recorder,
-    delivered: Arc<AtomicU64>,
+    mut first: FirstArrivals,
     mut stop: watch::Receiver<bool>,
 ) -> Outcome {
     let mut out = Outcome {
         deliveries: vec![Vec::new(); plan.senders.len()],
         ..Outcome::default()
     };
-    let mut first = FirstArrivals::new(plan.start, plan.window, latencies, delivered);
     let mut last_seq = 0;
     let prefix = format!("{}-", plan.run);
     let disconnected = read(&*inlet, &mut stop, |msg, now| {

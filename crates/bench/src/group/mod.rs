@@ -32,11 +32,13 @@ use clap::Args;
 use tokio::time::Instant;
 
 use self::report::{Direct, Report, SetupTimes};
-use super::direct::TransportArg;
+use super::header::Header;
 use super::node::DEFAULT_SERVER_RATE;
+use super::output::OutputArgs;
 use super::provision::Admin;
 use super::rounding::round;
 use super::traffic::Traffic;
+use super::transport::TransportArg;
 use super::{nofile, output, users};
 
 /// `koi bench group` options.
@@ -72,9 +74,8 @@ pub struct GroupArgs {
     /// Bytes of text per message.
     #[arg(long, default_value_t = 100)]
     size: usize,
-    /// Print one JSON object on stdout instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Username prefix; reuse one to skip creating the users and the group [default: from the time].
     #[arg(long)]
     prefix: Option<String>,
@@ -103,9 +104,6 @@ pub struct GroupArgs {
     /// The node's CPU per delivery then counts the group's deliveries only.
     #[arg(long)]
     direct_process: bool,
-    /// Exit 0 even when deliveries were lost or duplicated.
-    #[arg(long)]
-    allow_loss: bool,
     /// The node's process id, when it runs on this machine: its CPU time over
     /// the load, and per delivery, is reported then.
     #[arg(long)]
@@ -176,8 +174,8 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
         server_pid: args.node_pid,
     };
     let report = measure(&args, node, &prefix).await?;
-    output::print(&report, args.json, Report::table);
-    verdict(&report, args.allow_loss)
+    output::print(&report, args.output.json, Report::table);
+    verdict(&report, args.output.allow_loss)
 }
 
 /// Exit status: an error when deliveries were lost or duplicated (unless allowed).
@@ -193,8 +191,10 @@ fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
         };
         format!(
             "{} lost and {} duplicated deliveries",
-            group.lost + direct.map_or(0, |d| d.lost) + child("lost"),
-            group.duplicated + direct.map_or(0, |d| d.duplicated) + child("duplicated")
+            group.counts.lost + direct.map_or(0, |d| d.counts.lost) + child("lost"),
+            group.counts.duplicated
+                + direct.map_or(0, |d| d.counts.duplicated)
+                + child("duplicated")
         )
     })?;
     Ok(())
@@ -345,9 +345,11 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
         eprintln!("warning: {w}");
     }
     let report = Report {
-        bench: "group",
-        transport: transport_name,
-        url: target.url.to_owned(),
+        header: Header {
+            bench: "group",
+            transport: transport_name,
+            url: target.url.to_owned(),
+        },
         nodes: nodes.len(),
         members: args.members,
         online: n,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::super::header::Header;
 use super::super::latency::Summary;
 use super::super::table;
 use super::super::traffic::Traffic;
@@ -12,9 +13,8 @@ use super::super::traffic::Traffic;
 /// Everything a group run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    pub bench: &'static str,
-    pub transport: &'static str,
-    pub url: String,
+    #[serde(flatten)]
+    pub header: Header,
     pub nodes: usize,
     pub members: usize,
     /// Online members that receive (the senders are online too, besides these).
@@ -79,7 +79,10 @@ fn rows(w: &mut String, t: &Traffic, delivery_rate: &str) {
     table::row(
         w,
         "offered/sent/acked",
-        format_args!("{} / {} / {}", t.offered, t.sent, t.acked),
+        format_args!(
+            "{} / {} / {}",
+            t.counts.offered, t.counts.sent, t.counts.acked
+        ),
     );
     t.rows(w, delivery_rate);
 }
@@ -96,8 +99,8 @@ impl Report {
             self.senders,
             self.group,
             if self.group_reused { " (reused)" } else { "" },
-            self.transport,
-            self.url,
+            self.header.transport,
+            self.header.url,
             self.nodes
         );
         let _ = writeln!(

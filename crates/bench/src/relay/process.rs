@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::NullRelay;
-use crate::bench::nofile;
+use crate::nofile;
 
 /// How long a starting relay may take to say where it listens.
 const READY_WITHIN: Duration = Duration::from_secs(15);

@@ -17,12 +17,14 @@
 //! acknowledged message is durable. Implementations batch concurrent appends into
 //! one transaction (group commit).
 
+mod batch;
 mod content;
 pub mod contract;
 mod conv_summary;
 mod error;
 mod ids;
 mod listener;
+mod message_row;
 pub mod postgres;
 mod records;
 pub mod sqlite;

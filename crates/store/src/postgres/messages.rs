@@ -1,21 +1,14 @@
 //! Appending, reading and recalling messages.
 
 use koi_core::{ConvId, HistoryRange};
-use koi_proto::{File, Message};
+use koi_proto::Message;
 use tokio_postgres::Row;
 
 use super::connect::{Db, clamp, execute, query, query_opt, unsigned};
 use super::convs;
 use super::writer::Ctx;
+use crate::message_row::{self, Window, message_columns};
 use crate::{Appended, Committed, NewMessage, StoreError, new_id};
-
-/// The columns [`from_row`] reads, in its order; `m` is the messages table.
-macro_rules! message_columns {
-    () => {
-        "m.seq, m.id, m.sender, m.kind, m.text, m.file_id, m.file_name, m.file_size, \
-         m.file_mime, m.meta, m.ts, m.client_msg_id"
-    };
-}
 
 /// Appends `message` with its conversation's next seq, announcing it unless it
 /// is a repeat. Runs in the writer's transaction, which holds the conversation's
@@ -170,13 +163,11 @@ pub(super) async fn history(
     conv: &ConvId,
     range: HistoryRange,
 ) -> Result<Vec<Message>, StoreError> {
-    // Every shape is an open interval (after, before) read from one end.
-    let (after, before, newest_first) = match range {
-        HistoryRange::Latest { .. } => (0, u64::MAX, true),
-        HistoryRange::After { after, .. } => (after, u64::MAX, false),
-        HistoryRange::Before { before, .. } => (0, before, true),
-        HistoryRange::Between { after, before, .. } => (after, before, false),
-    };
+    let Window {
+        after,
+        before,
+        newest_first,
+    } = Window::of(&range);
     let sql = if newest_first {
         concat!(
             "SELECT ",
@@ -254,26 +245,5 @@ pub(super) async fn recall(db: &Db, conv: &ConvId, seq: u64) -> Result<(), Store
 
 /// Reads [`message_columns!`] starting at column `first`.
 fn from_row(conv: String, row: &Row, first: usize) -> Result<Message, StoreError> {
-    let col = |i: usize| first + i;
-    let file = match row.try_get::<_, Option<String>>(col(5))? {
-        Some(file_id) => Some(File {
-            file_id,
-            name: row.try_get(col(6))?,
-            size: unsigned(row.try_get(col(7))?),
-            mime: row.try_get(col(8))?,
-        }),
-        None => None,
-    };
-    Ok(Message {
-        conv,
-        seq: unsigned(row.try_get(col(0))?),
-        id: row.try_get(col(1))?,
-        from: row.try_get(col(2))?,
-        kind: row.try_get(col(3))?,
-        text: row.try_get(col(4))?,
-        file,
-        meta: row.try_get(col(9))?,
-        ts: unsigned(row.try_get(col(10))?),
-        client_msg_id: row.try_get(col(11))?,
-    })
+    Ok(message_row::message(conv, row, first)?)
 }

@@ -24,14 +24,15 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
 use futures::FutureExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::connect::Db;
+use crate::batch::{self, Counters, Reply};
 use crate::listener::ListenerSlot;
 use crate::{CommitListener, Committed, StoreError, WriterStats};
 
@@ -46,9 +47,8 @@ use crate::{CommitListener, Committed, StoreError, WriterStats};
 /// round trip) over enough jobs that larger ones would gain little.
 const MAX_BATCH: usize = 64;
 
-/// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
-/// which pushes back on them instead of growing memory without bound.
-const QUEUE: usize = 8 * MAX_BATCH;
+/// How many jobs may wait for the writer ([`batch::queue_depth`]).
+const QUEUE: usize = batch::queue_depth(MAX_BATCH);
 
 /// How often a job whose failure was transient (a deadlock, a lock time-out) is
 /// run, in successive transactions, before its error is returned.
@@ -58,12 +58,6 @@ const MAX_ATTEMPTS: u32 = 3;
 /// dropped (the server then rolls back whatever did not commit) and every job
 /// of the batch fails.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Default)]
-struct Counters {
-    jobs: AtomicU64,
-    commits: AtomicU64,
-}
 
 /// What a job sees besides the connection.
 #[derive(Default)]
@@ -107,7 +101,7 @@ struct Call<T, F> {
     work: F,
     attempts: u32,
     result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
+    reply: Reply<T>,
 }
 
 impl<T, F> Job for Call<T, F>
@@ -139,13 +133,7 @@ where
     }
 
     fn reply(self: Box<Self>, failure: Option<&StoreError>) {
-        let result = match (failure, self.result) {
-            (Some(failure), _) => Err(failure.clone()),
-            (None, Some(result)) => result,
-            (None, None) => Err(StoreError::Internal("the write panicked".into())),
-        };
-        // The caller may have stopped waiting; the write stands regardless.
-        let _ = self.reply.send(result);
+        batch::settle(self.reply, failure, self.result);
     }
 }
 
@@ -184,21 +172,16 @@ impl Writer {
         T: Send + 'static,
         F: for<'a> Fn(&'a Db, &'a mut Ctx) -> Work<'a, T> + Send + 'static,
     {
-        let (reply, result) = oneshot::channel();
-        let job = Box::new(Call {
-            key,
-            work,
-            attempts: 0,
-            result: None,
-            reply,
-        });
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
-        result.await.map_err(|_| {
-            StoreError::Unavailable("the store writer stopped before replying".into())
-        })?
+        batch::submit(&self.jobs, |reply| -> Box<dyn Job> {
+            Box::new(Call {
+                key,
+                work,
+                attempts: 0,
+                result: None,
+                reply,
+            })
+        })
+        .await
     }
 
     /// Installs the function called with each commit's new messages.
@@ -208,12 +191,8 @@ impl Writer {
 
     /// Jobs and commits so far; `commits < jobs` shows batching at work.
     pub(super) fn stats(&self) -> WriterStats {
-        WriterStats {
-            journal: 0,
-            jobs: self.counters.jobs.load(Ordering::Relaxed),
-            commits: self.counters.commits.load(Ordering::Relaxed),
-            syncs: self.counters.commits.load(Ordering::Relaxed),
-        }
+        // PostgreSQL syncs within each commit.
+        self.counters.stats(|commits| commits)
     }
 }
 
@@ -238,12 +217,7 @@ async fn run(
                 None => break,
             }
         }
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        batch::take_queued(&mut queue, &mut batch, MAX_BATCH);
         counters
             .jobs
             .fetch_add((batch.len() - carried) as u64, Ordering::Relaxed);

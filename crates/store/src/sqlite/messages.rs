@@ -1,22 +1,15 @@
 //! Appending, reading and recalling messages.
 
 use koi_core::{ConvId, HistoryRange};
-use koi_proto::{File, Message};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use koi_proto::Message;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::Activity;
 use super::convs::{self, ConvRow};
 use super::recent::Recent;
 use super::writer::Tx;
+use crate::message_row::{Window, message as from_row, message_columns};
 use crate::{Appended, NewMessage, StoreError, new_id};
-
-/// The columns [`from_row`] reads, in its order; `m` is the messages table.
-macro_rules! message_columns {
-    () => {
-        "m.seq, m.id, m.sender, m.kind, m.text, m.file_id, m.file_name, m.file_size, \
-         m.file_mime, m.meta, m.ts, m.client_msg_id"
-    };
-}
 
 /// Appends `message` with its conversation's next seq, to the journal, unless it
 /// is a repeat. Runs in the writer's transaction; the writer alone moves
@@ -131,13 +124,11 @@ pub(super) fn history(
     conv: &ConvId,
     range: HistoryRange,
 ) -> Result<Vec<Message>, StoreError> {
-    // Every shape is an open interval (after, before) read from one end.
-    let (after, before, newest_first) = match range {
-        HistoryRange::Latest { .. } => (0, u64::MAX, true),
-        HistoryRange::After { after, .. } => (after, u64::MAX, false),
-        HistoryRange::Before { before, .. } => (0, before, true),
-        HistoryRange::Between { after, before, .. } => (after, before, false),
-    };
+    let Window {
+        after,
+        before,
+        newest_first,
+    } = Window::of(&range);
     let sql = if newest_first {
         concat!(
             "SELECT ",
@@ -243,31 +234,4 @@ pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), Sto
 /// SQLite integers are signed; a seq bound past `i64::MAX` means "no bound".
 fn clamp(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// Reads [`message_columns!`] starting at column `first`.
-fn from_row(conv: String, row: &Row<'_>, first: usize) -> rusqlite::Result<Message> {
-    let col = |i: usize| first + i;
-    let file_id: Option<String> = row.get(col(5))?;
-    let file = match file_id {
-        Some(file_id) => Some(File {
-            file_id,
-            name: row.get(col(6))?,
-            size: row.get::<_, i64>(col(7))? as u64,
-            mime: row.get(col(8))?,
-        }),
-        None => None,
-    };
-    Ok(Message {
-        conv,
-        seq: row.get::<_, i64>(col(0))? as u64,
-        id: row.get(col(1))?,
-        from: row.get(col(2))?,
-        kind: row.get(col(3))?,
-        text: row.get(col(4))?,
-        file,
-        meta: row.get(col(9))?,
-        ts: row.get::<_, i64>(col(10))? as u64,
-        client_msg_id: row.get(col(11))?,
-    })
 }

@@ -19,10 +19,10 @@
 use std::fs::File;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::checkpointer::Checkpointer;
 use super::connect;
@@ -30,6 +30,7 @@ use super::journal::Journal;
 use super::recent::Recent;
 use super::syncer::{SyncState, Syncer, stopped_writing};
 use super::worker::Worker;
+use crate::batch::{self, Counters, Reply};
 use crate::listener::ListenerSlot;
 use crate::{CommitListener, StoreError, WriterStats};
 
@@ -37,20 +38,12 @@ use crate::{CommitListener, StoreError, WriterStats};
 /// first job and the work lost to a failed commit.
 const MAX_BATCH: usize = 1024;
 
-/// How many jobs may wait for the writer; beyond this, callers wait to enqueue,
-/// which pushes back on them instead of growing memory without bound.
-const QUEUE: usize = 8 * MAX_BATCH;
+/// How many jobs may wait for the writer ([`batch::queue_depth`]).
+const QUEUE: usize = batch::queue_depth(MAX_BATCH);
 
 /// Every this many commits the writer sizes its page cache again for the
 /// database's size ([`connect::fit_writer_cache`]): a few seconds under load.
 const FIT_CACHE_EVERY: u64 = 4096;
-
-#[derive(Default)]
-struct Counters {
-    jobs: AtomicU64,
-    /// Shared with the checkpoint thread, which copies the WAL when it moves.
-    commits: Arc<AtomicU64>,
-}
 
 /// What a job works with: the write connection, in the open transaction, and
 /// the journal that messages go to.
@@ -91,7 +84,7 @@ pub(super) trait Job: Send {
 struct Call<T, F> {
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
-    reply: oneshot::Sender<Result<T, StoreError>>,
+    reply: Reply<T>,
 }
 
 impl<T, F> Job for Call<T, F>
@@ -110,13 +103,7 @@ where
     }
 
     fn reply(self: Box<Self>, failure: Option<&StoreError>) {
-        let result = match (failure, self.result) {
-            (Some(failure), _) => Err(failure.clone()),
-            (None, Some(result)) => result,
-            (None, None) => Err(StoreError::Internal("the write panicked".into())),
-        };
-        // The caller may have stopped waiting; the write stands regardless.
-        let _ = self.reply.send(result);
+        batch::settle(self.reply, failure, self.result);
     }
 }
 
@@ -194,19 +181,14 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let (reply, result) = oneshot::channel();
-        let job = Box::new(Call {
-            work: Some(work),
-            result: None,
-            reply,
-        });
-        self.jobs
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
-        result.await.map_err(|_| {
-            StoreError::Unavailable("the store writer stopped before replying".into())
-        })?
+        batch::submit(&self.jobs, |reply| -> Box<dyn Job> {
+            Box::new(Call {
+                work: Some(work),
+                result: None,
+                reply,
+            })
+        })
+        .await
     }
 
     /// Installs the function called with each commit's new messages.
@@ -216,12 +198,7 @@ impl Writer {
 
     /// Jobs and commits so far; `commits < jobs` shows batching at work.
     pub(super) fn stats(&self) -> WriterStats {
-        WriterStats {
-            jobs: self.counters.jobs.load(Ordering::Relaxed),
-            commits: self.counters.commits.load(Ordering::Relaxed),
-            syncs: self.sync.syncs(),
-            journal: 0,
-        }
+        self.counters.stats(|_| self.sync.syncs())
     }
 }
 
@@ -238,12 +215,7 @@ fn run(
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        batch::take_queued(&mut queue, &mut batch, MAX_BATCH);
         counters
             .jobs
             .fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -154,8 +154,7 @@ struct Report {
 }
 
 pub async fn run(args: BaselineArgs) -> anyhow::Result<()> {
-    args.pairs.check()?;
-    args.load.check()?;
+    args.pairs.check_with(&args.load)?;
     if args.find_max {
         args.search.check()?;
     } else if !(args.rate.is_finite() && args.rate > 0.0) {
@@ -253,11 +252,10 @@ pub async fn run(args: BaselineArgs) -> anyhow::Result<()> {
         targets,
         warnings,
     };
-    output::print(&report, args.output.json, Report::table);
-    output::verdict(report.ok, args.output.allow_loss, || {
-        "messages were lost or duplicated".to_owned()
-    })?;
-    Ok(())
+    let what = output::lost_or_duplicated;
+    Ok(args
+        .output
+        .finish(&report, Report::table, report.ok, what)?)
 }
 
 /// Runs the load of `args` on one target's pairs.

@@ -11,7 +11,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::node::{self, PairsArgs};
-use super::output::{self, OutputArgs};
+use super::output::OutputArgs;
 use super::phase::{self, LoadArgs};
 use super::report::{Report, Setup};
 
@@ -36,8 +36,7 @@ pub struct DirectArgs {
 }
 
 pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
-    args.pairs.check()?;
-    args.load.check()?;
+    args.pairs.check_with(&args.load)?;
     let positive = |x: f64| x.is_finite() && x > 0.0;
     if !positive(args.rate) || !positive(args.duration) {
         bail!("--rate and --duration must be positive");
@@ -66,13 +65,9 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
         },
         measured,
     );
-    output::print(&report, args.output.json, Report::table);
-    output::verdict(report.figures.ok, args.output.allow_loss, || {
-        let t = &report.figures.traffic;
-        format!(
-            "{} lost and {} duplicated messages",
-            t.counts.lost, t.counts.duplicated
-        )
-    })?;
+    let t = &report.figures.traffic.counts;
+    let what = || format!("{} lost and {} duplicated messages", t.lost, t.duplicated);
+    args.output
+        .finish(&report, Report::table, report.figures.ok, what)?;
     Ok(())
 }

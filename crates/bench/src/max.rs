@@ -64,9 +64,8 @@ struct Report {
 }
 
 pub async fn run(args: MaxArgs) -> anyhow::Result<()> {
-    args.pairs.check()?;
+    args.pairs.check_with(&args.load)?;
     args.search.check()?;
-    args.load.check()?;
     if !(args.duration.is_finite() && args.duration > 0.0) {
         bail!("--duration must be positive");
     }
@@ -107,11 +106,10 @@ pub async fn run(args: MaxArgs) -> anyhow::Result<()> {
         search,
         warnings,
     };
-    output::print(&report, args.output.json, Report::table);
-    output::verdict(report.ok, args.output.allow_loss, || {
-        "messages were lost or duplicated".to_owned()
-    })?;
-    Ok(())
+    let what = output::lost_or_duplicated;
+    Ok(args
+        .output
+        .finish(&report, Report::table, report.ok, what)?)
 }
 
 impl Report {

@@ -19,6 +19,7 @@ use koi_proto::frame::Op;
 use tokio::time::Instant;
 
 use super::link::{Delivery, Draft, Inlet, Outlet, Pairs};
+use super::phase::LoadArgs;
 use super::transport::TransportArg;
 use super::users;
 
@@ -63,6 +64,12 @@ impl PairsArgs {
             bail!("--timeout must be positive");
         }
         Ok(())
+    }
+
+    /// [`PairsArgs::check`], then the load the pairs are to carry.
+    pub fn check_with(&self, load: &LoadArgs) -> anyhow::Result<()> {
+        self.check()?;
+        load.check()
     }
 
     pub fn pairs(&self) -> usize {

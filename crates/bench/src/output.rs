@@ -25,6 +25,27 @@ pub struct OutputArgs {
     pub allow_loss: bool,
 }
 
+/// What a run of pairs that was not correct says went wrong.
+pub fn lost_or_duplicated() -> String {
+    "messages were lost or duplicated".to_owned()
+}
+
+impl OutputArgs {
+    /// Prints `report` as these flags ask ([`print`]), then fails with
+    /// [`Incorrect`], saying `what` went wrong, unless the run was `correct`
+    /// or `--allow-loss` was given ([`verdict`]).
+    pub fn finish<R: Serialize>(
+        &self,
+        report: &R,
+        table: impl FnOnce(&R) -> String,
+        correct: bool,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), Incorrect> {
+        print(report, self.json, table);
+        verdict(correct, self.allow_loss, what)
+    }
+}
+
 /// Prints `report` on stdout: as one JSON object when `json`, else as `table`
 /// renders it.
 pub fn print<R: Serialize>(report: &R, json: bool, table: impl FnOnce(&R) -> String) {

@@ -3,7 +3,7 @@
 //! matches what arrives ([`receiver`]); then the phase waits for the last
 //! deliveries and tallies.
 //!
-//! Each phase has its own run id ([`ids`]), the first part of every message
+//! Each phase has its own run id ([`ids`](super::ids)), the first part of every message
 //! id, so phases run one after another over the same links (`max`'s steps)
 //! never mistake one another's messages.
 
@@ -21,7 +21,7 @@ use super::link::{Inlet, Outlet, Pairs};
 use super::measured::Measured;
 use super::receiver::FirstArrivals;
 use super::tally::Tally;
-use super::{cpu, ids, receiver, sender};
+use super::{cpu, receiver, sender};
 
 /// Between the start of a phase and its first message, so every task is ready.
 const LEAD: Duration = Duration::from_millis(200);
@@ -96,12 +96,12 @@ pub async fn run<O: Outlet, I: Inlet>(
 ) -> anyhow::Result<Measured> {
     let count = pairs.senders.len();
     let per_sender = load.rate / count as f64;
-    let run_id: Arc<str> = ids::run_id().into();
-    let text: Arc<str> = "x".repeat(load.size).into();
     let warmup = Duration::from_secs_f64(load.warmup_s);
     let window = (warmup, warmup + Duration::from_secs_f64(load.duration_s));
     let period = Duration::from_secs_f64(1.0 / per_sender);
     let start = Instant::now() + LEAD;
+    let schedule = sender::Schedule::new(load.size, start, window, load.max_in_flight);
+    let run_id = schedule.run.clone();
     let cpu_before = cpu::process_seconds();
     let server_cpu_before = load.server_pid.and_then(cpu::pid_seconds);
     let acks = Latency::new();
@@ -129,13 +129,6 @@ pub async fn run<O: Outlet, I: Inlet>(
             tokio::spawn(receiver::run(inlet.clone(), plan, first, stop_rx.clone()))
         })
         .collect();
-    let schedule = sender::Schedule {
-        run: run_id.clone(),
-        text: text.clone(),
-        start,
-        window,
-        max_in_flight: load.max_in_flight,
-    };
     let senders: Vec<_> = pairs
         .senders
         .iter()

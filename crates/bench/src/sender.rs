@@ -23,6 +23,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
+use super::ids;
 use super::latency::Recorder;
 use super::link::{Draft, Outlet};
 
@@ -80,6 +81,23 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A phase with a fresh run id, starting at `start`, whose messages carry
+    /// `size` bytes of text.
+    pub fn new(
+        size: usize,
+        start: Instant,
+        window: (Duration, Duration),
+        max_in_flight: usize,
+    ) -> Schedule {
+        Schedule {
+            run: ids::run_id().into(),
+            text: "x".repeat(size).into(),
+            start,
+            window,
+            max_in_flight,
+        }
+    }
+
     /// The plan of sender `number`, the `i`th of `of` senders that each send
     /// every `period`.
     pub fn plan(&self, number: usize, (i, of): (usize, usize), period: Duration) -> Plan {

@@ -20,7 +20,7 @@ use super::super::node::{Receiver, Sender, Target};
 use super::super::receiver::FirstArrivals;
 use super::super::rounding::round;
 use super::super::tally::Tally;
-use super::super::{cpu, ids, sender};
+use super::super::{cpu, sender};
 use super::member;
 
 /// Between connecting and the first message, so every task is ready.
@@ -82,10 +82,10 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let s = conns.senders.len();
     let n = conns.receivers.len() as u64;
     let pairs = conns.direct_senders.len();
-    let run_id: Arc<str> = ids::run_id().into();
-    let text: Arc<str> = "x".repeat(plan.size).into();
     let window = (plan.warmup, plan.warmup + plan.duration);
     let start = Instant::now() + LEAD;
+    let schedule = sender::Schedule::new(plan.size, start, window, plan.max_in_flight);
+    let run_id = schedule.run.clone();
     let cpu_before = cpu::process_seconds();
     let server_cpu_before = plan.server_pid.and_then(cpu::pid_seconds);
     let (acks, deliveries, lag) = (Latency::new(), Latency::new(), Latency::new());
@@ -114,13 +114,6 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         .enumerate()
         .map(|(i, c)| receive(c, s + i..s + i + 1, direct_deliveries.recorder()))
         .collect();
-    let schedule = sender::Schedule {
-        run: run_id.clone(),
-        text: text.clone(),
-        start,
-        window,
-        max_in_flight: plan.max_in_flight,
-    };
     // Sender `number` is the `i`th of `of` sending to `target` at `rate` each.
     let send = |conn, number, (i, of): (usize, usize), target, rate: f64, recorders: (_, _)| {
         let plan = schedule.plan(number, (i, of), Duration::from_secs_f64(1.0 / rate));

@@ -99,7 +99,35 @@ pub(crate) struct Window {
     pub(crate) newest_first: bool,
 }
 
+/// A history window's query, read from its newest end. Parameters: the
+/// conversation's name, `after`, `before`, the limit. Written with `$N`, which
+/// PostgreSQL numbers and SQLite takes as parameters named `$1` … `$4`,
+/// numbered in order of first appearance: both bind them by position.
+const NEWEST_FIRST: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
+     AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4"
+);
+
+/// [`NEWEST_FIRST`], read from the oldest end.
+const OLDEST_FIRST: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
+     AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq ASC LIMIT $4"
+);
+
 impl Window {
+    /// The query that reads this window from the right end.
+    pub(crate) fn sql(&self) -> &'static str {
+        if self.newest_first {
+            NEWEST_FIRST
+        } else {
+            OLDEST_FIRST
+        }
+    }
+
     pub(crate) fn of(range: &HistoryRange) -> Window {
         let (after, before, newest_first) = match *range {
             HistoryRange::Latest { .. } => (0, u64::MAX, true),

@@ -27,6 +27,32 @@ pub struct NewMessage {
     pub origin: Option<u64>,
 }
 
+impl NewMessage {
+    /// The message as stored: in conversation `conv` (its name), at `seq`,
+    /// with the store's `id` and `ts`; and the connection it came from.
+    pub(crate) fn stored(
+        self,
+        conv: String,
+        seq: u64,
+        id: String,
+        ts: u64,
+    ) -> (Message, Option<u64>) {
+        let message = Message {
+            conv,
+            seq,
+            id,
+            from: self.from,
+            kind: self.kind,
+            text: self.text,
+            file: self.file,
+            meta: self.meta,
+            ts,
+            client_msg_id: self.client_msg_id,
+        };
+        (message, self.origin)
+    }
+}
+
 /// A message as the commit listener sees it: just committed, with its origin.
 /// Shared with the store's own view of recent messages: the listener takes a
 /// copy where it needs one (fan-out does, off the store's threads).

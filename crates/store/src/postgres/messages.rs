@@ -54,21 +54,11 @@ pub(super) async fn append(
             duplicate: true,
         });
     }
-    let stored = Message {
-        conv: message.conv.to_string(),
-        seq,
-        id,
-        from: message.from,
-        kind: message.kind,
-        text: message.text,
-        file: message.file,
-        meta: message.meta,
-        ts,
-        client_msg_id: message.client_msg_id,
-    };
+    let name = message.conv.to_string();
+    let (stored, origin) = message.stored(name, seq, id, ts);
     ctx.announced.push(Committed {
         message: std::sync::Arc::new(stored.clone()),
-        origin: message.origin,
+        origin,
     });
     Ok(Appended {
         message: stored,
@@ -163,34 +153,15 @@ pub(super) async fn history(
     conv: &ConvId,
     range: HistoryRange,
 ) -> Result<Vec<Message>, StoreError> {
-    let Window {
-        after,
-        before,
-        newest_first,
-    } = Window::of(&range);
-    let sql = if newest_first {
-        concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
-             AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = $1) \
-             AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq ASC LIMIT $4"
-        )
-    };
+    let window = Window::of(&range);
     let name = conv.to_string();
     let rows = query(
         db,
-        sql,
+        window.sql(),
         &[
             &name,
-            &clamp(after),
-            &clamp(before),
+            &clamp(window.after),
+            &clamp(window.before),
             &i64::from(range.limit()),
         ],
     )
@@ -199,7 +170,7 @@ pub(super) async fn history(
         .iter()
         .map(|row| from_row(name.clone(), row, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    if newest_first {
+    if window.newest_first {
         messages.reverse();
     }
     Ok(messages)

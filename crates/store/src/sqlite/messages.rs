@@ -53,25 +53,9 @@ pub(super) fn append(
     let seq = conv.last_seq + 1;
     // Clocks step backwards; ts must not, so history stays ordered by time too.
     let ts = now_ms.max(conv.last_ts);
-    let stored = Message {
-        conv: name,
-        seq,
-        id: new_id(),
-        from: message.from,
-        kind: message.kind,
-        text: message.text,
-        file: message.file,
-        meta: message.meta,
-        ts,
-        client_msg_id: message.client_msg_id,
-    };
-    tx.journal.append(
-        conn,
-        conv.id,
-        activity.next(),
-        stored.clone(),
-        message.origin,
-    )?;
+    let (stored, origin) = message.stored(name, seq, new_id(), ts);
+    tx.journal
+        .append(conn, conv.id, activity.next(), stored.clone(), origin)?;
     Ok(Appended {
         message: stored,
         duplicate: false,
@@ -124,35 +108,21 @@ pub(super) fn history(
     conv: &ConvId,
     range: HistoryRange,
 ) -> Result<Vec<Message>, StoreError> {
-    let Window {
-        after,
-        before,
-        newest_first,
-    } = Window::of(&range);
-    let sql = if newest_first {
-        concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = ?1) \
-             AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq DESC LIMIT ?4"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages m WHERE m.conv = (SELECT id FROM convs WHERE name = ?1) \
-             AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq ASC LIMIT ?4"
-        )
-    };
+    let window = Window::of(&range);
     let name = conv.to_string();
-    let pending = recent.range(&name, after, before);
-    let mut stmt = conn.prepare_cached(sql)?;
+    let pending = recent.range(&name, window.after, window.before);
+    let mut stmt = conn.prepare_cached(window.sql())?;
     let rows = stmt.query_map(
-        params![name, clamp(after), clamp(before), range.limit()],
+        params![
+            name,
+            clamp(window.after),
+            clamp(window.before),
+            range.limit()
+        ],
         |row| from_row(name.clone(), row, 0),
     )?;
     let mut messages = rows.collect::<Result<Vec<_>, _>>()?;
-    if newest_first {
+    if window.newest_first {
         messages.reverse();
     }
     if pending.is_empty() {
@@ -162,7 +132,7 @@ pub(super) fn history(
         messages,
         pending,
         range.limit() as usize,
-        newest_first,
+        window.newest_first,
     ))
 }
 

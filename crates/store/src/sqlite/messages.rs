@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::activity::Activity;
 use super::convs::{self, ConvRow};
+use super::files;
 use super::recent::Recent;
 use super::writer::Tx;
 use crate::{Appended, NewMessage, StoreError, new_id};
@@ -60,6 +61,12 @@ pub(super) fn append(
     let seq = conv.last_seq + 1;
     // Clocks step backwards; ts must not, so history stays ordered by time too.
     let ts = now_ms.max(conv.last_ts);
+    // The file reference is a second write: it needs the savepoint, so that a
+    // failing journal insert takes it back too. Only file messages pay for it.
+    if let Some(file) = &message.file {
+        tx.savepoint()?;
+        files::add_ref(conn, &name, seq, &file.file_id)?;
+    }
     let stored = Message {
         conv: name,
         seq,
@@ -223,6 +230,7 @@ pub(super) fn message(
 /// and client_msg_id stay, so the gap is visible and a retried send still dedups.
 pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
     tx.savepoint()?;
+    files::drop_ref(tx.conn, &conv.to_string(), seq)?;
     if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
         return Ok(());
     }

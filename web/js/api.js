@@ -56,9 +56,7 @@ export const upload = (token, file, name = file.name || 'file') =>
     type: file.type || 'application/octet-stream',
   });
 
-/** A URL for `<img src>` and download links (the server takes `access_token`). */
-export const fileUrl = (token, fileId) =>
-  `/v1/files/${encodeURIComponent(fileId)}?access_token=${encodeURIComponent(token)}`;
+// Downloads live in files.js: fetched with the header, never a token in a URL.
 
 /** `GET /v1/admin/cluster` with the admin token. */
 export const cluster = (adminToken) => call('GET', '/v1/admin/cluster', { token: adminToken });

@@ -1,6 +1,7 @@
 // The web chat: login, the conversation list, the chat view, contacts and groups.
 
 import * as api from './api.js';
+import * as files from './files.js';
 import { Socket } from './socket.js';
 import { Chat, directConv, metaOf } from './chat.js';
 import { buildPicker, emojiOnly } from './emoji.js';
@@ -421,18 +422,30 @@ function fillMessage(li, c, m, { seen, recallable }) {
   li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}`;
   const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : m.from });
   let body;
-  const url = m.file ? api.fileUrl(session.token, m.file.file_id) : null;
+  const save = (e) => {
+    e.preventDefault();
+    files.download(session.token, m.file.file_id, m.file.name).catch(fail);
+  };
   if (m.kind === 'recalled') {
     body = el('em', { class: 'muted', text: 'Message recalled' });
-  } else if ((m.kind === 'image' || m.kind === 'gif') && m.file) {
-    const img = el('img', { src: url, alt: m.file.name || 'image', loading: 'lazy' });
+  } else if ((m.kind === 'image' || m.kind === 'gif') && m.file && files.isImage(m.file.mime)) {
+    // The bytes come with the token in a header; the link saves them.
+    const img = el('img', { alt: m.file.name || 'image' });
     img.addEventListener('load', () => {
       const box = $('messages');
       if (box.scrollHeight - box.scrollTop - box.clientHeight < img.height + 80) box.scrollTop = box.scrollHeight;
     });
-    body = el('a', { href: url, target: '_blank', rel: 'noopener', class: 'image' }, img);
+    files
+      .imageUrl(session.token, m.file.file_id)
+      .then((url) => {
+        img.src = url;
+      })
+      .catch(() => {
+        img.alt = `${m.file.name || 'image'} (unavailable)`;
+      });
+    body = el('a', { href: '#', title: `Save ${m.file.name}`, class: 'image', onclick: save }, img);
   } else if (m.file) {
-    body = el('a', { href: url, download: m.file.name, class: 'file' }, `📄 ${m.file.name} `, el('span', { class: 'muted', text: `(${size(m.file.size)})` }));
+    body = el('a', { href: '#', class: 'file', onclick: save }, `📄 ${m.file.name} `, el('span', { class: 'muted', text: `(${size(m.file.size)})` }));
   } else {
     body = el('span', { class: emojiOnly(m.text) ? 'text big' : 'text', text: m.text ?? '' });
   }
@@ -572,13 +585,14 @@ function autosize() {
   box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
 }
 
-async function sendFiles(files) {
+async function sendFiles(picked) {
   const c = current;
-  for (const file of files) {
+  for (const file of picked) {
     try {
       toast(`Uploading ${file.name}…`);
       const info = await api.upload(session.token, file);
-      const kind = info.mime === 'image/gif' ? 'gif' : info.mime.startsWith('image/') ? 'image' : 'file';
+      // Only raster images are shown as images (an SVG is a file).
+      const kind = info.mime === 'image/gif' ? 'gif' : files.isImage(info.mime) ? 'image' : 'file';
       const ref = { file_id: info.file_id, name: info.name, size: info.size, mime: info.mime };
       $('toast').hidden = true;
       await chat.send(c, { kind, file: ref });
@@ -667,9 +681,9 @@ function wire() {
   });
   $('emoji-btn').addEventListener('click', () => toggleEmoji());
   $('file-input').addEventListener('change', (ev) => {
-    const files = [...ev.target.files];
+    const picked = [...ev.target.files];
     ev.target.value = '';
-    sendFiles(files);
+    sendFiles(picked);
   });
   $('older-btn').addEventListener('click', () => current && chat.older(current).catch(fail));
   $('messages').addEventListener('scroll', () => {

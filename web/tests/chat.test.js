@@ -2,6 +2,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Koi, PASSWORD, launch, openPage, logIn, send, message, shot } from './helpers.js';
 
 let koi;
@@ -103,9 +104,9 @@ test('an image upload shows in the other user\'s view', async () => {
   await bob.locator('#file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
   const link = alice.locator('#msg-list a.file', { hasText: 'notes.txt' });
   await link.waitFor();
-  const href = await link.getAttribute('href');
-  const res = await fetch(new URL(href, koi.base));
-  assert.equal(await res.text(), 'hello');
+  const [download] = await Promise.all([alice.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'notes.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'hello');
 });
 
 test('a recent message of ones own can be recalled', async () => {

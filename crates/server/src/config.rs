@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// Largest upload, in bytes [default: 52428800].
     #[arg(long, env = "KOI_MAX_FILE_BYTES")]
     pub max_file_bytes: Option<u64>,
+    /// Total bytes of one user's kept uploads [default: 1073741824].
+    #[arg(long, env = "KOI_MAX_USER_BYTES")]
+    pub max_user_bytes: Option<u64>,
+    /// Seconds after which an upload no message references is deleted [default: 86400].
+    #[arg(long, env = "KOI_UNREFERENCED_FILE_TTL_S")]
+    pub unreferenced_file_ttl_s: Option<u64>,
     /// Lifetime of login tokens, in seconds [default: 604800].
     #[arg(long, env = "KOI_TOKEN_TTL_S")]
     pub token_ttl_s: Option<u64>,
@@ -132,6 +138,8 @@ pub struct Limits {
     pub recall_window_s: u64,
     pub max_group_members: u32,
     pub max_file_bytes: u64,
+    pub max_user_bytes: u64,
+    pub unreferenced_file_ttl_s: u64,
     pub auth_timeout_s: u64,
     pub outbound_queue: usize,
 }
@@ -199,6 +207,11 @@ impl ServeArgs {
                 recall_window_s: m.pick(|a| a.recall_window_s).unwrap_or(120),
                 max_group_members: m.pick(|a| a.max_group_members).unwrap_or(100_000).max(1),
                 max_file_bytes: m.pick(|a| a.max_file_bytes).unwrap_or(50 * 1024 * 1024),
+                max_user_bytes: m.pick(|a| a.max_user_bytes).unwrap_or(1024 * 1024 * 1024),
+                unreferenced_file_ttl_s: m
+                    .pick(|a| a.unreferenced_file_ttl_s)
+                    .unwrap_or(24 * 3600)
+                    .max(1),
                 auth_timeout_s: m.pick(|a| a.auth_timeout_s).unwrap_or(10).max(1),
                 outbound_queue: m.pick(|a| a.outbound_queue).unwrap_or(1024).max(16),
             },

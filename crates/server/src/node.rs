@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::{Access, close_silent, serve_tcp};
 use crate::config::Config;
 use crate::engines::Engines;
-use crate::gateway::{Gateway, LoginThrottle, routes};
+use crate::gateway::{Gateway, InFlight, LoginThrottle, routes, spawn_sweep};
 use crate::logic::Logic;
 use crate::monitor::{Meters, install_recorder};
 use crate::node_info::NodeSelf;
@@ -141,11 +141,21 @@ pub async fn run(
         content,
         settings,
         max_file_bytes: config.limits.max_file_bytes,
+        max_user_bytes: config.limits.max_user_bytes,
+        uploads: InFlight::default(),
         throttle: throttle.clone(),
         prometheus,
         node: node.clone(),
         serving: AtomicBool::new(true),
         config_file: config.config_file.clone(),
+    });
+
+    let _sweep = config.has_role("gateway").then(|| {
+        AbortOnDrop(spawn_sweep(
+            store.clone(),
+            gateway.files_dir.clone(),
+            Duration::from_secs(config.limits.unreferenced_file_ttl_s),
+        ))
     });
 
     let stop_accepting = CancellationToken::new();

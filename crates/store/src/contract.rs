@@ -19,6 +19,7 @@
 mod accounts;
 mod append;
 mod conversations;
+mod files;
 mod groups;
 mod history;
 mod membership;
@@ -35,6 +36,7 @@ pub use self::append::{
 pub use self::conversations::{
     conversation_list, conversation_order_within_a_millisecond, set_read_only_moves_forward,
 };
+pub use self::files::{file_references, unreferenced_file_sweep};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
@@ -62,6 +64,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     group_roles(store).await;
     contacts(store).await;
     files(store).await;
+    file_references(store).await;
+    unreferenced_file_sweep(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

@@ -142,4 +142,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// A file's record, `None` when unknown.
     async fn file(&self, id: &str) -> Result<Option<FileRecord>, StoreError>;
+
+    /// The conversations holding a message that carries file `id`, each once.
+    /// A message's reference is stored with the message (in the same
+    /// transaction as its append) and goes away when it is recalled.
+    async fn file_convs(&self, id: &str) -> Result<Vec<ConvId>, StoreError>;
+
+    /// The total size of the files `owner` uploaded that are still kept.
+    async fn user_file_bytes(&self, owner: &UserId) -> Result<u64, StoreError>;
+
+    /// Up to `limit` files created before `created_before_ms` that no message
+    /// references: the candidates for [`Store::delete_unreferenced_file`].
+    async fn unreferenced_files(
+        &self,
+        created_before_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>, StoreError>;
+
+    /// Deletes file `id`'s record (and, in a cluster, its bytes) when it was
+    /// created before `created_before_ms` and no message references it; true
+    /// when it deleted it. Idempotent: a file already gone is `false`.
+    async fn delete_unreferenced_file(
+        &self,
+        id: &str,
+        created_before_ms: u64,
+    ) -> Result<bool, StoreError>;
 }

@@ -9,15 +9,16 @@ use koi_core::{ErrorCode, KoiError, UserId};
 use super::Gateway;
 use crate::http_error::HttpError;
 
-/// The user named by a valid `Authorization: Bearer <token>` (or, for links
-/// such as `<img src>`, an `access_token` query parameter).
+/// The user named by a valid `Authorization: Bearer <token>`. A token is never
+/// taken from the URL: URLs end up in logs, histories and `Referer` headers,
+/// and the web page fetches files with the header (§15).
 pub struct UserAuth(pub UserId);
 
 /// The admin, authenticated by the configured `admin_token`.
 pub struct AdminAuth;
 
 fn bearer(parts: &Parts) -> Option<String> {
-    let header = parts
+    parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -25,15 +26,7 @@ fn bearer(parts: &Parts) -> Option<String> {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(|t| t.trim().to_owned());
-    header.or_else(|| {
-        parts.uri.query().and_then(|q| {
-            q.split('&')
-                .filter_map(|kv| kv.split_once('='))
-                .find(|(k, _)| *k == "access_token")
-                .map(|(_, v)| v.to_owned())
-        })
-    })
+        .map(|t| t.trim().to_owned())
 }
 
 impl FromRequestParts<Arc<Gateway>> for UserAuth {

@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use accounts::LoginThrottle;
+pub use files::{InFlight, spawn_sweep};
 
 use crate::access::{Access, ws_upgrade};
 use crate::logic::Logic;
@@ -44,6 +45,10 @@ pub struct Gateway {
     /// In a cluster, where admin changes to the filter are shared with every node.
     pub settings: Option<koi_cluster::nats::SharedSettings>,
     pub max_file_bytes: u64,
+    /// The bound on one user's kept uploads (§15).
+    pub max_user_bytes: u64,
+    /// Bytes of uploads being received, per user, counted against the bound.
+    pub uploads: InFlight,
     pub throttle: Arc<LoginThrottle>,
     pub prometheus: Option<PrometheusHandle>,
     pub node: Arc<NodeSelf>,

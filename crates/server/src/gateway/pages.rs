@@ -25,6 +25,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "js/socket.js" => (JS, include_str!("../../../../web/js/socket.js")),
         "js/chat.js" => (JS, include_str!("../../../../web/js/chat.js")),
         "js/emoji.js" => (JS, include_str!("../../../../web/js/emoji.js")),
+        "js/files.js" => (JS, include_str!("../../../../web/js/files.js")),
         "js/admin.js" => (JS, include_str!("../../../../web/js/admin.js")),
         _ => return super::health::not_found().await,
     };

@@ -83,10 +83,14 @@ impl Logic {
         };
         let file = match send.file {
             Some(file) => {
-                let record =
-                    self.store.file(&file.file_id).await?.ok_or_else(|| {
-                        KoiError::bad_request(format!("no file {}", file.file_id))
-                    })?;
+                let no_file = || KoiError::bad_request(format!("no file {}", file.file_id));
+                let record = self.store.file(&file.file_id).await?.ok_or_else(no_file)?;
+                // Only a file the sender may read can be passed on: knowing
+                // an id (from a recalled message, a group one was kicked
+                // from) must not give access back.
+                if !self.may_read_file(me, &record).await? {
+                    return Err(no_file());
+                }
                 Some(koi_proto::File {
                     file_id: record.id,
                     name: record.name,

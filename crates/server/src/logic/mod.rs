@@ -6,6 +6,7 @@
 mod authorize;
 mod contacts;
 mod fanout;
+mod file_access;
 mod groups;
 mod known_users;
 mod messaging;

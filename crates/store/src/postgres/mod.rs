@@ -333,4 +333,34 @@ impl Store for PostgresStore {
         let db = self.reader().await?;
         files::file(&db, id).await
     }
+
+    async fn file_convs(&self, id: &str) -> Result<Vec<ConvId>, StoreError> {
+        let db = self.reader().await?;
+        files::file_convs(&db, id).await
+    }
+
+    async fn user_file_bytes(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let db = self.reader().await?;
+        files::user_file_bytes(&db, owner.as_str()).await
+    }
+
+    async fn unreferenced_files(
+        &self,
+        created_before_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        let db = self.reader().await?;
+        files::unreferenced_files(&db, created_before_ms, limit).await
+    }
+
+    async fn delete_unreferenced_file(
+        &self,
+        id: &str,
+        created_before_ms: u64,
+    ) -> Result<bool, StoreError> {
+        // Its own transaction on a pooled connection, like the bytes it
+        // deletes: never in the writer's batches of messages.
+        let mut db = self.reader().await?;
+        files::delete_unreferenced_file(&mut db, id, created_before_ms).await
+    }
 }

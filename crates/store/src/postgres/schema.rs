@@ -133,6 +133,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (file_id, n)
     );
     "#,
+    // 4: a message's file reference is its `file_id` column, written in the
+    // append's transaction and cleared by a recall; this index finds the
+    // messages carrying a file (for access checks and the sweep of
+    // unreferenced uploads). The others serve the per-user quota and the sweep.
+    r#"
+    CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL;
+    CREATE INDEX files_by_owner ON files (owner);
+    CREATE INDEX files_by_age ON files (created_ms);
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::Activity;
 use super::convs::{self, ConvRow};
+use super::files;
 use super::recent::Recent;
 use super::writer::Tx;
 use crate::message_row::{Window, message as from_row, message_columns};
@@ -53,6 +54,12 @@ pub(super) fn append(
     let seq = conv.last_seq + 1;
     // Clocks step backwards; ts must not, so history stays ordered by time too.
     let ts = now_ms.max(conv.last_ts);
+    // The file reference is a second write: it needs the savepoint, so that a
+    // failing journal insert takes it back too. Only file messages pay for it.
+    if let Some(file) = &message.file {
+        tx.savepoint()?;
+        files::add_ref(conn, &name, seq, &file.file_id)?;
+    }
     let (stored, origin) = message.stored(name, seq, new_id(), ts);
     tx.journal
         .append(conn, conv.id, activity.next(), stored.clone(), origin)?;
@@ -184,6 +191,7 @@ pub(super) fn message(
 /// and client_msg_id stay, so the gap is visible and a retried send still dedups.
 pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
     tx.savepoint()?;
+    files::drop_ref(tx.conn, &conv.to_string(), seq)?;
     if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
         return Ok(());
     }

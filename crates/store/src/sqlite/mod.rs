@@ -334,4 +334,37 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.readers.read(move |c| files::file(c, &id)).await
     }
+
+    async fn file_convs(&self, id: &str) -> Result<Vec<ConvId>, StoreError> {
+        let id = id.to_owned();
+        self.readers.read(move |c| files::file_convs(c, &id)).await
+    }
+
+    async fn user_file_bytes(&self, owner: &UserId) -> Result<u64, StoreError> {
+        let owner = owner.to_string();
+        self.readers
+            .read(move |c| files::user_file_bytes(c, &owner))
+            .await
+    }
+
+    async fn unreferenced_files(
+        &self,
+        created_before_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.readers
+            .read(move |c| files::unreferenced_files(c, created_before_ms, limit))
+            .await
+    }
+
+    async fn delete_unreferenced_file(
+        &self,
+        id: &str,
+        created_before_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .call(move |c| files::delete_unreferenced_file(c, &id, created_before_ms))
+            .await
+    }
 }

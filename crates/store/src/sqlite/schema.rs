@@ -141,6 +141,27 @@ const MIGRATIONS: &[&str] = &[
         activity      INTEGER NOT NULL
     );
     "#,
+    // 5: which message carries which file (`files.rs`), written with the
+    // message's append and deleted when it is recalled, so that a file is
+    // served to the readers of those conversations only; and the indexes the
+    // per-user quota and the sweep of unreferenced uploads read.
+    r#"
+    CREATE TABLE file_refs (
+        conv    TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (conv, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX file_refs_by_file ON file_refs (file_id, conv);
+    INSERT OR IGNORE INTO file_refs (conv, seq, file_id)
+        SELECT c.name, m.seq, m.file_id FROM messages m JOIN convs c ON c.id = m.conv
+        WHERE m.file_id IS NOT NULL;
+    INSERT OR IGNORE INTO file_refs (conv, seq, file_id)
+        SELECT c.name, j.seq, j.file_id FROM journal j JOIN convs c ON c.id = j.conv
+        WHERE j.file_id IS NOT NULL;
+    CREATE INDEX files_by_owner ON files (owner);
+    CREATE INDEX files_by_age ON files (created_ms);
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 pub(crate) use deployment::on_each_topology;
 pub use deployment::{Koi, Topology};
-pub use node::Node;
+pub use node::{FILES_TMPFS, Node};
 
 /// The admin token every test node is started with.
 pub const ADMIN: &str = "test-admin-token";

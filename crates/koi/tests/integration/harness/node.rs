@@ -11,6 +11,11 @@ use koi_client::Transport;
 
 use super::{ADMIN, Endpoint};
 
+/// Not passed to koi: an environment entry with this key and a size in bytes
+/// starts the node (under `unshare`) with a tmpfs of that size as its files
+/// dir, so that uploads meet a real full disk.
+pub const FILES_TMPFS: &str = "KOI_TEST_FILES_TMPFS";
+
 /// How long a starting node may take to print its listening addresses.
 const LISTENING_WITHIN: Duration = Duration::from_secs(30);
 
@@ -65,7 +70,27 @@ impl Node {
         http: &str,
         tcp: &str,
     ) -> Starting {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_koi"));
+        let tmpfs = env.iter().find(|(k, _)| k == FILES_TMPFS).map(|(_, v)| v);
+        let mut command = match tmpfs {
+            None => Command::new(env!("CARGO_BIN_EXE_koi")),
+            // A mount namespace of its own (as an unprivileged user, through a
+            // user namespace) with a small tmpfs on the files dir: a real full
+            // disk for this process only.
+            Some(bytes) => {
+                let mut command = Command::new("unshare");
+                command.args([
+                    "--user",
+                    "--map-root-user",
+                    "--mount",
+                    "sh",
+                    "-c",
+                    r#"mkdir -p "$1/files" && mount -t tmpfs -o "size=$2" koi-files "$1/files" && shift 2 && exec "$@""#,
+                    "sh",
+                ]);
+                command.arg(data).arg(bytes).arg(env!("CARGO_BIN_EXE_koi"));
+                command
+            }
+        };
         command
             .arg("serve")
             .arg("--data")
@@ -83,7 +108,7 @@ impl Node {
                 command.env_remove(key);
             }
         }
-        command.envs(env.iter().cloned());
+        command.envs(env.iter().filter(|(k, _)| k != FILES_TMPFS).cloned());
         let mut child = command.spawn().expect("start koi");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = mpsc::channel();

@@ -13,11 +13,13 @@ use crate::http_error::HttpError;
 /// such as `<img src>`, an `access_token` query parameter).
 pub struct UserAuth(pub UserId);
 
-/// The admin, authenticated by the configured `admin_token`.
+/// The admin, authenticated by the configured `admin_token`, from the
+/// `Authorization` header only: a query string ends up in access logs,
+/// browser history and `Referer` headers.
 pub struct AdminAuth;
 
-fn bearer(parts: &Parts) -> Option<String> {
-    let header = parts
+fn header_bearer(parts: &Parts) -> Option<String> {
+    parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -25,8 +27,11 @@ fn bearer(parts: &Parts) -> Option<String> {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(|t| t.trim().to_owned());
-    header.or_else(|| {
+        .map(|t| t.trim().to_owned())
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    header_bearer(parts).or_else(|| {
         parts.uri.query().and_then(|q| {
             q.split('&')
                 .filter_map(|kv| kv.split_once('='))
@@ -59,8 +64,12 @@ impl FromRequestParts<Arc<Gateway>> for AdminAuth {
         let Some(admin) = &gateway.admin_token else {
             return Err(KoiError::forbidden("no admin_token is configured").into());
         };
-        let token = bearer(parts)
-            .ok_or_else(|| KoiError::new(ErrorCode::Unauthorized, "missing bearer token"))?;
+        let token = header_bearer(parts).ok_or_else(|| {
+            KoiError::new(
+                ErrorCode::Unauthorized,
+                "missing bearer token (the admin token is taken from the Authorization header only)",
+            )
+        })?;
         if constant_time_eq(token.as_bytes(), admin.as_bytes()) {
             Ok(AdminAuth)
         } else {

@@ -136,6 +136,7 @@ async fn a_flood_from_one_address_leaves_other_logins_fast() {
         .await;
     let created = answers.iter().filter(|(s, _, _)| *s == 201).count();
     let limited: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 429).collect();
+    // One registration comes back every 3 min: none during this test.
     assert_eq!(created, 20, "register_per_hour_per_addr: {answers:?}");
     assert_eq!(limited.len(), 20);
     for (_, retry, body) in limited {
@@ -160,7 +161,12 @@ async fn a_flood_from_one_address_leaves_other_logins_fast() {
         .buffer_unordered(8)
         .collect()
         .await;
-    assert_eq!(answers.iter().filter(|(s, _, _)| *s == 401).count(), 30);
+    // The bucket holds 30 and refills one every 2 s while the flood runs.
+    let denied = answers.iter().filter(|(s, _, _)| *s == 401).count();
+    assert!(
+        (30..=33).contains(&denied),
+        "login_per_min_per_addr: {answers:?}"
+    );
     assert!(
         answers
             .iter()
@@ -183,23 +189,32 @@ async fn a_flood_from_one_address_leaves_other_logins_fast() {
                         .send()
                         .await
                         .expect("flood request");
-                    assert_eq!(res.status(), 429, "the flood stays refused");
-                    refused += 1;
+                    // The login bucket gives one attempt back every 2 s.
+                    let status = res.status().as_u16();
+                    assert!(
+                        status == 429 || (path == "/v1/login" && status == 401),
+                        "the flood stays refused: {path} {status}"
+                    );
+                    refused += u64::from(status == 429);
                 }
             }
             refused
         })
     };
-    for _ in 0..3 {
+    // The median of five logins, so that one scheduling hiccup of a busy
+    // test machine does not decide.
+    let mut took = Vec::new();
+    for _ in 0..5 {
         let started = Instant::now();
         let (status, _, _) = post(&user, &koi, "/v1/login", &creds(&bob, PASSWORD)).await;
-        let took = started.elapsed();
+        took.push(started.elapsed());
         assert_eq!(status, 200);
-        assert!(
-            took < Duration::from_millis(100),
-            "bob's login took {took:?} during the flood"
-        );
     }
+    took.sort();
+    assert!(
+        took[2] < Duration::from_millis(100),
+        "bob's logins during the flood took {took:?}"
+    );
     flooding.store(false, Ordering::Relaxed);
     assert!(
         flood.await.unwrap() > 0,

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access::{Access, TcpEdge, close_silent, serve_tcp};
 use crate::config::Config;
 use crate::edge::http::serve_http;
+use crate::edge::pre_auth::PRE_AUTH_SLACK;
 use crate::edge::private_files::{self, private_dir};
 use crate::edge::tls::ReloadingCert;
 use crate::engines::Engines;
@@ -183,6 +184,7 @@ pub async fn run(
         routes(gateway.clone()),
         config.edge.clone(),
         http_tls,
+        config.limits.max_frame_bytes + PRE_AUTH_SLACK,
         stop_accepting.clone(),
     ));
     let tcp_task = access.clone().map(|access| {

@@ -310,8 +310,8 @@ async fn raw_websocket(addr: std::net::SocketAddr) -> TcpStream {
 /// Defect 13: before `auth` a WebSocket cannot make the node buffer a big
 /// frame (the library allows 16x `max_frame_bytes`, 1 MiB): 100 unauthenticated
 /// sockets each start a 1,000,000-byte text frame and send 512 KiB of it. The
-/// node cuts each off after a few KiB, and its memory grows by less than
-/// 16 MiB (it held 50 MiB before).
+/// node cuts each off after `max_frame_bytes` + 16 KiB (80 KiB), and its memory
+/// grows by less than 16 MiB (it held 50 MiB before).
 #[tokio::test]
 async fn a_websocket_cannot_buffer_much_before_auth() {
     let koi = Koi::start(Topology::Embedded).await;

@@ -34,7 +34,7 @@ pub fn ws_upgrade(
         // by us with `too_large` and close 1009; anything bigger is cut off by the
         // library while still arriving, and the unread rest may reset the socket.
         // That is after the first frame: before it the listener reads at most
-        // `edge::pre_auth::PRE_AUTH_BYTES`.
+        // max_frame_bytes + `edge::pre_auth::PRE_AUTH_SLACK`.
         .max_message_size(library_limit(max))
         .max_frame_size(library_limit(max))
         .on_upgrade(move |socket| access.run_session(WsTransport { socket, max, held }))
@@ -64,6 +64,14 @@ impl WsTransport {
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Activity,
             Some(Ok(Message::Close(_))) | None => Inbound::Closed,
             Some(Err(e)) if is_too_long(&e) => Inbound::TooLarge,
+            Some(Err(_))
+                if self
+                    .held
+                    .as_ref()
+                    .is_some_and(HeldSlot::cut_off_before_auth) =>
+            {
+                Inbound::TooLarge
+            }
             Some(Err(_)) => Inbound::Closed,
         }
     }

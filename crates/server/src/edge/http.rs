@@ -11,7 +11,7 @@
 //!
 //! Each request carries the peer's address as axum's `ConnectInfo`, which the
 //! per-address limits key on. An upgraded WebSocket reads at most
-//! [`super::pre_auth::PRE_AUTH_BYTES`] before its first frame.
+//! `pre_auth_bytes` before its first frame ([`super::pre_auth`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -43,6 +43,7 @@ pub async fn serve_http(
     app: Router,
     limits: EdgeLimits,
     tls: Option<TlsAcceptor>,
+    pre_auth_bytes: usize,
     stop: CancellationToken,
 ) {
     let mut builder = http1::Builder::new();
@@ -50,7 +51,7 @@ pub async fn serve_http(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.http_header_timeout);
     let builder = Arc::new(builder);
-    let slots = Slots::new(limits.max_http_connections);
+    let slots = Slots::new(limits.max_http_connections, pre_auth_bytes);
     loop {
         let slot = tokio::select! {
             () = stop.cancelled() => return,

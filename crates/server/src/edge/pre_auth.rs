@@ -2,9 +2,11 @@
 //! (issue #19, defect 13). The WebSocket library's message limit is fixed for
 //! a connection's life and is 16x `max_frame_bytes` (so that an over-size
 //! frame after `auth` is read whole and answered `too_large`); before `auth`
-//! only one small frame is legitimate, so the upgraded socket refuses to read
-//! more than [`PRE_AUTH_BYTES`] until the session has its first frame. A client
-//! that sends more is cut off, and holds at most that much of the node's memory.
+//! only one frame is legitimate, and a small one, so the upgraded socket reads
+//! at most `max_frame_bytes` + [`PRE_AUTH_SLACK`] until the session has its
+//! first frame: a first frame just over the limit is still read whole and
+//! answered `too_large` (close 1009), anything bigger is cut off there. A
+//! client holds at most that much of the node's memory before `auth`.
 
 use std::io;
 use std::pin::Pin;
@@ -14,13 +16,16 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Bytes a WebSocket may send before its first frame is complete: an `auth`
-/// frame is a few hundred bytes.
-pub const PRE_AUTH_BYTES: usize = 16 * 1024;
+/// Bytes beyond `max_frame_bytes` a WebSocket may send before its first
+/// frame is complete (frame headers, a close frame).
+pub const PRE_AUTH_SLACK: usize = 16 * 1024;
 
 /// Where one connection stands.
-#[derive(Default)]
 pub struct PreAuth {
+    /// Bytes allowed between the upgrade and the first frame.
+    limit: usize,
+    /// The limit was passed: the connection is cut off as over-size.
+    tripped: AtomicBool,
     /// The connection became a WebSocket: counting starts.
     armed: AtomicBool,
     /// Its first frame was read: no more bound.
@@ -29,6 +34,22 @@ pub struct PreAuth {
 }
 
 impl PreAuth {
+    /// A connection's bound: `limit` bytes between upgrade and first frame.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            tripped: AtomicBool::new(false),
+            armed: AtomicBool::new(false),
+            lifted: AtomicBool::new(false),
+            read: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the connection read more than its bound before its first frame.
+    pub fn tripped(&self) -> bool {
+        self.tripped.load(Ordering::Acquire)
+    }
+
     /// The HTTP connection was upgraded to a WebSocket.
     pub fn arm(&self) {
         self.armed.store(true, Ordering::Release);
@@ -44,7 +65,11 @@ impl PreAuth {
         if !self.armed.load(Ordering::Acquire) || self.lifted.load(Ordering::Acquire) {
             return false;
         }
-        self.read.fetch_add(n, Ordering::AcqRel) + n > PRE_AUTH_BYTES
+        let over = self.read.fetch_add(n, Ordering::AcqRel) + n > self.limit;
+        if over {
+            self.tripped.store(true, Ordering::Release);
+        }
+        over
     }
 }
 
@@ -120,7 +145,7 @@ mod tests {
     #[tokio::test]
     async fn reads_are_bounded_between_upgrade_and_first_frame() {
         let (client, server) = tokio::io::duplex(1 << 20);
-        let state = Arc::new(PreAuth::default());
+        let state = Arc::new(PreAuth::new(16 * 1024));
         let mut server = Capped::new(server, state.clone());
         let mut client = client;
         let mut buf = vec![0u8; 64 * 1024];
@@ -138,7 +163,8 @@ mod tests {
             }
         };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert!(read <= PRE_AUTH_BYTES, "{read}");
+        assert!(read <= 16 * 1024, "{read}");
+        assert!(state.tripped());
         // After the first frame: unbounded again.
         state.lift();
         client.write_all(&vec![3; 32 * 1024]).await.unwrap();

@@ -23,6 +23,8 @@ use super::pre_auth::PreAuth;
 /// Every open connection of the listener.
 pub struct Slots {
     max: usize,
+    /// Each WebSocket's read bound before its first frame.
+    pre_auth_bytes: usize,
     open: Mutex<Open>,
     freed: Notify,
 }
@@ -93,12 +95,18 @@ impl HeldSlot {
     pub fn first_frame_read(&self) {
         self.0.track.pre_auth.lift();
     }
+
+    /// Whether the WebSocket was cut off for reading too much before its first frame.
+    pub fn cut_off_before_auth(&self) -> bool {
+        self.0.track.pre_auth.tripped()
+    }
 }
 
 impl Slots {
-    pub fn new(max: usize) -> Arc<Self> {
+    pub fn new(max: usize, pre_auth_bytes: usize) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
+            pre_auth_bytes,
             open: Mutex::new(Open::default()),
             freed: Notify::new(),
         })
@@ -119,7 +127,7 @@ impl Slots {
                         idle_since: Mutex::new(Instant::now()),
                         held: AtomicBool::new(false),
                         evict: CancellationToken::new(),
-                        pre_auth: Arc::default(),
+                        pre_auth: Arc::new(PreAuth::new(self.pre_auth_bytes)),
                     });
                     open.tracks.insert(id, track.clone());
                     return Slot {
@@ -155,7 +163,7 @@ mod tests {
 
     #[tokio::test]
     async fn at_the_limit_the_longest_idle_connection_makes_room() {
-        let slots = Slots::new(2);
+        let slots = Slots::new(2, 1024);
         let first = slots.take().await;
         let second = slots.take().await;
         second.track.started();

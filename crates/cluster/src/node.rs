@@ -9,6 +9,10 @@ pub struct NodeInfo {
     pub ws: String,
     /// TCP `host:port` clients connect to.
     pub tcp: String,
+    /// Whether the TCP listener speaks TLS (the `ws` URL says so by itself:
+    /// `wss://`). Absent in older announcements: false.
+    #[serde(default)]
+    pub tls: bool,
     pub connections: u64,
     pub users: u64,
     pub msgs_in_per_s: f64,

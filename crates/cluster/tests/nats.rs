@@ -105,6 +105,7 @@ fn info(id: &str) -> NodeInfo {
         roles: vec!["access".into()],
         ws: format!("ws://{id}/ws"),
         tcp: format!("{id}:7781"),
+        tls: false,
         connections: 0,
         users: 0,
         msgs_in_per_s: 0.0,

@@ -92,11 +92,21 @@ impl KoiError {
         Self::new(ErrorCode::NotFound, message)
     }
 
-    /// The error as a protocol `error` body.
+    /// The error as a protocol `error` body. An `internal` error's message
+    /// may hold engine or file-system detail: clients get a generic one, and
+    /// whoever answers logs [`KoiError::message`].
     pub fn to_wire(&self) -> koi_proto::Error {
         koi_proto::Error {
             code: self.code.as_str().to_owned(),
-            message: self.message.clone(),
+            message: self.public_message().to_owned(),
+        }
+    }
+
+    /// The message a client may see.
+    pub fn public_message(&self) -> &str {
+        match self.code {
+            ErrorCode::Internal => "internal error",
+            _ => &self.message,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -90,6 +91,34 @@ pub struct ServeArgs {
     /// Pushes queued per connection before it is cut off as a slow consumer [default: 1024].
     #[arg(long, env = "KOI_OUTBOUND_QUEUE")]
     pub outbound_queue: Option<usize>,
+    /// File holding the admin token (its first line), so the token is not in `ps`.
+    #[arg(long, env = "KOI_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// TLS certificate chain (PEM); with --tls-key, HTTP serves HTTPS/wss and TCP speaks TLS.
+    #[arg(long, env = "KOI_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert.
+    #[arg(long, env = "KOI_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Registrations per hour from one client address; 0: unlimited [default: 20].
+    #[arg(long, env = "KOI_REGISTER_PER_HOUR_PER_ADDR")]
+    pub register_per_hour_per_addr: Option<u32>,
+    /// Logins per minute from one client address; 0: unlimited [default: 30].
+    #[arg(long, env = "KOI_LOGIN_PER_MIN_PER_ADDR")]
+    pub login_per_min_per_addr: Option<u32>,
+    /// Seconds an HTTP client has to send a request's headers, the first or the
+    /// next on a kept-alive connection (so also the idle timeout) [default: 10].
+    #[arg(long, env = "KOI_HTTP_HEADER_TIMEOUT_S")]
+    pub http_header_timeout_s: Option<u64>,
+    /// Seconds a request body may stall (no bytes arriving) before the request fails [default: 30].
+    #[arg(long, env = "KOI_HTTP_BODY_TIMEOUT_S")]
+    pub http_body_timeout_s: Option<u64>,
+    /// Open connections on the HTTP listener (WebSockets included) [default: 10000].
+    #[arg(long, env = "KOI_MAX_HTTP_CONNECTIONS")]
+    pub max_http_connections: Option<usize>,
+    /// Open connections on the TCP listener [default: 10000].
+    #[arg(long, env = "KOI_MAX_TCP_CONNECTIONS")]
+    pub max_tcp_connections: Option<usize>,
     /// Sensitive-word filter (TOML only: `[filter] words = [...]`, `action = "mask" | "reject"`).
     #[arg(skip)]
     pub filter: Option<FilterSection>,
@@ -125,7 +154,35 @@ pub struct Config {
     pub filter_action: FilterAction,
     /// Where the configuration came from, to reload the filter on SIGHUP.
     pub config_file: Option<PathBuf>,
+    /// Certificate and key paths when TLS is on (re-read on SIGHUP).
+    pub tls: Option<TlsFiles>,
+    /// Bounds of the HTTP and TCP listeners and the per-address limits.
+    pub edge: EdgeLimits,
 }
+
+/// Where the TLS certificate chain and private key are (PEM files).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// What strangers may cost a node before and around login.
+#[derive(Debug, Clone)]
+pub struct EdgeLimits {
+    /// 0: unlimited.
+    pub register_per_hour_per_addr: u32,
+    /// 0: unlimited.
+    pub login_per_min_per_addr: u32,
+    pub http_header_timeout: Duration,
+    pub http_body_timeout: Duration,
+    pub max_http_connections: usize,
+    pub max_tcp_connections: usize,
+}
+
+/// The shortest configured `token_secret` accepted, in bytes (HS256 keys
+/// shorter than the hash are guessable offline from one token).
+pub const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
 /// The bounds of §9 and friends, handed to the access and logic roles.
 #[derive(Debug, Clone)]
@@ -191,7 +248,10 @@ impl ServeArgs {
                 &m.pick(|a| a.tcp.clone())
                     .unwrap_or_else(|| "127.0.0.1:7781".into()),
             )?,
-            admin_token: m.pick(|a| a.admin_token.clone()).filter(|t| !t.is_empty()),
+            admin_token: admin_token(
+                m.pick(|a| a.admin_token.clone()),
+                m.pick(|a| a.admin_token_file.clone()),
+            )?,
             node_id: m.pick(|a| a.node_id.clone()),
             nats: m.pick(|a| a.nats.clone()),
             postgres: m.pick(|a| a.postgres.clone()),
@@ -220,7 +280,32 @@ impl ServeArgs {
             filter_words: filter.words,
             filter_action,
             config_file: m.cli.config.clone(),
+            tls: match (
+                m.pick(|a| a.tls_cert.clone()),
+                m.pick(|a| a.tls_key.clone()),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => bail!("TLS needs both --tls-cert and --tls-key"),
+            },
+            edge: EdgeLimits {
+                register_per_hour_per_addr: m.pick(|a| a.register_per_hour_per_addr).unwrap_or(20),
+                login_per_min_per_addr: m.pick(|a| a.login_per_min_per_addr).unwrap_or(30),
+                http_header_timeout: secs(m.pick(|a| a.http_header_timeout_s).unwrap_or(10)),
+                http_body_timeout: secs(m.pick(|a| a.http_body_timeout_s).unwrap_or(30)),
+                max_http_connections: m.pick(|a| a.max_http_connections).unwrap_or(10_000).max(1),
+                max_tcp_connections: m.pick(|a| a.max_tcp_connections).unwrap_or(10_000).max(1),
+            },
         };
+        if let Some(secret) = &config.token_secret
+            && secret.len() < MIN_TOKEN_SECRET_BYTES
+        {
+            bail!(
+                "token_secret is {} bytes; at least {MIN_TOKEN_SECRET_BYTES} are needed \
+                 (e.g. `openssl rand -hex 32`)",
+                secret.len()
+            );
+        }
         if config.nats.is_some() != config.postgres.is_some() {
             bail!("cluster mode needs both --nats and --postgres");
         }
@@ -265,6 +350,29 @@ fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// At least one second: a zero timeout would close every connection at once.
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.max(1))
+}
+
+/// The admin token given inline or read from a file (its first line); not both.
+fn admin_token(inline: Option<String>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+    match (inline.filter(|t| !t.is_empty()), file) {
+        (Some(_), Some(_)) => bail!("give --admin-token or --admin-token-file, not both"),
+        (Some(token), None) => Ok(Some(token)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the admin token file {}", path.display()))?;
+            let token = text.lines().next().unwrap_or("").trim().to_owned();
+            if token.is_empty() {
+                bail!("the admin token file {} is empty", path.display());
+            }
+            Ok(Some(token))
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 fn parse_addr(name: &str, value: &str) -> anyhow::Result<SocketAddr> {
@@ -342,6 +450,41 @@ mod tests {
             ..Default::default()
         };
         args.resolve().unwrap();
+    }
+
+    #[test]
+    fn a_short_token_secret_is_refused() {
+        let with = |secret: &str| {
+            ServeArgs {
+                token_secret: Some(secret.into()),
+                ..Default::default()
+            }
+            .resolve()
+        };
+        let err = with("short-secret").unwrap_err().to_string();
+        assert!(err.contains("at least 32"), "{err}");
+        with(&"x".repeat(32)).unwrap();
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin");
+        std::fs::write(&path, "from-file\n").unwrap();
+        let args = ServeArgs {
+            admin_token_file: Some(path.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            args.resolve().unwrap().admin_token.as_deref(),
+            Some("from-file")
+        );
+        let both = ServeArgs {
+            admin_token: Some("inline".into()),
+            admin_token_file: Some(path),
+            ..Default::default()
+        };
+        assert!(both.resolve().is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! One node: any subset of the roles, wired to its engines.
 //!
 //! - [`config`] — flags, environment, TOML; validated once.
+//! - [`edge`] — the HTTP listener's limits, TLS, owner-only data files.
 //! - [`gateway`] — HTTP API, WebSocket endpoint, web pages.
 //! - [`access`] — client connections (WebSocket and TCP), sessions, outbound queues.
 //! - [`logic`] — authorization, filtering, storing, fan-out; groups, contacts, presence.
@@ -11,6 +12,7 @@
 
 pub mod access;
 pub mod config;
+pub mod edge;
 mod engines;
 mod filter_sync;
 pub mod gateway;

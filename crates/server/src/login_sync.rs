@@ -1,8 +1,10 @@
-//! One login throttle for the whole cluster: each node counts a name's failed
-//! logins on every node, so that spreading guesses over the nodes does not
-//! multiply them. A failure is answered only once every other live node has
-//! counted it (bounded wait); a success clears the name everywhere, without
-//! waiting.
+//! One login throttle for the whole cluster: each node counts the failed
+//! logins of an address for a name ([`AttemptKey`]: the address and a hash of
+//! the name, never the name itself) on every node, so that spreading guesses
+//! over the nodes does not multiply them. A failure is answered only once
+//! every other live node has counted it (bounded wait); a success clears the
+//! key everywhere, without waiting. Like the local throttle, it never slows a
+//! name down for other addresses.
 
 use std::sync::Arc;
 
@@ -11,28 +13,28 @@ use koi_cluster::nats::SharedSettings;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::gateway::{Gateway, LoginThrottle};
+use crate::gateway::{AttemptKey, Gateway, LoginThrottle};
 
 /// A login outcome as it travels between nodes.
 #[derive(Debug, Serialize, Deserialize)]
 struct LoginOutcome {
-    name: String,
+    key: AttemptKey,
     failed: bool,
 }
 
-/// Counts a failed login for `name` here and on every other node.
-pub async fn failed(gateway: &Gateway, name: &str) {
-    gateway.throttle.failed(name);
-    publish(gateway, name, true).await;
+/// Counts a failed login for `key` here and on every other node.
+pub async fn failed(gateway: &Gateway, key: AttemptKey) {
+    gateway.throttle.failed(key);
+    publish(gateway, key, true).await;
 }
 
-/// Clears `name`'s failures here and on every other node.
-pub async fn succeeded(gateway: &Gateway, name: &str) {
-    gateway.throttle.succeeded(name);
-    publish(gateway, name, false).await;
+/// Clears `key`'s failures here and on every other node.
+pub async fn succeeded(gateway: &Gateway, key: AttemptKey) {
+    gateway.throttle.succeeded(&key);
+    publish(gateway, key, false).await;
 }
 
-async fn publish(gateway: &Gateway, name: &str, failed: bool) {
+async fn publish(gateway: &Gateway, key: AttemptKey, failed: bool) {
     let Some(settings) = &gateway.settings else {
         return;
     };
@@ -41,10 +43,7 @@ async fn publish(gateway: &Gateway, name: &str, failed: bool) {
     } else {
         0
     };
-    let outcome = LoginOutcome {
-        name: name.to_owned(),
-        failed,
-    };
+    let outcome = LoginOutcome { key, failed };
     let Ok(payload) = serde_json::to_vec(&outcome) else {
         return;
     };
@@ -63,11 +62,8 @@ pub async fn follow(
     Ok(tokio::spawn(async move {
         while let Some(notice) = notices.next().await {
             match serde_json::from_slice::<LoginOutcome>(&notice.payload) {
-                Ok(LoginOutcome { name, failed: true }) => throttle.failed(&name),
-                Ok(LoginOutcome {
-                    name,
-                    failed: false,
-                }) => throttle.succeeded(&name),
+                Ok(LoginOutcome { key, failed: true }) => throttle.failed(key),
+                Ok(LoginOutcome { key, failed: false }) => throttle.succeeded(&key),
                 Err(_) => tracing::warn!("ignoring an unreadable login outcome from another node"),
             }
             notice.acknowledge().await;

@@ -12,15 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use axum::serve::ListenerExt;
 use koi_cluster::{Hub, Kick};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::access::{Access, close_silent, serve_tcp};
+use crate::access::{Access, TcpEdge, close_silent, serve_tcp};
 use crate::config::Config;
+use crate::edge::http::serve_http;
+use crate::edge::pre_auth::PRE_AUTH_SLACK;
+use crate::edge::private_files::{self, private_dir};
+use crate::edge::tls::ReloadingCert;
 use crate::engines::Engines;
-use crate::gateway::{Gateway, InFlight, LoginThrottle, routes, spawn_sweep};
+use crate::gateway::{AddrLimits, Gateway, InFlight, LoginThrottle, routes, spawn_sweep};
 use crate::logic::Logic;
 use crate::monitor::{Meters, install_recorder};
 use crate::node_info::NodeSelf;
@@ -30,7 +33,8 @@ use crate::tokens::Tokens;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a node until `shutdown` resolves, then stops it gracefully.
-/// `reload` resolving (SIGHUP) re-reads the word filter; it may resolve repeatedly.
+/// `reload` resolving (SIGHUP) re-reads the word filter and the TLS
+/// certificate; it may resolve repeatedly.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
@@ -39,10 +43,17 @@ pub async fn run(
     if config.nats.is_some() && config.token_secret.is_none() {
         bail!("cluster mode needs --token-secret: every node must accept every node's tokens");
     }
-    std::fs::create_dir_all(&config.data)
-        .with_context(|| format!("creating {}", config.data.display()))?;
+    private_dir(&config.data).with_context(|| format!("creating {}", config.data.display()))?;
     let files_dir = config.data.join("files");
-    std::fs::create_dir_all(&files_dir).context("creating the file store")?;
+    private_dir(&files_dir).context("creating the file store")?;
+    if config.nats.is_none() {
+        private_files::precreate(&config.data.join("koi.db")).context("creating koi.db")?;
+    }
+    private_files::tighten(&config.data).context("making the data dir owner-only")?;
+    let tls = match &config.tls {
+        Some(files) => Some(ReloadingCert::load(files).context("loading the TLS certificate")?),
+        None => None,
+    };
 
     let prometheus = install_recorder();
     let meters = Meters::new();
@@ -76,6 +87,17 @@ pub async fn run(
         None => None,
     };
     let throttle = Arc::new(LoginThrottle::default());
+    let addr_limits = Arc::new(AddrLimits::new(&config.edge));
+    let _addr_shrinker = {
+        let addr_limits = addr_limits.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                addr_limits.shrink();
+            }
+        }))
+    };
     let _login_follower = match &settings {
         Some(settings) => Some(AbortOnDrop(
             crate::login_sync::follow(settings, throttle.clone())
@@ -84,6 +106,8 @@ pub async fn run(
         )),
         None => None,
     };
+    // The database files exist now (SQLite made its -wal and -shm).
+    private_files::tighten(&config.data).context("making the data dir owner-only")?;
     let fanout = logic.fanout().clone();
     store.set_commit_listener(Arc::new(move |batch| fanout.committed(batch)));
 
@@ -102,14 +126,15 @@ pub async fn run(
     let node = Arc::new(NodeSelf {
         id: node_id.clone(),
         roles: config.roles.clone(),
-        ws: config
-            .public_ws
-            .clone()
-            .unwrap_or_else(|| format!("ws://{http_addr}/ws")),
+        ws: config.public_ws.clone().unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            format!("{scheme}://{http_addr}/ws")
+        }),
         tcp: config
             .public_tcp
             .clone()
             .unwrap_or_else(|| tcp_addr.to_string()),
+        tls: tls.is_some(),
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -144,6 +169,7 @@ pub async fn run(
         max_user_bytes: config.limits.max_user_bytes,
         uploads: InFlight::default(),
         throttle: throttle.clone(),
+        addr_limits,
         prometheus,
         node: node.clone(),
         serving: AtomicBool::new(true),
@@ -159,22 +185,29 @@ pub async fn run(
     });
 
     let stop_accepting = CancellationToken::new();
-    let http_task = {
-        let stop = stop_accepting.clone();
-        let app = routes(gateway.clone());
-        tokio::spawn(async move {
-            // Small frames (acks, pushes, close frames) must not wait for Nagle.
-            let http = http.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(http, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        })
+    let (http_tls, tcp_tls) = match &tls {
+        Some(cert) => (Some(cert.http_acceptor()?), Some(cert.tcp_acceptor()?)),
+        None => (None, None),
     };
-    let tcp_task = access
-        .clone()
-        .map(|access| tokio::spawn(serve_tcp(access, tcp, stop_accepting.clone())));
+    let http_task = tokio::spawn(serve_http(
+        http,
+        routes(gateway.clone()),
+        config.edge.clone(),
+        http_tls,
+        config.limits.max_frame_bytes + PRE_AUTH_SLACK,
+        stop_accepting.clone(),
+    ));
+    let tcp_task = access.clone().map(|access| {
+        tokio::spawn(serve_tcp(
+            access,
+            tcp,
+            TcpEdge {
+                tls: tcp_tls,
+                max_connections: config.edge.max_tcp_connections,
+            },
+            stop_accepting.clone(),
+        ))
+    });
     let heartbeat = {
         let node = node.clone();
         tokio::spawn(async move {
@@ -186,6 +219,9 @@ pub async fn run(
         })
     };
 
+    if tls.is_some() {
+        println!("koi: node {node_id} tls on");
+    }
     println!("koi: node {node_id} http listening on {http_addr}");
     println!("koi: node {node_id} tcp listening on {tcp_addr}");
     tracing::info!(%http_addr, %tcp_addr, node = %node_id, "koi node serving");
@@ -194,16 +230,32 @@ pub async fn run(
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            () = reload() => match &config.config_file {
-                Some(path) => match crate::config::reload_filter(path) {
-                    Ok(filter) => {
-                        tracing::info!(words = filter.len(), "word filter reloaded");
-                        logic.set_filter(filter);
+            () = reload() => {
+                if let Some(cert) = &tls {
+                    match cert.reload() {
+                        Ok(()) => tracing::info!("TLS certificate reloaded"),
+                        Err(e) => tracing::error!(
+                            error = %e,
+                            "TLS certificate reload failed; keeping the previous one"
+                        ),
                     }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "word filter reload failed"),
-                },
-                None => tracing::warn!("SIGHUP ignored: started without --config"),
-            },
+                }
+                match &config.config_file {
+                    Some(path) => match crate::config::reload_filter(path) {
+                        Ok(filter) => {
+                            tracing::info!(words = filter.len(), "word filter reloaded");
+                            logic.set_filter(filter);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "word filter reload failed")
+                        }
+                    },
+                    None if tls.is_none() => {
+                        tracing::warn!("SIGHUP ignored: started without --config or TLS")
+                    }
+                    None => {}
+                }
+            }
         }
     }
 
@@ -249,7 +301,8 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<
         Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
         _ => {
             let id = make();
-            std::fs::write(path, &id).with_context(|| format!("writing {}", path.display()))?;
+            private_files::write_private(path, id.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
             Ok(id)
         }
     }

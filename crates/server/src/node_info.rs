@@ -12,6 +12,8 @@ pub struct NodeSelf {
     pub roles: Vec<String>,
     pub ws: String,
     pub tcp: String,
+    /// Whether the TCP listener speaks TLS.
+    pub tls: bool,
     pub started_at: u64,
     pub hub: Arc<Hub>,
     pub meters: Meters,
@@ -26,6 +28,7 @@ impl NodeSelf {
             roles: self.roles.clone(),
             ws: self.ws.clone(),
             tcp: self.tcp.clone(),
+            tls: self.tls,
             connections: self.hub.connections() as u64,
             users: self.hub.users() as u64,
             msgs_in_per_s: self.meters.msgs_in_per_s(),

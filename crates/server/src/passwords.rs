@@ -7,9 +7,12 @@
 //! thread's freed 19 MiB, and every blocking thread that ever hashed kept its
 //! own (400 registrations and logins left a node at 1.09 GiB of RSS). Each
 //! hashing thread now allocates its 19 MiB once and reuses it for every hash.
+//!
+//! The queue is bounded and logins wait apart from (and before) new hashes;
+//! see [`on_hasher`].
 
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{LazyLock, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Condvar, LazyLock, Mutex};
 
 use std::cell::RefCell;
 
@@ -21,44 +24,102 @@ use tokio::sync::oneshot;
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
+/// Hashes that may wait per hashing thread, for each kind of work. Beyond it a
+/// request is refused at once (503 `unavailable`): a flood then costs the
+/// node no memory and no waiting time for everyone else (issue #19, defect 7).
+const WAITING_PER_HASHER: usize = 8;
+
 /// Work for the hashing threads.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Which queue a hash waits in. Logins go first: a flood of registrations (or
+/// new-password hashes) cannot delay a user logging in by more than the hash
+/// already running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Login,
+    NewHash,
+}
+
+/// The waiting hashes, by kind, bounded.
+struct Queue {
+    jobs: Mutex<(VecDeque<Job>, VecDeque<Job>)>,
+    ready: Condvar,
+    bound: usize,
+}
+
 /// The hashing threads' queue; one thread per core takes from it.
-static HASHERS: LazyLock<Sender<Job>> = LazyLock::new(|| {
-    let (jobs, queue) = channel::<Job>();
-    let queue = std::sync::Arc::new(Mutex::new(queue));
-    for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
-        let queue = queue.clone();
+static HASHERS: LazyLock<&'static Queue> = LazyLock::new(|| {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let queue: &'static Queue = Box::leak(Box::new(Queue {
+        jobs: Mutex::new((VecDeque::new(), VecDeque::new())),
+        ready: Condvar::new(),
+        bound: threads * WAITING_PER_HASHER,
+    }));
+    for i in 0..threads {
         std::thread::Builder::new()
             .name(format!("koi-argon2-{i}"))
-            .spawn(move || serve_hashes(&queue))
+            .spawn(move || serve_hashes(queue))
             .expect("starting a hashing thread");
     }
-    jobs
+    queue
 });
 
-fn serve_hashes(queue: &Mutex<Receiver<Job>>) {
+fn serve_hashes(queue: &Queue) {
     loop {
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
-            Err(_) => return,
+        let job = {
+            let Ok(mut jobs) = queue.jobs.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = jobs.0.pop_front().or_else(|| jobs.1.pop_front()) {
+                    break job;
+                }
+                jobs = match queue.ready.wait(jobs) {
+                    Ok(jobs) => jobs,
+                    Err(_) => return,
+                };
+            }
         };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        job();
     }
 }
 
-/// Runs `work` on a hashing thread; `None` if the threads are gone.
-async fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+fn busy() -> KoiError {
+    KoiError::new(
+        ErrorCode::Unavailable,
+        "too many password checks in progress; try again in a moment",
+    )
+}
+
+/// Runs `work` on a hashing thread, or refuses at once when its queue is full.
+async fn on_hasher<T: Send + 'static>(
+    kind: Kind,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, KoiError> {
+    let queue = *HASHERS;
     let (reply, result) = oneshot::channel();
     let job: Job = Box::new(move || {
         let _ = reply.send(work());
     });
-    HASHERS.send(job).ok()?;
-    result.await.ok()
+    {
+        let mut jobs = queue
+            .jobs
+            .lock()
+            .map_err(|_| KoiError::new(ErrorCode::Internal, "the hashing queue is poisoned"))?;
+        let waiting = match kind {
+            Kind::Login => &mut jobs.0,
+            Kind::NewHash => &mut jobs.1,
+        };
+        if waiting.len() >= queue.bound {
+            return Err(busy());
+        }
+        waiting.push_back(job);
+    }
+    queue.ready.notify_one();
+    result
+        .await
+        .map_err(|_| KoiError::new(ErrorCode::Internal, "the hashing threads stopped"))
 }
 
 /// A valid hash of a password nobody has, verified for unknown users so that a
@@ -134,22 +195,22 @@ fn matches(password: &[u8], expected: &PasswordHash) -> bool {
     .is_ok_and(|computed| computed == hash)
 }
 
-/// Hashes a password into a PHC string.
+/// Hashes a password into a PHC string; `unavailable` when too many hashes wait.
 pub async fn hash(password: String) -> Result<String, KoiError> {
     let internal = |e: String| KoiError::new(ErrorCode::Internal, e);
-    on_hasher(move || {
+    on_hasher(Kind::NewHash, move || {
         let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
             .map_err(|e| internal(format!("salt: {e}")))?;
         phc(password.as_bytes(), &salt).map_err(|e| internal(format!("hashing failed: {e}")))
     })
-    .await
-    .unwrap_or_else(|| Err(internal("the hashing threads stopped".into())))
+    .await?
 }
 
 /// Whether `password` matches the PHC string `hash`; with no hash (no such
 /// user) a decoy is verified, so the answer takes the same time, and is false.
-pub async fn verify(password: String, hash: Option<String>) -> bool {
-    on_hasher(move || {
+/// `unavailable` when too many checks wait.
+pub async fn check(password: String, hash: Option<String>) -> Result<bool, KoiError> {
+    on_hasher(Kind::Login, move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| DECOY.clone());
         let matched = PasswordHash::new(&hash)
@@ -158,7 +219,6 @@ pub async fn verify(password: String, hash: Option<String>) -> bool {
         known && matched
     })
     .await
-    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -171,9 +231,16 @@ mod tests {
     async fn verifies_its_own_hashes_and_refuses_other_passwords() {
         let hash = super::hash("correct horse".into()).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$"), "{hash}");
-        assert!(verify("correct horse".into(), Some(hash.clone())).await);
-        assert!(!verify("wrong horse".into(), Some(hash)).await);
-        assert!(!verify("anything".into(), None).await, "no user: false");
+        assert!(
+            check("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!check("wrong horse".into(), Some(hash)).await.unwrap());
+        assert!(
+            !check("anything".into(), None).await.unwrap(),
+            "no user: false"
+        );
     }
 
     #[tokio::test]
@@ -184,8 +251,12 @@ mod tests {
             .hash_password(b"password1", &salt)
             .expect("hash")
             .to_string();
-        assert!(verify("password1".into(), Some(stored.clone())).await);
-        assert!(!verify("password2".into(), Some(stored)).await);
+        assert!(
+            check("password1".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(!check("password2".into(), Some(stored)).await.unwrap());
         // And the crate accepts ours.
         let ours = super::hash("password1".into()).await.expect("hash");
         let parsed = PasswordHash::new(&ours).expect("PHC");

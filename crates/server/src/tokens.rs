@@ -1,7 +1,9 @@
 //! Login tokens: HS256-signed JWTs naming the user, with an expiry.
 //!
 //! The signing secret is configured (`token_secret`, needed when several nodes
-//! must accept each other's tokens) or generated once and kept in the data dir.
+//! must accept each other's tokens) or generated once and kept in the data dir
+//! (owner-only). A configured secret shorter than
+//! [`crate::config::MIN_TOKEN_SECRET_BYTES`] is refused at start.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -58,7 +60,8 @@ impl Tokens {
             Ok(text) => hex::decode(text.trim()).context("token.key is not hex"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret: [u8; 32] = rand::random();
-                std::fs::write(&path, hex::encode(secret)).context("writing token.key")?;
+                crate::edge::private_files::write_private(&path, hex::encode(secret).as_bytes())
+                    .context("writing token.key")?;
                 Ok(secret.to_vec())
             }
             Err(e) => Err(e).context("reading token.key"),

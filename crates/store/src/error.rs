@@ -23,15 +23,28 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// Conflict, not-found and limit messages are Koi's own and reach the client;
+/// an engine's text (SQL, paths, hosts) only reaches the log.
 impl From<StoreError> for KoiError {
     fn from(e: StoreError) -> Self {
-        let code = match &e {
-            StoreError::Conflict(_) => ErrorCode::Conflict,
-            StoreError::NotFound(_) => ErrorCode::NotFound,
-            StoreError::Limit(_) => ErrorCode::Forbidden,
-            StoreError::Unavailable(_) => ErrorCode::Unavailable,
-            StoreError::Internal(_) => ErrorCode::Internal,
-        };
-        KoiError::new(code, e.to_string())
+        match &e {
+            StoreError::Conflict(_) => KoiError::new(ErrorCode::Conflict, e.to_string()),
+            StoreError::NotFound(_) => KoiError::new(ErrorCode::NotFound, e.to_string()),
+            StoreError::Limit(_) => KoiError::new(ErrorCode::Forbidden, e.to_string()),
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                KoiError::new(
+                    ErrorCode::Unavailable,
+                    "the store is unavailable; try again",
+                )
+            }
+            StoreError::Internal(_) => {
+                tracing::error!(error = %e, "store failure");
+                KoiError::new(ErrorCode::Internal, INTERNAL_MESSAGE)
+            }
+        }
     }
 }
+
+/// What a client is told of an internal failure; the detail is logged.
+pub const INTERNAL_MESSAGE: &str = "internal error";

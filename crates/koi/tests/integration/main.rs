@@ -9,10 +9,12 @@
 
 mod harness;
 
+mod abuse;
 mod bad_input;
 mod cluster;
 mod contacts;
 mod durability;
+mod edge;
 mod files;
 mod filter;
 mod groups;
@@ -24,3 +26,4 @@ mod push_api;
 mod roles;
 mod session;
 mod shutdown;
+mod tls;

@@ -629,7 +629,7 @@ async fn slow_consumer_is_kicked_and_nothing_acknowledged_is_lost(topology: Topo
 /// refusals are about expiry, signature and form, not about how the tokens were
 /// made).
 async fn auth_with_a_bad_token_is_unauthorized_then_closed(topology: Topology) {
-    const SECRET: &str = "integration-secret";
+    const SECRET: &str = "integration-secret-32-bytes-or-more";
     let koi = Koi::start_with(topology, &["--token-secret", SECRET]).await;
     let name = unique("tok");
     register_login(&koi, &name).await;

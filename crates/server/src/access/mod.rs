@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use koi_cluster::ConnId;
 
 pub use silence::close_silent;
-pub use tcp::serve_tcp;
+pub use tcp::{TcpEdge, serve_tcp};
 pub use transport::{Inbound, Transport};
 pub use ws::ws_upgrade;
 

@@ -410,7 +410,12 @@ async fn kick_now<T: Transport>(transport: &mut T, kick: Kick, encoding: Encodin
 fn reply_frame(id: u64, result: Result<Body, KoiError>) -> Frame {
     let op = match result {
         Ok(body) => Op::Ok(OkReply { body: Some(body) }),
-        Err(e) => Op::Error(e.to_wire()),
+        Err(e) => {
+            if e.code == koi_core::ErrorCode::Internal {
+                tracing::error!(error = %e.message, "request failed");
+            }
+            Op::Error(e.to_wire())
+        }
     };
     Frame { id, op: Some(op) }
 }

@@ -1,4 +1,7 @@
-//! TCP transport: a stream of `u32` big-endian length-prefixed protobuf frames.
+//! TCP transport: a stream of `u32` big-endian length-prefixed protobuf frames,
+//! over plain TCP or TLS. The listener holds at most `max_tcp_connections`
+//! connections; at the limit it stops accepting until one closes (a connection
+//! that does not authenticate is closed after `auth_timeout_s`).
 
 use std::io;
 use std::sync::Arc;
@@ -6,8 +9,10 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use koi_proto::{Encoding, framing};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::transport::LINGER;
@@ -16,24 +21,56 @@ use super::{Access, Inbound, Transport};
 /// Initial read buffer; it grows to the size of the largest frame seen.
 const READ_BUFFER: usize = 1024;
 
+/// How the TCP listener meets strangers.
+pub struct TcpEdge {
+    /// Speak TLS when set.
+    pub tls: Option<TlsAcceptor>,
+    /// Open connections at most.
+    pub max_connections: usize,
+}
+
 /// Accepts TCP clients until `shutdown` is cancelled. Accept errors (such as
 /// running out of file descriptors) back off instead of ending the listener.
-pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: CancellationToken) {
+pub async fn serve_tcp(
+    access: Arc<Access>,
+    listener: TcpListener,
+    edge: TcpEdge,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(edge.max_connections));
     loop {
+        let slot = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+        };
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let transport = TcpTransport {
-                    stream,
-                    buf: BytesMut::with_capacity(READ_BUFFER),
-                    out: BytesMut::new(),
-                    max: access.limits.max_frame_bytes,
-                };
-                tokio::spawn(access.clone().run_session(transport));
+                let access = access.clone();
+                let tls = edge.tls.clone();
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    match tls {
+                        None => access.clone().run_session(transport(stream, &access)).await,
+                        Some(acceptor) => {
+                            // The handshake counts against the time to authenticate.
+                            let within = Duration::from_secs(access.limits.auth_timeout_s);
+                            match tokio::time::timeout(within, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => {
+                                    access.clone().run_session(transport(stream, &access)).await
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "tls handshake failed")
+                                }
+                                Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
+                            }
+                        }
+                    }
+                });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "tcp accept failed");
@@ -43,8 +80,17 @@ pub async fn serve_tcp(access: Arc<Access>, listener: TcpListener, shutdown: Can
     }
 }
 
-struct TcpTransport {
-    stream: TcpStream,
+fn transport<S>(stream: S, access: &Access) -> TcpTransport<S> {
+    TcpTransport {
+        stream,
+        buf: BytesMut::with_capacity(READ_BUFFER),
+        out: BytesMut::new(),
+        max: access.limits.max_frame_bytes,
+    }
+}
+
+struct TcpTransport<S> {
+    stream: S,
     buf: BytesMut,
     /// Framed bytes not yet written: kept across an interrupted write, so a
     /// frame is never cut in half on the wire.
@@ -52,7 +98,10 @@ struct TcpTransport {
     max: usize,
 }
 
-impl Transport for TcpTransport {
+impl<S> Transport for TcpTransport<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     const ENCODING: Encoding = Encoding::Protobuf;
 
     async fn next(&mut self) -> Inbound {

@@ -11,14 +11,20 @@ use koi_proto::Encoding;
 
 use super::transport::LINGER;
 use super::{Access, Inbound, Transport};
+use crate::edge::slots::HeldSlot;
 
 /// Bytes read from the socket at a time. Small, because every idle connection
 /// holds one (tungstenite's default is 128 KiB); a chat frame is a few hundred
 /// bytes, and a larger one only takes more reads.
 const READ_BUFFER: usize = 1024;
 
-/// Upgrades an HTTP request to a Koi WebSocket session.
-pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {
+/// Upgrades an HTTP request to a Koi WebSocket session, which keeps the HTTP
+/// listener's connection slot (`held`) until it ends.
+pub fn ws_upgrade(
+    access: Arc<Access>,
+    upgrade: WebSocketUpgrade,
+    held: Option<HeldSlot>,
+) -> Response {
     let max = access.limits.max_frame_bytes;
     upgrade
         .read_buffer_size(READ_BUFFER)
@@ -27,9 +33,11 @@ pub fn ws_upgrade(access: Arc<Access>, upgrade: WebSocketUpgrade) -> Response {
         // Frames up to 16x the limit (at least 1 MiB) are read whole and refused
         // by us with `too_large` and close 1009; anything bigger is cut off by the
         // library while still arriving, and the unread rest may reset the socket.
+        // That is after the first frame: before it the listener reads at most
+        // max_frame_bytes + `edge::pre_auth::PRE_AUTH_SLACK`.
         .max_message_size(library_limit(max))
         .max_frame_size(library_limit(max))
-        .on_upgrade(move |socket| access.run_session(WsTransport { socket, max }))
+        .on_upgrade(move |socket| access.run_session(WsTransport { socket, max, held }))
 }
 
 fn library_limit(max: usize) -> usize {
@@ -41,12 +49,13 @@ fn library_limit(max: usize) -> usize {
 struct WsTransport {
     socket: WebSocket,
     max: usize,
+    /// The HTTP listener's slot (kept for the session's life) and its bound
+    /// on reads before the first frame, lifted once that frame is in.
+    held: Option<HeldSlot>,
 }
 
-impl Transport for WsTransport {
-    const ENCODING: Encoding = Encoding::Json;
-
-    async fn next(&mut self) -> Inbound {
+impl WsTransport {
+    async fn read(&mut self) -> Inbound {
         match self.socket.next().await {
             Some(Ok(Message::Text(text))) if text.len() > self.max => Inbound::TooLarge,
             Some(Ok(Message::Binary(bytes))) if bytes.len() > self.max => Inbound::TooLarge,
@@ -55,8 +64,28 @@ impl Transport for WsTransport {
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Activity,
             Some(Ok(Message::Close(_))) | None => Inbound::Closed,
             Some(Err(e)) if is_too_long(&e) => Inbound::TooLarge,
+            Some(Err(_))
+                if self
+                    .held
+                    .as_ref()
+                    .is_some_and(HeldSlot::cut_off_before_auth) =>
+            {
+                Inbound::TooLarge
+            }
             Some(Err(_)) => Inbound::Closed,
         }
+    }
+}
+
+impl Transport for WsTransport {
+    const ENCODING: Encoding = Encoding::Json;
+
+    async fn next(&mut self) -> Inbound {
+        let inbound = self.read().await;
+        if let (Inbound::Frame(..), Some(held)) = (&inbound, &self.held) {
+            held.first_frame_read();
+        }
+        inbound
     }
 
     async fn write(&mut self, frames: &[(Bytes, Encoding)]) -> io::Result<()> {

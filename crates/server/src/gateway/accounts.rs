@@ -1,21 +1,24 @@
-//! `POST /v1/register` and `POST /v1/login`.
+//! `POST /v1/register` and `POST /v1/login`, behind the per-address limits
+//! ([`super::addr_limits`]) and, for login, the failed-login slow-down
+//! ([`super::login_throttle`]).
 
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use koi_core::{ErrorCode, KoiError, UserId};
 use koi_store::NewUser;
-use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
+use super::addr_limits::AddrKey;
+use super::login_throttle::AttemptKey;
 use super::new_account::NewAccount;
-use crate::http_error::HttpError;
+use crate::http_error::{HttpError, RetryLater};
 use crate::login_sync;
 use crate::passwords;
 
@@ -32,8 +35,26 @@ pub(super) struct Login {
     password: String,
 }
 
+/// The client address the limits count (the TCP peer; see `addr_limits`).
+type Peer = ConnectInfo<SocketAddr>;
+
 pub(super) async fn register(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): Peer,
+    body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(after) = gateway.addr_limits.register(AddrKey::of(peer.ip())) {
+        return RetryLater {
+            message: "too many registrations from this address; try again later",
+            after,
+        }
+        .into_response();
+    }
+    create(&gateway, body).await.into_response()
+}
+
+async fn create(
+    gateway: &Gateway,
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), HttpError> {
     let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
@@ -68,69 +89,53 @@ pub(super) async fn register(
 
 pub(super) async fn login(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): Peer,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<Value>, HttpError> {
-    let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
-    if gateway.throttle.is_locked(&req.username) {
-        return Err(KoiError::new(
-            ErrorCode::RateLimited,
-            "too many failed logins; try again later",
-        )
-        .into());
+) -> Response {
+    let addr = AddrKey::of(peer.ip());
+    if let Err(after) = gateway.addr_limits.login(addr) {
+        return RetryLater {
+            message: "too many logins from this address; try again later",
+            after,
+        }
+        .into_response();
     }
-    let denied = || KoiError::new(ErrorCode::Unauthorized, "wrong user name or password");
-    let Ok(name) = UserId::parse(&req.username) else {
-        login_sync::failed(&gateway, &req.username).await;
-        return Err(denied().into());
+    let Json(req) = match body {
+        Ok(body) => body,
+        Err(e) => return HttpError(KoiError::bad_request(e.body_text())).into_response(),
     };
-    let hash = gateway.logic.store().password_hash(&name).await?;
-    let ok = passwords::verify(req.password, hash).await;
-    if !ok {
-        login_sync::failed(&gateway, &req.username).await;
-        return Err(denied().into());
+    let denied = || {
+        HttpError(KoiError::new(
+            ErrorCode::Unauthorized,
+            "wrong user name or password",
+        ))
+    };
+    // An invalid name is nobody's: no hash, and nothing remembered of it.
+    let Ok(name) = UserId::parse(&req.username) else {
+        return denied().into_response();
+    };
+    let attempt = AttemptKey::new(addr, &name);
+    if let Some(after) = gateway.throttle.retry_after(&attempt) {
+        return RetryLater {
+            message: "too many failed logins for this name from this address; try again later",
+            after,
+        }
+        .into_response();
     }
-    login_sync::succeeded(&gateway, &req.username).await;
+    let hash = match gateway.logic.store().password_hash(&name).await {
+        Ok(hash) => hash,
+        Err(e) => return HttpError::from(e).into_response(),
+    };
+    match passwords::check(req.password, hash).await {
+        Ok(true) => {}
+        Ok(false) => {
+            login_sync::failed(&gateway, attempt).await;
+            return denied().into_response();
+        }
+        Err(e) => return HttpError(e).into_response(),
+    }
+    login_sync::succeeded(&gateway, attempt).await;
     let issued = gateway.tokens.issue(&name);
-    Ok(Json(
-        json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}),
-    ))
-}
-
-/// Failed logins per user name: after [`LoginThrottle::MAX_FAILURES`] within the
-/// window, logins for that name answer 429 until the window has passed.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl LoginThrottle {
-    const MAX_FAILURES: u32 = 5;
-    const WINDOW: Duration = Duration::from_secs(60);
-    /// Bound on remembered names, so a flood of made-up names cannot grow it forever.
-    const MAX_ENTRIES: usize = 100_000;
-
-    pub(crate) fn is_locked(&self, name: &str) -> bool {
-        let failures = self.failures.lock();
-        failures
-            .get(name)
-            .is_some_and(|(n, since)| *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW)
-    }
-
-    pub(crate) fn failed(&self, name: &str) {
-        let mut failures = self.failures.lock();
-        if failures.len() >= Self::MAX_ENTRIES {
-            failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        }
-        let entry = failures
-            .entry(name.to_owned())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= Self::WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    pub(crate) fn succeeded(&self, name: &str) {
-        self.failures.lock().remove(name);
-    }
+    Json(json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}))
+        .into_response()
 }

@@ -14,7 +14,9 @@ use crate::http_error::HttpError;
 /// and the web page fetches files with the header (§15).
 pub struct UserAuth(pub UserId);
 
-/// The admin, authenticated by the configured `admin_token`.
+/// The admin, authenticated by the configured `admin_token`, from the
+/// `Authorization` header only: a query string ends up in access logs,
+/// browser history and `Referer` headers.
 pub struct AdminAuth;
 
 fn bearer(parts: &Parts) -> Option<String> {
@@ -52,8 +54,12 @@ impl FromRequestParts<Arc<Gateway>> for AdminAuth {
         let Some(admin) = &gateway.admin_token else {
             return Err(KoiError::forbidden("no admin_token is configured").into());
         };
-        let token = bearer(parts)
-            .ok_or_else(|| KoiError::new(ErrorCode::Unauthorized, "missing bearer token"))?;
+        let token = bearer(parts).ok_or_else(|| {
+            KoiError::new(
+                ErrorCode::Unauthorized,
+                "missing bearer token (the admin token is taken from the Authorization header only)",
+            )
+        })?;
         if constant_time_eq(token.as_bytes(), admin.as_bytes()) {
             Ok(AdminAuth)
         } else {

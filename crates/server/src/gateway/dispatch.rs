@@ -30,7 +30,7 @@ pub(super) async fn dispatch(
     nodes.sort_by_key(|n| n.connections);
     let nodes: Vec<Value> = nodes
         .into_iter()
-        .map(|n| json!({"id": n.id, "ws": n.ws, "tcp": n.tcp}))
+        .map(|n| json!({"id": n.id, "ws": n.ws, "tcp": n.tcp, "tls": n.tls}))
         .collect();
     Ok(Json(json!({ "nodes": nodes })))
 }

@@ -3,11 +3,13 @@
 //! Every handler maps its failures through [`crate::http_error::HttpError`].
 
 mod accounts;
+mod addr_limits;
 mod admin;
 mod bearer;
 mod dispatch;
 mod files;
 mod health;
+mod login_throttle;
 mod messages;
 mod new_account;
 mod pages;
@@ -18,16 +20,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 
-pub use accounts::LoginThrottle;
+pub use addr_limits::{AddrKey, AddrLimits};
 pub use files::{InFlight, spawn_sweep};
+pub use login_throttle::{AttemptKey, LoginThrottle};
 
 use crate::access::{Access, ws_upgrade};
+use crate::edge::slots::HeldSlot;
 use crate::logic::Logic;
 use crate::node_info::NodeSelf;
 use crate::tokens::Tokens;
@@ -50,6 +54,8 @@ pub struct Gateway {
     /// Bytes of uploads being received, per user, counted against the bound.
     pub uploads: InFlight,
     pub throttle: Arc<LoginThrottle>,
+    /// Register and login buckets per client address.
+    pub addr_limits: Arc<AddrLimits>,
     pub prometheus: Option<PrometheusHandle>,
     pub node: Arc<NodeSelf>,
     /// False once shutdown began: `/healthz` answers 503.
@@ -93,9 +99,13 @@ fn api() -> Router<Arc<Gateway>> {
         .route("/v1/admin/tokens", post(provisioning::issue_tokens))
 }
 
-async fn ws(State(gateway): State<Arc<Gateway>>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws(
+    State(gateway): State<Arc<Gateway>>,
+    held: Option<Extension<HeldSlot>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     match &gateway.access {
-        Some(access) => ws_upgrade(access.clone(), upgrade),
+        Some(access) => ws_upgrade(access.clone(), upgrade, held.map(|Extension(h)| h)),
         None => health::not_found().await,
     }
 }

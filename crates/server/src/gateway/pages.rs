@@ -1,19 +1,57 @@
 //! The web chat (`/`) and the monitor (`/admin`), with their scripts and style
 //! (`/static/...`), embedded in the binary.
+//!
+//! Every response here carries the browser protections of issue #19 (item 15):
+//! a Content-Security-Policy (scripts and styles from this origin only; the
+//! chat connects to this origin and to the WebSocket URLs dispatch hands out,
+//! and shows images and media from `blob:`/`data:` URLs it makes itself), no
+//! framing by other sites (`X-Frame-Options: DENY`, `frame-ancestors 'none'`),
+//! no type sniffing and no referrer.
 
 use axum::extract::Path;
-use axum::http::header;
+use axum::http::header::{self, HeaderName};
 use axum::response::{Html, IntoResponse, Response};
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-pub(super) async fn chat() -> Html<&'static str> {
-    Html(include_str!("../../../../web/index.html"))
+/// The policy of the chat page: it talks to this node's API and to any
+/// node's WebSocket (`ws:`/`wss:`, from dispatch).
+const CHAT_CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; \
+    connect-src 'self' ws: wss:; script-src 'self'; style-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The monitor only polls this node's API.
+const MONITOR_CSP: &str = "default-src 'self'; img-src 'self' data:; connect-src 'self'; \
+    script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
+
+/// Scripts and styles are not documents; nothing loads from them.
+const ASSET_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+fn protections(csp: &'static str) -> [(HeaderName, &'static str); 4] {
+    [
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ]
 }
 
-pub(super) async fn monitor() -> Html<&'static str> {
-    Html(include_str!("../../../../web/admin.html"))
+pub(super) async fn chat() -> Response {
+    (
+        protections(CHAT_CSP),
+        Html(include_str!("../../../../web/index.html")),
+    )
+        .into_response()
+}
+
+pub(super) async fn monitor() -> Response {
+    (
+        protections(MONITOR_CSP),
+        Html(include_str!("../../../../web/admin.html")),
+    )
+        .into_response()
 }
 
 /// `GET /static/{*file}`: one of the known assets, else 404.
@@ -30,10 +68,10 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         _ => return super::health::not_found().await,
     };
     (
+        protections(ASSET_CSP),
         [
             (header::CONTENT_TYPE, mime),
             (header::CACHE_CONTROL, "no-cache"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use koi_core::{KoiError, UserId};
 use koi_store::{NewUser, StoreError};
 use serde::Deserialize;
@@ -27,6 +27,8 @@ use crate::passwords;
 
 /// Accounts or tokens per request: bounds one call's work and its reply.
 const MAX_PER_REQUEST: usize = 1000;
+/// Distinct passwords hashed at once: fewer than the hashing queue holds.
+const HASHES_AT_ONCE: usize = 4;
 /// Account inserts in flight at once; the store commits concurrent writes
 /// together, so this is also about how many share a commit.
 const WRITES_IN_FLIGHT: usize = 256;
@@ -63,17 +65,20 @@ pub(super) async fn create_users(
         .collect();
     let mut existing = names.len() - new.len();
 
-    // One hash (and so one salt) per distinct password in the request; the
-    // hashes queue for the node's bounded hashing pool.
+    // One hash (and so one salt) per distinct password in the request; a few
+    // at a time, within the hashing pool's bounded queue.
     let distinct: Vec<&str> = new
         .iter()
         .map(|a| a.password.as_str())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let hashed =
-        futures::future::try_join_all(distinct.iter().map(|p| passwords::hash((*p).to_owned())))
-            .await?;
+    let owned: Vec<String> = distinct.iter().map(|p| (*p).to_owned()).collect();
+    let hashed: Vec<String> = futures::stream::iter(owned)
+        .map(passwords::hash)
+        .buffered(HASHES_AT_ONCE)
+        .try_collect()
+        .await?;
     let hashes: HashMap<&str, String> = distinct.into_iter().zip(hashed).collect();
     let users: Vec<NewUser> = new
         .iter()

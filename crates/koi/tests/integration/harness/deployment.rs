@@ -25,7 +25,7 @@ pub const CLUSTER_NODES: usize = 3;
 
 /// The token secret every cluster node shares, so that a token issued by one
 /// node is accepted by all of them.
-const CLUSTER_SECRET: &str = "cluster-secret";
+const CLUSTER_SECRET: &str = "cluster-secret-of-at-least-32-bytes";
 
 /// The engines a cluster runs on.
 pub struct Engines {

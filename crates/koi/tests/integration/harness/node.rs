@@ -100,8 +100,15 @@ impl Node {
             .env("KOI_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if !args.iter().any(|a| a == "--admin-token") {
+        if !args.iter().any(|a| a.starts_with("--admin-token")) {
             command.args(["--admin-token", ADMIN]);
+        }
+        // Tests register and log in many users from 127.0.0.1: the per-address
+        // limits are off unless a test sets them (the abuse tests do).
+        for key in ["--register-per-hour-per-addr", "--login-per-min-per-addr"] {
+            if !args.iter().any(|a| a == key) {
+                command.args([key, "0"]);
+            }
         }
         for (key, _) in std::env::vars() {
             if key.starts_with("KOI_") && key != "KOI_LOG" {
@@ -127,6 +134,11 @@ impl Node {
             args,
             env,
         }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
     }
 
     /// The process id, for signals.

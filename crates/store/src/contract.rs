@@ -22,6 +22,7 @@ mod conversations;
 mod groups;
 mod history;
 mod membership;
+mod sessions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -38,6 +39,7 @@ pub use self::conversations::{
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
+pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
 /// Runs every check, one after the other.
@@ -62,6 +64,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     group_roles(store).await;
     contacts(store).await;
     files(store).await;
+    sessions(store).await;
+    account_standing(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

@@ -68,6 +68,7 @@ pub(super) async fn register(
 
 pub(super) async fn login(
     State(gateway): State<Arc<Gateway>>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, HttpError> {
     let Json(req) = body.map_err(|e| KoiError::bad_request(e.body_text()))?;
@@ -90,7 +91,12 @@ pub(super) async fn login(
         return Err(denied().into());
     }
     login_sync::succeeded(&gateway, &req.username).await;
-    let issued = gateway.tokens.issue(&name);
+    // The password was right: only now say that the account is disabled.
+    let state = gateway.logic.store().account_state(&name).await?;
+    if state.is_some_and(|s| s.disabled) {
+        return Err(KoiError::forbidden("this account is disabled").into());
+    }
+    let issued = super::login_session::start(&gateway, &name, &headers).await?;
     Ok(Json(
         json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}),
     ))

@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod accounts;
 mod bad_input;
 mod cluster;
 mod contacts;
@@ -17,8 +18,10 @@ mod files;
 mod filter;
 mod groups;
 mod http_api;
+mod input_bounds;
 mod messaging;
 mod presence;
+mod privacy;
 mod provisioning;
 mod push_api;
 mod roles;

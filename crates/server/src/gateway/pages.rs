@@ -26,6 +26,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "js/chat.js" => (JS, include_str!("../../../../web/js/chat.js")),
         "js/emoji.js" => (JS, include_str!("../../../../web/js/emoji.js")),
         "js/admin.js" => (JS, include_str!("../../../../web/js/admin.js")),
+        "js/account.js" => (JS, include_str!("../../../../web/js/account.js")),
         _ => return super::health::not_found().await,
     };
     (

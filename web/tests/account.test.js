@@ -64,7 +64,7 @@ test('the session list shows both devices, and one logs the other out', async ()
   // The registration's own login, and the phone's.
   await laptop.locator('#session-list li').nth(1).waitFor();
   assert.equal(await laptop.locator('#session-list li').count(), 2);
-  await laptop.locator('#session-list li', { hasText: 'this device' }).waitFor();
+  await laptop.locator('#session-list li strong', { hasText: 'this device' }).waitFor();
 
   await laptop.getByRole('button', { name: 'Log out this device' }).click();
   // The phone is kicked `token_revoked` and goes back to the login view, saying why.

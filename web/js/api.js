@@ -45,6 +45,27 @@ export const register = (username, password) =>
 export const login = (username, password) =>
   call('POST', '/v1/login', { json: { username, password } });
 
+/** `POST /v1/logout`: this token, or with `all` every token of the user. */
+export const logout = (token, all = false) => call('POST', '/v1/logout', { token, json: { all } });
+
+/** `POST /v1/password`: `{token, expires_at}`, every other token revoked. */
+export const changePassword = (token, oldPassword, newPassword) =>
+  call('POST', '/v1/password', {
+    token,
+    json: { old_password: oldPassword, new_password: newPassword },
+  });
+
+/** `{sessions: [{id, created_at, last_used_at, user_agent, current}]}` */
+export const sessions = (token) => call('GET', '/v1/sessions', { token });
+
+/** Ends one of the user's sessions (logs that device out). */
+export const endSession = (token, id) =>
+  call('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, { token });
+
+/** Deletes the account for good; the password confirms it. */
+export const deleteAccount = (token, password) =>
+  call('DELETE', '/v1/account', { token, json: { password } });
+
 /** `{nodes: [{id, ws, tcp}]}`, best first. */
 export const dispatch = (token) => call('GET', '/v1/dispatch', { token });
 

@@ -5,6 +5,7 @@ import * as files from './files.js';
 import { Socket } from './socket.js';
 import { Chat, directConv, metaOf } from './chat.js';
 import { buildPicker, emojiOnly } from './emoji.js';
+import { wireAccount } from './account.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'koi.session';
@@ -19,6 +20,7 @@ let dirty = { list: false, msgs: false, contacts: false, info: false, head: fals
 let frame = 0;
 let lastTypingSent = 0;
 let ready = false;
+let renewing = false; // a password change is revoking this page's token on purpose
 
 // ---- small helpers ---------------------------------------------------------
 
@@ -143,7 +145,7 @@ async function onLogin(ev, registering) {
   }
 }
 
-function logout() {
+function logout(message = '') {
   socket?.stop();
   socket = null;
   chat = null;
@@ -152,7 +154,7 @@ function logout() {
   localStorage.removeItem(SESSION_KEY);
   history.replaceState(null, '', location.pathname);
   document.title = 'Koi';
-  showLogin();
+  showLogin(message);
 }
 
 function start(s) {
@@ -167,8 +169,7 @@ function start(s) {
     onReady,
     onPush,
     onAuthFailed: () => {
-      logout();
-      $('login-error').textContent = 'Your session ended: log in again.';
+      if (!renewing) logout('Your session ended: log in again.');
     },
   });
   chat = new Chat(socket, s.user, changed);
@@ -622,7 +623,21 @@ function insertEmoji(e) {
 function wire() {
   $('login-form').addEventListener('submit', (ev) => onLogin(ev, false));
   $('register-btn').addEventListener('click', (ev) => onLogin(ev, true));
-  $('logout-btn').addEventListener('click', logout);
+  wireAccount({
+    session: () => session,
+    renewing: (on) => {
+      renewing = on;
+    },
+    renewed: (s) => {
+      // The old token is revoked: continue on the new one.
+      localStorage.setItem(SESSION_KEY, JSON.stringify(s));
+      socket?.stop();
+      start(s);
+    },
+    ended: (message) => logout(message),
+    fail,
+    toast,
+  });
   $('notify-btn').addEventListener('click', async () => {
     await Notification.requestPermission();
     updateNotifyButton();

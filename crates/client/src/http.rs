@@ -21,6 +21,24 @@ pub struct Session {
     pub expires_at: u64,
 }
 
+/// One login session of the user, from `GET /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    pub id: String,
+    /// ms since the Unix epoch.
+    pub created_at: u64,
+    /// ms since the Unix epoch (updated about once a minute).
+    pub last_used_at: u64,
+    pub user_agent: String,
+    /// Whether it is the session of the token making the call.
+    pub current: bool,
+}
+
+#[derive(Deserialize)]
+struct SessionsBody {
+    sessions: Vec<LoginSession>,
+}
+
 /// A node to connect to, from `GET /v1/dispatch`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
@@ -188,6 +206,31 @@ impl Http {
         let body = serde_json::json!({"username": username, "password": password});
         self.call(self.client.post(self.url("v1/login")?).json(&body))
             .await
+    }
+
+    /// `POST /v1/logout`: revokes this token, or with `all` every token of the user.
+    pub async fn logout(&self, all: bool) -> Result<()> {
+        let req = self
+            .request(Method::POST, self.url("v1/logout")?)
+            .json(&serde_json::json!({ "all": all }));
+        checked(req.send().await?).await?;
+        Ok(())
+    }
+
+    /// `GET /v1/sessions`: the user's live login sessions.
+    pub async fn sessions(&self) -> Result<Vec<LoginSession>> {
+        let reply: SessionsBody = self
+            .call(self.request(Method::GET, self.url("v1/sessions")?))
+            .await?;
+        Ok(reply.sessions)
+    }
+
+    /// `DELETE /v1/sessions/{id}`: ends one of the user's sessions.
+    pub async fn end_session(&self, id: &str) -> Result<()> {
+        let mut url = self.url("v1/sessions")?;
+        push_segment(&mut url, id)?;
+        checked(self.request(Method::DELETE, url).send().await?).await?;
+        Ok(())
     }
 
     /// `GET /v1/dispatch`: the nodes to connect to, best first.

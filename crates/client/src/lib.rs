@@ -54,7 +54,7 @@ pub use client::{Client, ClientOptions, Event};
 pub use connection::{ConnectOptions, Connection, Disconnect, DisconnectCause};
 pub use dialer::Credentials;
 pub use error::{ClientError, Result};
-pub use http::{Download, FileInfo, Http, Node, Session};
+pub use http::{Download, FileInfo, Http, LoginSession, Node, Session};
 pub use raw::RawConnection;
 pub use reply::body_name;
 pub use tracker::{SeqTracker, Verdict};

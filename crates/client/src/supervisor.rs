@@ -44,6 +44,19 @@ pub(crate) async fn run(inner: Arc<Inner>, first: Arc<Connection>, events: Event
         let reason = conn
             .disconnect()
             .map_or_else(|| "connection lost".to_owned(), |d| d.to_string());
+        // A revoked token is a logout (of this device, or by the admin): the
+        // client must not log itself back in.
+        if conn
+            .disconnect()
+            .is_some_and(|d| d.kicked.as_deref() == Some("token_revoked"))
+        {
+            tracing::info!(%reason, "logged out by the server; not reconnecting");
+            let _ = events.send(Event::Disconnected {
+                reason,
+                reconnecting: false,
+            });
+            break;
+        }
         tracing::info!(%reason, "disconnected; reconnecting");
         inner.state.send_replace(State::Connecting);
         drop(conn);

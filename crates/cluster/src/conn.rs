@@ -24,6 +24,11 @@ pub enum Kick {
     BadFrames,
     /// No frame within three heartbeats.
     Heartbeat,
+    /// The token the connection authenticated with was revoked (logout,
+    /// password change, session ended, account disabled or deleted).
+    TokenRevoked,
+    /// The token the connection authenticated with expired.
+    TokenExpired,
 }
 
 impl Kick {
@@ -31,7 +36,7 @@ impl Kick {
     pub fn close_code(self) -> u16 {
         match self {
             Kick::Shutdown => 1001,
-            Kick::SlowConsumer | Kick::BadFrames => 1008,
+            Kick::SlowConsumer | Kick::BadFrames | Kick::TokenRevoked | Kick::TokenExpired => 1008,
             Kick::Heartbeat => 1000,
         }
     }
@@ -45,6 +50,8 @@ impl Kick {
             Kick::SlowConsumer => "slow_consumer",
             Kick::BadFrames => "bad_frames",
             Kick::Heartbeat => "heartbeat_timeout",
+            Kick::TokenRevoked => "token_revoked",
+            Kick::TokenExpired => "token_expired",
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct ServeArgs {
     /// Burst of frames allowed above the rate [default: 100].
     #[arg(long, env = "KOI_MSGS_BURST")]
     pub msgs_burst: Option<u32>,
+    /// Frames per second per user, across all their connections on a node [default: 100; burst twice that].
+    #[arg(long, env = "KOI_USER_MSGS_PER_SEC")]
+    pub user_msgs_per_sec: Option<u32>,
     /// Seconds during which a sender may recall a message [default: 120].
     #[arg(long, env = "KOI_RECALL_WINDOW_S")]
     pub recall_window_s: Option<u64>,
@@ -192,6 +195,8 @@ pub struct Limits {
     pub max_bad_frames: u32,
     pub msgs_per_sec: u32,
     pub msgs_burst: u32,
+    /// Per user on a node, across their connections (burst twice this).
+    pub user_msgs_per_sec: u32,
     pub recall_window_s: u64,
     pub max_group_members: u32,
     pub max_file_bytes: u64,
@@ -264,6 +269,7 @@ impl ServeArgs {
                 max_bad_frames: m.pick(|a| a.max_bad_frames).unwrap_or(10).max(1),
                 msgs_per_sec: m.pick(|a| a.msgs_per_sec).unwrap_or(50).max(1),
                 msgs_burst: m.pick(|a| a.msgs_burst).unwrap_or(100).max(1),
+                user_msgs_per_sec: m.pick(|a| a.user_msgs_per_sec).unwrap_or(100).max(1),
                 recall_window_s: m.pick(|a| a.recall_window_s).unwrap_or(120),
                 max_group_members: m.pick(|a| a.max_group_members).unwrap_or(100_000).max(1),
                 max_file_bytes: m.pick(|a| a.max_file_bytes).unwrap_or(50 * 1024 * 1024),
@@ -401,6 +407,7 @@ mod tests {
         assert_eq!(config.data, PathBuf::from("koi-data"));
         assert_eq!(config.limits.max_frame_bytes, 65_536);
         assert_eq!(config.limits.msgs_per_sec, 50);
+        assert_eq!(config.limits.user_msgs_per_sec, 100);
         assert_eq!(config.roles, ["gateway", "access", "logic"]);
     }
 

@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod node;
 mod node_info;
 mod passwords;
+pub mod revocation;
 pub mod tokens;
 
 pub use config::{Config, ServeArgs};

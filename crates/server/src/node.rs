@@ -27,6 +27,7 @@ use crate::gateway::{AddrLimits, Gateway, InFlight, LoginThrottle, routes, spawn
 use crate::logic::Logic;
 use crate::monitor::{Meters, install_recorder};
 use crate::node_info::NodeSelf;
+use crate::revocation::Revocations;
 use crate::tokens::Tokens;
 
 /// How long connections get to close after `kicked shutdown`.
@@ -113,6 +114,20 @@ pub async fn run(
 
     let secret = Tokens::load_secret(config.token_secret.as_deref(), &config.data)?;
     let tokens = Arc::new(Tokens::new(&secret, config.token_ttl_s));
+    let revocations = Arc::new(Revocations::new(store.clone(), config.token_ttl_s));
+    let _revocation_follower = match &settings {
+        Some(settings) => Some(AbortOnDrop(
+            crate::revocation::sync::follow(settings, revocations.clone())
+                .await
+                .context("following the cluster's token revocations")?,
+        )),
+        None => None,
+    };
+    revocations
+        .read_back()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the revoked tokens back: {e}"))?;
+    let _revocation_sweeper = AbortOnDrop(revocations.spawn_sweeper());
 
     let http = TcpListener::bind(config.http)
         .await
@@ -149,6 +164,7 @@ pub async fn run(
         Arc::new(Access::new(
             logic.clone(),
             tokens.clone(),
+            revocations.clone(),
             config.limits.clone(),
             meters.clone(),
         ))
@@ -160,6 +176,7 @@ pub async fn run(
     let gateway = Arc::new(Gateway {
         logic: logic.clone(),
         tokens,
+        revocations,
         access: access.clone(),
         admin_token: config.admin_token.clone(),
         files_dir,

@@ -23,6 +23,7 @@ mod files;
 mod groups;
 mod history;
 mod membership;
+mod sessions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -40,6 +41,7 @@ pub use self::files::{file_references, unreferenced_file_sweep};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
+pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
 /// Runs every check, one after the other.
@@ -66,6 +68,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     files(store).await;
     file_references(store).await;
     unreferenced_file_sweep(store).await;
+    sessions(store).await;
+    account_standing(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

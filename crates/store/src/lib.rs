@@ -27,6 +27,7 @@ mod listener;
 mod message_row;
 pub mod postgres;
 mod records;
+mod session_records;
 pub mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
@@ -43,5 +44,6 @@ pub use records::{
 
 /// Called by the store after each commit with the messages it stored, in order.
 pub type CommitListener = std::sync::Arc<dyn Fn(Vec<Committed>) + Send + Sync>;
+pub use session_records::{AccountState, NewSession, RevocationState, SessionRecord};
 pub use store::Store;
 pub use writer_stats::WriterStats;

@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use koi_core::{ConvId, HistoryRange, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
+use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, StoreError, WriterStats,
@@ -167,4 +168,47 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         created_before_ms: u64,
     ) -> Result<bool, StoreError>;
+
+    // ---- accounts and sessions -----------------------------------------------
+
+    /// Records a login session; expired sessions of the same user are
+    /// forgotten on the way.
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError>;
+
+    /// `user`'s sessions that are neither revoked nor expired at `now_ms`,
+    /// oldest first.
+    async fn sessions(&self, user: &UserId, now_ms: u64) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Revokes `user`'s session `id`; the record as it was, `None` when `user`
+    /// has no such unrevoked session.
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &str,
+    ) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Revokes every session of `user` and every token issued before
+    /// `before_ms` (the account's `tokens_before` only moves forward).
+    async fn revoke_all_sessions(&self, user: &UserId, before_ms: u64) -> Result<(), StoreError>;
+
+    /// Notes that session `id` was used at `at_ms`.
+    async fn touch_session(&self, id: &str, at_ms: u64) -> Result<(), StoreError>;
+
+    /// The account's standing, `None` when there is no such user.
+    async fn account_state(&self, user: &UserId) -> Result<Option<AccountState>, StoreError>;
+
+    /// Replaces the user's password hash; false when there is no such user.
+    async fn set_password(&self, user: &UserId, password_hash: String) -> Result<bool, StoreError>;
+
+    /// Disables or enables the account; false when there is no such user.
+    async fn set_disabled(&self, user: &UserId, disabled: bool) -> Result<bool, StoreError>;
+
+    /// Deletes the account at `at_ms`: the name stays taken (and its messages
+    /// stay), its password and profile are erased, every token is revoked.
+    /// False when there is no such user.
+    async fn delete_account(&self, user: &UserId, at_ms: u64) -> Result<bool, StoreError>;
+
+    /// Revoked sessions unexpired at `now_ms`, and the accounts that are
+    /// disabled, deleted or revoked their tokens after `since_ms`.
+    async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError>;
 }

@@ -10,6 +10,10 @@
 //! - Failed logins (`koi.ctl.login`), so that the login throttle counts a
 //!   name's failures on every node: a failure is published with a reply
 //!   subject and waits (bounded) until every other live node has counted it.
+//! - Token revocations (`koi.ctl.revoke`): published with a reply subject; the
+//!   publisher waits (bounded) until every other live node has applied it, so
+//!   that a logout answered is a logout in force everywhere. A node that was
+//!   down reads the revocations back from the store when it starts.
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -22,6 +26,9 @@ const FILTER_SUBJECT: &str = "koi.ctl.filter";
 
 /// The subject of login outcomes.
 const LOGIN_SUBJECT: &str = "koi.ctl.login";
+
+/// The subject of token revocations.
+const REVOKE_SUBJECT: &str = "koi.ctl.revoke";
 
 /// A change another node published (a login outcome, a filter), to apply and
 /// then acknowledge.
@@ -108,6 +115,38 @@ impl SharedSettings {
             .subscribe(FILTER_SUBJECT)
             .await
             .map_err(|e| unavailable(format!("subscribing to filter changes: {e}")))?;
+        let client = self.client.clone();
+        Ok(subscriber.map(move |message| Notice {
+            payload: message.payload,
+            reply: message.reply,
+            client: client.clone(),
+        }))
+    }
+
+    /// Tells every other node about a token revocation, and waits (at most
+    /// [`DEFAULT_TIMEOUT`]) until `wait_for` of them applied it.
+    pub async fn publish_revocation(
+        &self,
+        payload: Bytes,
+        wait_for: usize,
+    ) -> Result<(), ClusterError> {
+        publish_acknowledged(
+            &self.client,
+            REVOKE_SUBJECT.to_owned(),
+            payload,
+            wait_for,
+            DEFAULT_TIMEOUT,
+        )
+        .await
+    }
+
+    /// The revocations other nodes publish from now on.
+    pub async fn revocations(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
+        let subscriber = self
+            .client
+            .subscribe(REVOKE_SUBJECT)
+            .await
+            .map_err(|e| unavailable(format!("subscribing to revocations: {e}")))?;
         let client = self.client.clone();
         Ok(subscriber.map(move |message| Notice {
             payload: message.payload,

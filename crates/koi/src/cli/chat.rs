@@ -22,6 +22,9 @@ commands:
   /history [N]                     the last N (default 20) messages here
   /file PATH                       send a file (images are shown as images)
   /list                            your conversations, with unread counts
+  /sessions                        your logged-in devices (sessions)
+  /sessions end ID                 log that device out
+  /logout [all]                    log out (all: every device) and leave
   /help                            this text
   /quit                            leave (or Ctrl-D)
 any other line is sent as a message.";
@@ -79,6 +82,13 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
         let result = if let Some(command) = input.strip_prefix('/') {
             match command.split_whitespace().collect::<Vec<_>>().as_slice() {
                 ["quit" | "exit" | "q"] => break,
+                ["logout", rest @ ..] => match client.http().logout(rest == ["all"]).await {
+                    Ok(()) => {
+                        println!("logged out");
+                        break;
+                    }
+                    Err(e) => Err(e.into()),
+                },
                 words => command_line(&client, &me, &mut target, words).await,
             }
         } else {
@@ -214,6 +224,19 @@ async fn command_line(
                     c.conv, c.last_seq
                 );
             }
+        }
+        ["sessions"] => {
+            for s in client.http().sessions().await? {
+                let current = if s.current { " (this one)" } else { "" };
+                println!(
+                    "  {} since {} last used {} {:?}{current}",
+                    s.id, s.created_at, s.last_used_at, s.user_agent
+                );
+            }
+        }
+        ["sessions", "end", id] => {
+            client.http().end_session(id).await?;
+            println!("session {id} logged out");
         }
         _ => anyhow::bail!("unknown command: /{} (try /help)", words.join(" ")),
     }

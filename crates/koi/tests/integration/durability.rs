@@ -29,7 +29,14 @@ async fn sigkill_loses_no_acknowledged_message() {
     for transport in TRANSPORTS {
         let mut koi = Koi::start_with(
             Topology::Embedded,
-            &["--msgs-per-sec", "1000000", "--msgs-burst", "1000000"],
+            &[
+                "--user-msgs-per-sec",
+                "1000000",
+                "--msgs-per-sec",
+                "1000000",
+                "--msgs-burst",
+                "1000000",
+            ],
         )
         .await;
         let (alice, a) = koi.user("alice", transport).await;

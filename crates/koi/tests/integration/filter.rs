@@ -57,6 +57,8 @@ async fn start_with_config(topology: Topology, dir: &Path, toml: &str) -> (Koi, 
         &[
             "--config",
             path.to_str().unwrap(),
+            "--user-msgs-per-sec",
+            "1000000",
             "--msgs-per-sec",
             "10000",
             "--msgs-burst",

@@ -10,6 +10,7 @@
 mod harness;
 
 mod abuse;
+mod accounts;
 mod bad_input;
 mod cluster;
 mod contacts;
@@ -19,8 +20,10 @@ mod files;
 mod filter;
 mod groups;
 mod http_api;
+mod input_bounds;
 mod messaging;
 mod presence;
+mod privacy;
 mod provisioning;
 mod push_api;
 mod roles;

@@ -273,7 +273,14 @@ async fn send_refusals(topology: Topology) {
 async fn history_ranges(topology: Topology) {
     let koi = Koi::start_with(
         topology,
-        &["--msgs-per-sec", "100000", "--msgs-burst", "100000"],
+        &[
+            "--user-msgs-per-sec",
+            "1000000",
+            "--msgs-per-sec",
+            "100000",
+            "--msgs-burst",
+            "100000",
+        ],
     )
     .await;
     for transport in TRANSPORTS {

@@ -502,6 +502,8 @@ async fn slow_consumer_is_kicked_and_nothing_acknowledged_is_lost(topology: Topo
         &[
             "--outbound-queue",
             "16",
+            "--user-msgs-per-sec",
+            "1000000",
             "--msgs-per-sec",
             "1000000",
             "--msgs-burst",

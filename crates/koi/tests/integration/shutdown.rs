@@ -67,7 +67,14 @@ async fn sigterm_kicks_clients_and_exits_cleanly() {
 async fn sigterm_reaches_a_client_with_requests_in_flight() {
     let koi = Koi::start_with(
         Topology::Embedded,
-        &["--msgs-per-sec", "100000", "--msgs-burst", "100000"],
+        &[
+            "--user-msgs-per-sec",
+            "1000000",
+            "--msgs-per-sec",
+            "100000",
+            "--msgs-burst",
+            "100000",
+        ],
     )
     .await;
     let peer = unique("peer");

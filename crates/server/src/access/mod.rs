@@ -7,6 +7,7 @@ mod session;
 mod silence;
 mod tcp;
 mod transport;
+mod user_rate;
 mod ws;
 
 use std::sync::Arc;
@@ -22,7 +23,9 @@ pub use ws::ws_upgrade;
 use crate::config::Limits;
 use crate::logic::Logic;
 use crate::monitor::Meters;
+use crate::revocation::Revocations;
 use crate::tokens::Tokens;
+use user_rate::UserRates;
 
 /// What every connection of this node shares.
 pub struct Access {
@@ -30,6 +33,9 @@ pub struct Access {
     pub(crate) tokens: Arc<Tokens>,
     pub(crate) limits: Limits,
     pub(crate) meters: Meters,
+    pub(crate) revocations: Arc<Revocations>,
+    /// The frame rate per user across their connections here.
+    user_rates: UserRates,
     next_id: AtomicU64,
     /// Random high bits, so connection ids differ between nodes of a cluster.
     node_bits: u64,
@@ -40,12 +46,20 @@ pub struct Access {
 
 impl Access {
     /// The access role over these services.
-    pub fn new(logic: Arc<Logic>, tokens: Arc<Tokens>, limits: Limits, meters: Meters) -> Self {
+    pub fn new(
+        logic: Arc<Logic>,
+        tokens: Arc<Tokens>,
+        revocations: Arc<Revocations>,
+        limits: Limits,
+        meters: Meters,
+    ) -> Self {
         Self {
             logic,
             tokens,
+            user_rates: UserRates::new(limits.user_msgs_per_sec),
             limits,
             meters,
+            revocations,
             next_id: AtomicU64::new(1),
             node_bits: u64::from(rand::random::<u16>()) << 48,
             sessions: Arc::new(AtomicUsize::new(0)),

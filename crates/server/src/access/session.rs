@@ -17,8 +17,10 @@ use koi_core::{ErrorCode, KoiError, TokenBucket, UserId};
 use koi_proto::frame::Op;
 use koi_proto::{AuthOk, Encoding, Frame, Kicked, Ok as OkReply, ok::Body};
 
+use super::user_rate::UserBucket;
 use super::{Access, Inbound, Transport};
 use crate::logic::Caller;
+use crate::tokens::Verified;
 
 /// WebSocket close codes.
 const CLOSE_POLICY: u16 = 1008;
@@ -51,6 +53,8 @@ enum Taken<'a> {
 /// A session's checks on what its client sends.
 struct Intake {
     bucket: TokenBucket,
+    /// Shared by every connection of the user on this node.
+    user_bucket: UserBucket,
     /// Undecodable frames in a row.
     bad_frames: u32,
 }
@@ -85,14 +89,18 @@ impl Access {
 
     /// Authenticates the client, registers the connection and answers `auth`.
     async fn begin<T: Transport>(&self, transport: &mut T) -> Option<(Arc<ConnHandle>, UserId)> {
-        let (user, auth_id, encoding) = self.authenticate(transport).await?;
+        let (token, auth_id, encoding) = self.authenticate(transport).await?;
+        let user = token.user.clone();
         let conn = Arc::new(ConnHandle::new(
             self.next_conn_id(),
             user.to_string(),
             self.limits.outbound_queue,
             encoding,
         ));
+        // Tracked before it is reachable, so that no revocation misses it.
+        self.revocations.opened(&conn, &token);
         if let Err(e) = self.logic.connected(conn.clone()).await {
+            self.revocations.closed(&conn);
             write_now(transport, &error_frame(auth_id, &e), encoding).await;
             transport.close(1011).await;
             return None;
@@ -117,6 +125,7 @@ impl Access {
 
     /// Unregisters the connection and says goodbye as `end` calls for.
     async fn finish<T: Transport>(&self, transport: &mut T, conn: &Arc<ConnHandle>, end: End) {
+        self.revocations.closed(conn);
         if let Err(e) = self.logic.disconnected(conn).await {
             tracing::warn!(error = %e, "disconnect bookkeeping failed");
         }
@@ -127,7 +136,7 @@ impl Access {
     async fn authenticate<T: Transport>(
         &self,
         transport: &mut T,
-    ) -> Option<(UserId, u64, Encoding)> {
+    ) -> Option<(Verified, u64, Encoding)> {
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs(self.limits.auth_timeout_s);
         let mut bad_frames = 0;
@@ -164,8 +173,12 @@ impl Access {
                 }
             };
             let failure = match frame.op {
-                Some(Op::Auth(auth)) => match self.tokens.verify(&auth.token) {
-                    Ok(user) => return Some((user, frame.id, encoding)),
+                Some(Op::Auth(auth)) => match self
+                    .tokens
+                    .verify(&auth.token)
+                    .and_then(|token| self.revocations.check(&token).map(|()| token))
+                {
+                    Ok(token) => return Some((token, frame.id, encoding)),
                     Err(e) => e,
                 },
                 _ => KoiError::new(ErrorCode::Unauthorized, "the first frame must be `auth`"),
@@ -184,18 +197,34 @@ impl Access {
         conn: &Arc<ConnHandle>,
         user: UserId,
     ) -> End {
-        let caller = Caller {
-            user,
-            conn: Some(conn.id()),
-        };
         let mut intake = Intake {
             bucket: TokenBucket::new(
                 self.limits.msgs_per_sec,
                 self.limits.msgs_burst,
                 Instant::now(),
             ),
+            user_bucket: self.user_rates.joined(user.as_str()),
             bad_frames: 0,
         };
+        let caller = Caller {
+            user,
+            conn: Some(conn.id()),
+        };
+        let end = self
+            .serve_frames(transport, conn, &caller, &mut intake)
+            .await;
+        self.user_rates.left(caller.user.as_str());
+        end
+    }
+
+    /// The loop of [`Access::serve`].
+    async fn serve_frames<T: Transport>(
+        &self,
+        transport: &mut T,
+        conn: &Arc<ConnHandle>,
+        caller: &Caller,
+        intake: &mut Intake,
+    ) -> End {
         let mut handling: Option<Handling<'_>> = None;
         // One write per turn, of the queued pushes and then `last`: a single
         // await point keeps this long-lived state machine small.
@@ -228,7 +257,7 @@ impl Access {
                     Some(reply)
                 }
                 inbound = transport.next(), if handling.is_none() => {
-                    match self.take(inbound, conn, &caller, &mut intake) {
+                    match self.take(inbound, conn, caller, intake) {
                         Taken::Nothing => continue,
                         Taken::Request(request) => {
                             handling = Some(request);
@@ -284,6 +313,17 @@ impl Access {
             let e = KoiError::new(
                 ErrorCode::RateLimited,
                 format!("over {} frames per second", self.limits.msgs_per_sec),
+            );
+            return Taken::Reply((encoding.encode(&error_frame(frame.id, &e)), encoding));
+        }
+        // The user's bucket is only drawn from by frames the connection's allows.
+        if !intake.user_bucket.lock().try_take(Instant::now()) {
+            let e = KoiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "over {} frames per second for this user",
+                    self.user_rates.per_sec()
+                ),
             );
             return Taken::Reply((encoding.encode(&error_frame(frame.id, &e)), encoding));
         }

@@ -90,6 +90,7 @@ async fn create(
 pub(super) async fn login(
     State(gateway): State<Arc<Gateway>>,
     ConnectInfo(peer): Peer,
+    headers: axum::http::HeaderMap,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let addr = AddrKey::of(peer.ip());
@@ -135,7 +136,19 @@ pub(super) async fn login(
         Err(e) => return HttpError(e).into_response(),
     }
     login_sync::succeeded(&gateway, attempt).await;
-    let issued = gateway.tokens.issue(&name);
-    Json(json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}))
-        .into_response()
+    // The password was right: only now say that the account is disabled.
+    match gateway.logic.store().account_state(&name).await {
+        Ok(state) if state.is_some_and(|s| s.disabled) => {
+            return HttpError(KoiError::forbidden("this account is disabled")).into_response();
+        }
+        Ok(_) => {}
+        Err(e) => return HttpError::from(e).into_response(),
+    }
+    match super::login_session::start(gateway.as_ref(), &name, &headers).await {
+        Ok(issued) => Json(
+            json!({"token": issued.token, "user": name.as_str(), "expires_at": issued.expires_at}),
+        )
+        .into_response(),
+        Err(e) => HttpError(e).into_response(),
+    }
 }

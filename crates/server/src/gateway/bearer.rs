@@ -8,11 +8,16 @@ use koi_core::{ErrorCode, KoiError, UserId};
 
 use super::Gateway;
 use crate::http_error::HttpError;
+use crate::tokens::Verified;
 
 /// The user named by a valid `Authorization: Bearer <token>`. A token is never
 /// taken from the URL: URLs end up in logs, histories and `Referer` headers,
 /// and the web page fetches files with the header (§15).
 pub struct UserAuth(pub UserId);
+
+/// A valid, unrevoked token with everything it says: for the endpoints
+/// about the caller's own sessions.
+pub struct SessionAuth(pub Verified);
 
 /// The admin, authenticated by the configured `admin_token`, from the
 /// `Authorization` header only: a query string ends up in access logs,
@@ -38,9 +43,23 @@ impl FromRequestParts<Arc<Gateway>> for UserAuth {
         parts: &mut Parts,
         gateway: &Arc<Gateway>,
     ) -> Result<Self, HttpError> {
+        let SessionAuth(token) = SessionAuth::from_request_parts(parts, gateway).await?;
+        Ok(UserAuth(token.user))
+    }
+}
+
+impl FromRequestParts<Arc<Gateway>> for SessionAuth {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        gateway: &Arc<Gateway>,
+    ) -> Result<Self, HttpError> {
         let token = bearer(parts)
             .ok_or_else(|| KoiError::new(ErrorCode::Unauthorized, "missing bearer token"))?;
-        Ok(UserAuth(gateway.tokens.verify(&token)?))
+        let token = gateway.tokens.verify(&token)?;
+        gateway.revocations.check(&token)?;
+        Ok(SessionAuth(token))
     }
 }
 

@@ -2,19 +2,26 @@
 //!
 //! Every handler maps its failures through [`crate::http_error::HttpError`].
 
+mod account;
 mod accounts;
 mod addr_limits;
 mod admin;
+mod admin_users;
 mod bearer;
 mod dispatch;
 mod files;
 mod health;
+mod login_session;
 mod login_throttle;
+mod logout;
 mod messages;
 mod new_account;
 mod pages;
+mod password;
 mod provisioning;
 mod push;
+mod revoke;
+mod sessions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +29,7 @@ use std::sync::atomic::AtomicBool;
 
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -34,12 +41,15 @@ use crate::access::{Access, ws_upgrade};
 use crate::edge::slots::HeldSlot;
 use crate::logic::Logic;
 use crate::node_info::NodeSelf;
+use crate::revocation::Revocations;
 use crate::tokens::Tokens;
 
 /// What the HTTP handlers share.
 pub struct Gateway {
     pub logic: Arc<Logic>,
     pub tokens: Arc<Tokens>,
+    /// Which tokens are revoked; applies revocations and kicks their connections.
+    pub revocations: Arc<Revocations>,
     /// Present when this node runs the access role (serves `/ws`).
     pub access: Option<Arc<Access>>,
     pub admin_token: Option<String>,
@@ -87,6 +97,13 @@ fn api() -> Router<Arc<Gateway>> {
         .route("/static/{*file}", get(pages::asset))
         .route("/v1/register", post(accounts::register))
         .route("/v1/login", post(accounts::login))
+        .route("/v1/logout", post(logout::logout))
+        .route("/v1/password", post(password::change))
+        .route("/v1/sessions", get(sessions::list))
+        .route("/v1/sessions/{id}", delete(sessions::revoke))
+        .route("/v1/account", delete(account::delete))
+        .route("/v1/admin/users/{user}/disable", post(admin_users::disable))
+        .route("/v1/admin/users/{user}/enable", post(admin_users::enable))
         .route("/v1/dispatch", get(dispatch::dispatch))
         .route("/v1/files", post(files::upload))
         .route("/v1/files/{id}", get(files::download))

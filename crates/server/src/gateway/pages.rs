@@ -65,6 +65,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "js/emoji.js" => (JS, include_str!("../../../../web/js/emoji.js")),
         "js/files.js" => (JS, include_str!("../../../../web/js/files.js")),
         "js/admin.js" => (JS, include_str!("../../../../web/js/admin.js")),
+        "js/account.js" => (JS, include_str!("../../../../web/js/account.js")),
         _ => return super::health::not_found().await,
     };
     (

@@ -169,7 +169,7 @@ pub(super) async fn issue_tokens(
     let mut tokens = BTreeMap::new();
     let mut expires_at = u64::MAX;
     for name in names {
-        let issued = gateway.tokens.issue(&name);
+        let issued = gateway.tokens.issue(&name, None);
         expires_at = expires_at.min(issued.expires_at);
         tokens.insert(name.into_string(), issued.token);
     }

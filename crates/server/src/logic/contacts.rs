@@ -7,6 +7,9 @@ use koi_store::NewMessage;
 use super::messaging::unavailable;
 use super::{Caller, Logic};
 
+/// One day in ms: the window of one contact notice per pair.
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
 impl Logic {
     pub(super) async fn contact_add(&self, caller: &Caller, req: UserRef) -> Result<(), KoiError> {
         let me = &caller.user;
@@ -35,6 +38,13 @@ impl Logic {
             )
         };
         let meta = serde_json::json!({"type": kind, "from": me.as_str()}).to_string();
+        // At most one notice of each kind per pair per UTC day: the key makes a
+        // repeat within the day (an add/remove cycle) store and push nothing.
+        let day = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+            / DAY_MS;
+        let client_msg_id = format!("{kind}:{me}:{other}:{day}");
         self.store
             .append(NewMessage {
                 conv: ConvId::System(other),
@@ -43,7 +53,7 @@ impl Logic {
                 text: Some(text),
                 file: None,
                 meta: Some(meta),
-                client_msg_id: String::new(),
+                client_msg_id,
                 origin: None,
             })
             .await?;
@@ -64,6 +74,9 @@ impl Logic {
         let edges = self.store.contacts(&caller.user).await?;
         let names: Vec<String> = edges.iter().map(|e| e.user.clone()).collect();
         let online = self.registry.online(&names).await.map_err(unavailable)?;
+        let online = self
+            .visible_online(&caller.user, &names, online, Some(&edges))
+            .await?;
         let contacts = edges
             .into_iter()
             .zip(online)

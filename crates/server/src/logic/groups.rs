@@ -4,13 +4,12 @@ use koi_core::{ErrorCode, KoiError, Role, UserId};
 use koi_proto::{Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk, GroupRef, Member};
 use koi_store::{GroupRecord, NewGroup, StoreError};
 
+use super::group_name::group_name;
 use super::messaging::unavailable;
 use super::{Caller, Logic};
 
 /// At most this many members are listed by `group_info`.
 const INFO_MEMBERS: u32 = 1000;
-/// The longest group name, in characters.
-const MAX_NAME_CHARS: usize = 128;
 
 impl Logic {
     pub(super) async fn group_create(
@@ -18,22 +17,18 @@ impl Logic {
         caller: &Caller,
         req: GroupCreate,
     ) -> Result<GroupOk, KoiError> {
-        let name = req.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(KoiError::bad_request(
-                "a group needs a name of 1 to 128 characters",
-            ));
-        }
+        let name = group_name(&req.name)?;
         let members = req
             .members
             .iter()
             .map(|m| UserId::parse(m))
             .collect::<Result<Vec<_>, _>>()?;
+        self.refuse_blocked_adds(caller, &members).await?;
         let record = self
             .store
             .create_group(NewGroup {
                 id: koi_store::new_id(),
-                name: name.to_owned(),
+                name,
                 owner: caller.user.clone(),
                 public: req.public,
                 members: members.clone(),
@@ -136,6 +131,7 @@ impl Logic {
             .iter()
             .map(|u| UserId::parse(u))
             .collect::<Result<Vec<_>, _>>()?;
+        self.refuse_blocked_adds(caller, &users).await?;
         let after_seq = self.last_seq_before_joining(&group.id).await?;
         let added = self
             .store
@@ -198,6 +194,24 @@ impl Logic {
     async fn last_seq_before_joining(&self, id: &str) -> Result<u64, KoiError> {
         let conv = koi_core::ConvId::Group(id.to_owned());
         Ok(self.store.last_seq(&conv).await?)
+    }
+
+    /// Blocks bind in groups too (§13): nobody is added to a group by a user
+    /// they blocked; `forbidden` names the first such user.
+    async fn refuse_blocked_adds(&self, caller: &Caller, users: &[UserId]) -> Result<(), KoiError> {
+        let me = &caller.user;
+        let others: Vec<&UserId> = users.iter().filter(|u| *u != me).collect();
+        // A few lookups at a time: each is a query on a cluster's store.
+        for chunk in others.chunks(16) {
+            let checks = chunk.iter().map(|user| self.store.is_blocked(user, me));
+            let blocked = futures::future::try_join_all(checks).await?;
+            if let Some((user, _)) = chunk.iter().zip(blocked).find(|(_, b)| *b) {
+                return Err(KoiError::forbidden(format!(
+                    "{user} does not accept being added by you"
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn existing_group(&self, id: &str) -> Result<GroupRecord, KoiError> {

@@ -18,6 +18,9 @@ use super::{Caller, Logic};
 /// Typing indicators are relayed in groups up to this size only.
 const TYPING_MAX_MEMBERS: u32 = 100;
 
+/// The longest `signal.call` (a call id), in bytes.
+const MAX_CALL_BYTES: usize = 128;
+
 impl Logic {
     /// `send`, idempotent on `(sender, client_msg_id)` even when a check would
     /// now refuse the repeat (the sender was blocked or kicked since, the filter
@@ -145,6 +148,11 @@ impl Logic {
     pub(super) async fn read(&self, caller: &Caller, req: Read) -> Result<(), KoiError> {
         let me = &caller.user;
         let conv = self.authorize(me, &req.conv, Access::Read).await?;
+        // A direct conversation exists implicitly only with users who exist:
+        // a cursor with anyone else is `not_found` and stores nothing.
+        if let Some(peer) = conv.peer_of(me) {
+            self.existing_user(peer.as_str()).await?;
+        }
         let last = self.store.last_seq(&conv).await?;
         let seq = self.store.set_read(me, &conv, req.seq.min(last)).await?;
         let push = Arc::new(Push::new(Op::Receipt(Receipt {
@@ -238,6 +246,12 @@ impl Logic {
             return Err(KoiError::new(
                 ErrorCode::Blocked,
                 format!("{to} has blocked you"),
+            ));
+        }
+        if req.call.len() > MAX_CALL_BYTES {
+            return Err(KoiError::new(
+                ErrorCode::TooLarge,
+                format!("signal call id is over {MAX_CALL_BYTES} bytes"),
             ));
         }
         if req.data.len() > koi_core::MAX_TEXT_BYTES * 2 {

@@ -7,10 +7,12 @@ mod authorize;
 mod contacts;
 mod fanout;
 mod file_access;
+mod group_name;
 mod groups;
 mod known_users;
 mod messaging;
 mod presence;
+mod presence_visibility;
 mod push_api;
 
 pub use push_api::PushOutcome;

@@ -17,7 +17,7 @@ const MAX_QUERY: usize = 1000;
 impl Logic {
     pub(super) async fn presence(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         req: Presence,
     ) -> Result<PresenceOk, KoiError> {
         if req.users.len() > MAX_QUERY {
@@ -30,6 +30,9 @@ impl Logic {
             .online(&req.users)
             .await
             .map_err(unavailable)?;
+        let online = self
+            .visible_online(&caller.user, &req.users, online, None)
+            .await?;
         Ok(PresenceOk {
             online: req
                 .users

@@ -28,6 +28,7 @@ mod files;
 mod groups;
 mod messages;
 mod schema;
+mod sessions;
 mod users;
 mod writer;
 
@@ -42,6 +43,7 @@ use tokio_postgres::NoTls;
 pub use self::content::PgContent;
 use self::writer::Writer;
 pub use crate::WriterStats;
+use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
@@ -362,5 +364,88 @@ impl Store for PostgresStore {
         // deletes: never in the writer's batches of messages.
         let mut db = self.reader().await?;
         files::delete_unreferenced_file(&mut db, id, created_before_ms).await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.writer
+            .call(format!("u:{}", session.user), move |db, _| {
+                let session = session.clone();
+                Box::pin(async move { sessions::create_session(db, &session).await })
+            })
+            .await
+    }
+
+    async fn sessions(&self, user: &UserId, now_ms: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let db = self.reader().await?;
+        sessions::sessions(&db, user, now_ms).await
+    }
+
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let (user, id) = (user.clone(), id.to_owned());
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let (user, id) = (user.clone(), id.clone());
+                Box::pin(async move { sessions::revoke_session(db, &user, &id).await })
+            })
+            .await
+    }
+
+    async fn revoke_all_sessions(&self, user: &UserId, before_ms: u64) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let user = user.clone();
+                Box::pin(async move { sessions::revoke_all_sessions(db, &user, before_ms).await })
+            })
+            .await
+    }
+
+    async fn touch_session(&self, id: &str, at_ms: u64) -> Result<(), StoreError> {
+        let db = self.reader().await?;
+        sessions::touch_session(&db, id, at_ms).await
+    }
+
+    async fn account_state(&self, user: &UserId) -> Result<Option<AccountState>, StoreError> {
+        let db = self.reader().await?;
+        sessions::account_state(&db, user).await
+    }
+
+    async fn set_password(&self, user: &UserId, password_hash: String) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let (user, hash) = (user.clone(), password_hash.clone());
+                Box::pin(async move { sessions::set_password(db, &user, &hash).await })
+            })
+            .await
+    }
+
+    async fn set_disabled(&self, user: &UserId, disabled: bool) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let user = user.clone();
+                Box::pin(async move { sessions::set_disabled(db, &user, disabled).await })
+            })
+            .await
+    }
+
+    async fn delete_account(&self, user: &UserId, at_ms: u64) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let user = user.clone();
+                Box::pin(async move { sessions::delete_account(db, &user, at_ms).await })
+            })
+            .await
+    }
+
+    async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
+        let db = self.reader().await?;
+        sessions::revocations(&db, now_ms, since_ms).await
     }
 }

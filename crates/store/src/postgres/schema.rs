@@ -142,6 +142,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_by_owner ON files (owner);
     CREATE INDEX files_by_age ON files (created_ms);
     "#,
+    // 5: accounts and sessions (token revocation): an account's standing, and
+    // one row per issued login token.
+    r#"
+    ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE users ADD COLUMN deleted BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE users ADD COLUMN tokens_before BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE sessions (
+        id         TEXT COLLATE "C" PRIMARY KEY,
+        "user"     TEXT COLLATE "C" NOT NULL,
+        created_ms BIGINT NOT NULL,
+        used_ms    BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL,
+        user_agent TEXT NOT NULL,
+        revoked    BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX sessions_by_user ON sessions ("user", created_ms);
+    CREATE INDEX sessions_revoked ON sessions (expires_ms) WHERE revoked;
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

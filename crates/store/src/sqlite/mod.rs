@@ -26,6 +26,7 @@ mod readers;
 mod recent;
 mod schema;
 mod sent_keys;
+mod sessions;
 mod syncer;
 mod users;
 mod worker;
@@ -47,6 +48,7 @@ use self::readers::Readers;
 use self::recent::Recent;
 use self::writer::Writer;
 pub use crate::WriterStats;
+use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
@@ -365,6 +367,78 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .call(move |c| files::delete_unreferenced_file(c, &id, created_before_ms))
+            .await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.writer
+            .call(move |c| sessions::create_session(c, session))
+            .await
+    }
+
+    async fn sessions(&self, user: &UserId, now_ms: u64) -> Result<Vec<SessionRecord>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| sessions::sessions(c, &user, now_ms))
+            .await
+    }
+
+    async fn revoke_session(
+        &self,
+        user: &UserId,
+        id: &str,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let (user, id) = (user.clone(), id.to_owned());
+        self.writer
+            .call(move |c| sessions::revoke_session(c, &user, &id))
+            .await
+    }
+
+    async fn revoke_all_sessions(&self, user: &UserId, before_ms: u64) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| sessions::revoke_all_sessions(c, &user, before_ms))
+            .await
+    }
+
+    async fn touch_session(&self, id: &str, at_ms: u64) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .call(move |c| sessions::touch_session(c, &id, at_ms))
+            .await
+    }
+
+    async fn account_state(&self, user: &UserId) -> Result<Option<AccountState>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| sessions::account_state(c, &user))
+            .await
+    }
+
+    async fn set_password(&self, user: &UserId, password_hash: String) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| sessions::set_password(c, &user, &password_hash))
+            .await
+    }
+
+    async fn set_disabled(&self, user: &UserId, disabled: bool) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| sessions::set_disabled(c, &user, disabled))
+            .await
+    }
+
+    async fn delete_account(&self, user: &UserId, at_ms: u64) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| sessions::delete_account(c, &user, at_ms))
+            .await
+    }
+
+    async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
+        self.readers
+            .read(move |c| sessions::revocations(c, now_ms, since_ms))
             .await
     }
 }

@@ -162,6 +162,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_by_owner ON files (owner);
     CREATE INDEX files_by_age ON files (created_ms);
     "#,
+    // 6: accounts and sessions (token revocation): an account's standing, and
+    // one row per issued login token.
+    r#"
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN tokens_before INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        user       TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        used_ms    INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        user_agent TEXT NOT NULL,
+        revoked    INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_user ON sessions (user, created_ms);
+    CREATE INDEX sessions_revoked ON sessions (expires_ms) WHERE revoked = 1;
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

@@ -45,7 +45,9 @@ async fn kicked_within(conn: &Connection, within: Duration) -> Option<String> {
 async fn assert_refused(at: &impl Endpoint, token: &str) {
     for transport in TRANSPORTS {
         let refused = Connection::open(&at.addr(transport), transport, token).await;
-        let e = refused.err().expect("auth with a revoked token is refused");
+        let Err(e) = refused else {
+            panic!("{transport:?}: auth with a revoked token is refused");
+        };
         assert_eq!(e.code(), Some("unauthorized"), "{transport:?}: {e}");
     }
     let res = get_sessions(at, token).await;

@@ -473,7 +473,7 @@ fn now_ms() -> u64 {
 /// `kicked {reason: "token_expired"}` and is closed.
 #[tokio::test]
 async fn a_connection_is_closed_when_its_token_expires() {
-    const SECRET: &str = "expiry-secret-for-this-test";
+    const SECRET: &str = "expiry-secret-for-this-test-32-bytes+";
     let koi = Koi::start_with(Topology::Embedded, &["--token-secret", SECRET]).await;
     let name = unique("exp");
     register_login(&koi, &name).await;

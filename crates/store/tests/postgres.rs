@@ -439,7 +439,11 @@ async fn nodes_starting_together_migrate_once() {
         .await
         .expect("migrations");
     let versions: Vec<i32> = rows.iter().map(|row| row.get(0)).collect();
-    assert_eq!(versions, [1, 2, 3], "each step recorded once, in order");
+    // Every step once, in order: 1, 2, ... up to the latest (which grows
+    // with the schema, so it is not spelled out here).
+    assert!(versions.len() >= 3, "the migrations ran: {versions:?}");
+    let expected: Vec<i32> = (1..=versions.len() as i32).collect();
+    assert_eq!(versions, expected, "each step recorded once, in order");
 }
 
 /// The server crashes under a connected store: requests fail `Unavailable`

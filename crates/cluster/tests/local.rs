@@ -1,5 +1,10 @@
 //! The contract against the embedded implementations (one node).
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use koi_cluster::contract::{self, Cluster};

@@ -1,6 +1,11 @@
 //! The NATS router and registry, against an ephemeral `nats-server`: the
 //! contract with two nodes, ordering, node expiry, and a NATS restart.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

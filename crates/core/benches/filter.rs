@@ -2,6 +2,11 @@
 //! costs) and applying it to a chat line and to a long message, clean and with
 //! listed words (which then get masked).
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use koi_core::{FilterAction, FilterOutcome, WordFilter};
 use std::hint::black_box;

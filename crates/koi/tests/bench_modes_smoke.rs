@@ -2,6 +2,11 @@
 //! sizes: a correctness check of the load generators (every owed delivery
 //! made exactly once, the JSON report complete). Never a speed assertion.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 mod bench_harness;
 
 use serde_json::Value;

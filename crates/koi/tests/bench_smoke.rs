@@ -3,6 +3,11 @@
 //! check of the load generator, its ceilings and the node under light load
 //! (every acknowledged message delivered exactly once). Never a speed assertion.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 mod bench_harness;
 
 use serde_json::Value;

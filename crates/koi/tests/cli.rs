@@ -1,6 +1,11 @@
 //! The terminal clients against the real binary: what `koi send` sends, a
 //! running `koi tail` prints, in order, with its seq.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;

@@ -5,6 +5,11 @@
 //! Throughput is in bytes of the encoded frame, so the two encodings compare both
 //! per frame (time) and per byte.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use koi_proto::frame::Op;
 use koi_proto::ok::Body;

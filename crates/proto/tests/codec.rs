@@ -1,5 +1,10 @@
 //! The two encodings of the schema agree with the spec's JSON shapes.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use koi_proto::frame::Op;
 use koi_proto::ok::Body;
 use koi_proto::{Encoding, Frame, HistoryOk, Message, Ok as OkReply, SendOk, binary, json};

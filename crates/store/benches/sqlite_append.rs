@@ -12,6 +12,11 @@
 //! and conversations created beforehand, and reports how many appends shared a
 //! commit.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

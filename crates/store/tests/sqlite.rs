@@ -1,6 +1,11 @@
 //! The SQLite store against the shared contract, plus what only it can show:
 //! persistence across reopening, group commit, and the admin-first handoff.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use koi_core::{ConvId, HistoryRange, UserId};

@@ -7,6 +7,11 @@
 //! (`<module>::cluster::<test>`); tests about one process are plain
 //! `<module>::<test>`, and each module says which and why.
 
+// Test code (its helpers included) panics on purpose; clippy's
+// `allow-unwrap-in-tests` only covers `#[test]` fns and `#[cfg(test)]`
+// modules, not helpers in tests/ or benches/ (rust-clippy#13981).
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod abuse;

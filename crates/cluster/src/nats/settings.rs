@@ -95,32 +95,12 @@ impl SharedSettings {
 
     /// The login outcomes other nodes publish from now on.
     pub async fn logins(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
-        let subscriber = self
-            .client
-            .subscribe(LOGIN_SUBJECT)
-            .await
-            .map_err(|e| unavailable(format!("subscribing to login outcomes: {e}")))?;
-        let client = self.client.clone();
-        Ok(subscriber.map(move |message| Notice {
-            payload: message.payload,
-            reply: message.reply,
-            client: client.clone(),
-        }))
+        self.notices(LOGIN_SUBJECT, "login outcomes").await
     }
 
     /// The filter changes other nodes publish from now on.
     pub async fn filter_changes(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
-        let subscriber = self
-            .client
-            .subscribe(FILTER_SUBJECT)
-            .await
-            .map_err(|e| unavailable(format!("subscribing to filter changes: {e}")))?;
-        let client = self.client.clone();
-        Ok(subscriber.map(move |message| Notice {
-            payload: message.payload,
-            reply: message.reply,
-            client: client.clone(),
-        }))
+        self.notices(FILTER_SUBJECT, "filter changes").await
     }
 
     /// Tells every other node about a token revocation, and waits (at most
@@ -142,11 +122,21 @@ impl SharedSettings {
 
     /// The revocations other nodes publish from now on.
     pub async fn revocations(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
+        self.notices(REVOKE_SUBJECT, "revocations").await
+    }
+
+    /// What other nodes publish on `subject` from now on, each with its reply
+    /// address; `what` names it in the error.
+    async fn notices(
+        &self,
+        subject: &'static str,
+        what: &str,
+    ) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         let subscriber = self
             .client
-            .subscribe(REVOKE_SUBJECT)
+            .subscribe(subject)
             .await
-            .map_err(|e| unavailable(format!("subscribing to revocations: {e}")))?;
+            .map_err(|e| unavailable(format!("subscribing to {what}: {e}")))?;
         let client = self.client.clone();
         Ok(subscriber.map(move |message| Notice {
             payload: message.payload,

@@ -431,3 +431,30 @@ async fn nodes_without_a_configured_secret_share_one() {
     let conn = cluster.node(1).connect(&token, Transport::WsJson).await;
     assert_eq!(conn.user(), alice);
 }
+
+/// `POST /v1/push` through node 0 counts the devices of a user connected only
+/// to nodes 1 and 2 (the registry's count, not node 0's own).
+#[tokio::test]
+async fn a_push_counts_devices_on_other_nodes() {
+    let cluster = Koi::start(Topology::Cluster).await;
+    let alice = unique("alice");
+    let token = register_login(cluster.node(0), &alice).await;
+    let a1 = cluster.node(1).connect(&token, Transport::WsJson).await;
+    let a2 = cluster
+        .node(2)
+        .connect(&token, Transport::TcpProtobuf)
+        .await;
+    let res = crate::harness::http()
+        .post(format!("{}/v1/push", cluster.node(0).base()))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"users": [alice], "text": "maintenance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["delivered_online"].as_u64(), Some(2), "{body}");
+    for device in [&a1, &a2] {
+        assert_eq!(next_msg(device).await.text.as_deref(), Some("maintenance"));
+    }
+}

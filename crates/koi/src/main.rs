@@ -29,7 +29,22 @@ enum Command {
     Chat(cli::chat::ChatArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// Exit status for an error the user can act on (bad configuration, an
+/// unreachable engine, a refused start); clap uses 2 for bad flags too.
+const USER_ERROR: i32 = 2;
+
+/// Runs the command; an error it returns is the user's to fix, so it is printed
+/// as one line (`koi: <cause>: <cause>...`), without a backtrace even when
+/// `RUST_BACKTRACE` is set. Bugs panic, and panics keep their backtraces.
+fn main() {
+    if let Err(e) = run() {
+        let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+        eprintln!("koi: {}", chain.join(": ").replace('\n', " "));
+        std::process::exit(USER_ERROR);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The bench opens a NATS client per user in `relay-baseline`: not a line each.
     let default_filter = match cli.command {

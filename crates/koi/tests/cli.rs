@@ -197,3 +197,49 @@ fn send_needs_a_target() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--to"));
 }
+
+/// `koi serve` with `args` on a fresh data dir and `RUST_BACKTRACE=1`, which
+/// must refuse to start: its stderr, after checking it failed with status 2.
+fn refused_start(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = koi()
+        .arg("serve")
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run koi serve");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A user's mistake is one line on stderr, `koi: ...`, with no backtrace,
+/// even with `RUST_BACKTRACE=1`: a short token secret, an unreachable
+/// PostgreSQL.
+#[test]
+fn a_refused_start_prints_one_line() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let postgres = format!("postgres://koi@127.0.0.1:{closed}/koi");
+    let nats = format!("nats://127.0.0.1:{closed}");
+    for (args, says) in [
+        (vec!["--token-secret", "short"], "token_secret"),
+        (
+            vec!["--nats", nats.as_str(), "--postgres", postgres.as_str()],
+            "PostgreSQL",
+        ),
+    ] {
+        let stderr = refused_start(&args);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(lines[0].starts_with("koi: "), "{args:?}: {stderr}");
+        assert!(lines[0].contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("backtrace"), "{args:?}: {stderr}");
+    }
+}

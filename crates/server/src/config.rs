@@ -85,7 +85,8 @@ pub struct ServeArgs {
     /// Lifetime of login tokens, in seconds [default: 604800].
     #[arg(long, env = "KOI_TOKEN_TTL_S")]
     pub token_ttl_s: Option<u64>,
-    /// Token signing secret [default: generated once and kept in the data dir].
+    /// Token signing secret, at least 32 bytes [default: generated once and kept in the
+    /// data dir, or in a cluster in PostgreSQL].
     #[arg(long, env = "KOI_TOKEN_SECRET")]
     pub token_secret: Option<String>,
     /// Seconds a new connection has to authenticate [default: 10].

@@ -13,6 +13,7 @@ use koi_store::sqlite::SqliteStore;
 use koi_store::{FileContent, LocalContent, Store};
 
 use crate::config::Config;
+use crate::tokens::Tokens;
 
 /// The store, router and registry of a node.
 pub struct Engines {
@@ -25,7 +26,16 @@ pub struct Engines {
     pub settings: Option<SharedSettings>,
     /// In a cluster, the registry to withdraw from at a clean shutdown.
     pub cluster: Option<Arc<NatsRegistry>>,
+    /// The token signing secret: the configured one, else the node's own
+    /// (`token.key` in the data dir) or, in a cluster, the one every node reads
+    /// from PostgreSQL.
+    pub token_secret: Vec<u8>,
 }
+
+/// The name of the token signing secret in the cluster's `cluster_secrets`.
+const TOKEN_SECRET_NAME: &str = "token";
+/// How many random bytes a generated signing secret has.
+const GENERATED_SECRET_BYTES: usize = 32;
 
 impl Engines {
     /// Opens the engines the configuration names, for node `node_id` whose
@@ -44,6 +54,13 @@ impl Engines {
                         .await
                         .context("opening the NATS registry")?,
                 );
+                let token_secret = match &config.token_secret {
+                    Some(secret) => secret.as_bytes().to_vec(),
+                    None => store
+                        .shared_secret(TOKEN_SECRET_NAME, GENERATED_SECRET_BYTES)
+                        .await
+                        .context("reading the cluster's token secret from PostgreSQL")?,
+                };
                 let settings = SharedSettings::new(client.clone());
                 let router =
                     NatsRouter::new(client, hub, node_id).count_remote_with(registry.clone());
@@ -54,6 +71,7 @@ impl Engines {
                     registry: registry.clone(),
                     settings: Some(settings),
                     cluster: Some(registry),
+                    token_secret,
                 })
             }
             _ => Ok(Engines {
@@ -63,6 +81,7 @@ impl Engines {
                 content: Arc::new(LocalContent),
                 settings: None,
                 cluster: None,
+                token_secret: Tokens::load_secret(config.token_secret.as_deref(), &config.data)?,
             }),
         }
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use koi_cluster::{Hub, Kick};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -41,9 +41,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
     mut reload: impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> anyhow::Result<()> {
-    if config.nats.is_some() && config.token_secret.is_none() {
-        bail!("cluster mode needs --token-secret: every node must accept every node's tokens");
-    }
     private_dir(&config.data).with_context(|| format!("creating {}", config.data.display()))?;
     let files_dir = config.data.join("files");
     private_dir(&files_dir).context("creating the file store")?;
@@ -69,6 +66,7 @@ pub async fn run(
         content,
         settings,
         cluster,
+        token_secret,
     } = Engines::open(&config, hub.clone(), &node_id).await?;
     let logic = Arc::new(Logic::new(
         store.clone(),
@@ -112,8 +110,7 @@ pub async fn run(
     let fanout = logic.fanout().clone();
     store.set_commit_listener(Arc::new(move |batch| fanout.committed(batch)));
 
-    let secret = Tokens::load_secret(config.token_secret.as_deref(), &config.data)?;
-    let tokens = Arc::new(Tokens::new(&secret, config.token_ttl_s));
+    let tokens = Arc::new(Tokens::new(&token_secret, config.token_ttl_s));
     let revocations = Arc::new(Revocations::new(store.clone(), config.token_ttl_s));
     let _revocation_follower = match &settings {
         Some(settings) => Some(AbortOnDrop(

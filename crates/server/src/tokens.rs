@@ -2,9 +2,10 @@
 //! issue time in ms (`iat_ms`, compared with an account's `tokens_before`) and,
 //! for a login, the session it belongs to (`sid`, the key of its revocation).
 //!
-//! The signing secret is configured (`token_secret`, needed when several nodes
-//! must accept each other's tokens) or generated once and kept in the data dir
-//! (owner-only). A configured secret shorter than
+//! The signing secret is configured (`token_secret`) or generated once and
+//! kept: in the data dir (owner-only) for an embedded node, in PostgreSQL for a
+//! cluster, so that every node accepts every node's tokens (see
+//! [`crate::engines`]). A configured secret shorter than
 //! [`crate::config::MIN_TOKEN_SECRET_BYTES`] is refused at start.
 
 use std::path::Path;

@@ -397,3 +397,64 @@ async fn engine_restarts_with_clients_connected() {
             .any(|m| m.seq == stored.seq && m.text.as_deref() == Some("while nats is down"))
     );
 }
+
+/// `GET /v1/sessions` with `token` on `node`: its HTTP status.
+async fn sessions_status(node: &Node, token: &str) -> u16 {
+    crate::harness::http()
+        .get(format!("{}/v1/sessions", node.base()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Nodes started with only `--nats` and `--postgres` agree on one signing
+/// secret (kept in PostgreSQL): a token issued by node 0 is accepted by nodes 1
+/// and 2 over HTTP and in a WebSocket `auth`, also after node 1 restarts.
+#[tokio::test]
+async fn nodes_without_a_configured_secret_share_one() {
+    let mut cluster = Koi::cluster_unconfigured(3).await;
+    let alice = unique("alice");
+    let token = register_login(cluster.node(0), &alice).await;
+    for node in cluster.nodes() {
+        assert_eq!(sessions_status(node, &token).await, 200, "{}", node.base());
+        let conn = node.connect(&token, Transport::WsJson).await;
+        assert_eq!(conn.user(), alice);
+    }
+    assert_eq!(sessions_status(cluster.node(1), "not-a-token").await, 401);
+
+    cluster.node_mut(1).kill();
+    cluster.node_mut(1).restart();
+    assert_eq!(sessions_status(cluster.node(1), &token).await, 200);
+    let conn = cluster.node(1).connect(&token, Transport::WsJson).await;
+    assert_eq!(conn.user(), alice);
+}
+
+/// `POST /v1/push` through node 0 counts the devices of a user connected only
+/// to nodes 1 and 2 (the registry's count, not node 0's own).
+#[tokio::test]
+async fn a_push_counts_devices_on_other_nodes() {
+    let cluster = Koi::start(Topology::Cluster).await;
+    let alice = unique("alice");
+    let token = register_login(cluster.node(0), &alice).await;
+    let a1 = cluster.node(1).connect(&token, Transport::WsJson).await;
+    let a2 = cluster
+        .node(2)
+        .connect(&token, Transport::TcpProtobuf)
+        .await;
+    let res = crate::harness::http()
+        .post(format!("{}/v1/push", cluster.node(0).base()))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({"users": [alice], "text": "maintenance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["delivered_online"].as_u64(), Some(2), "{body}");
+    for device in [&a1, &a2] {
+        assert_eq!(next_msg(device).await.text.as_deref(), Some("maintenance"));
+    }
+}

@@ -6,7 +6,7 @@
 //! - [`schema`]: the migrations, recorded in `koi_schema_migrations` and applied
 //!   under an advisory lock, so nodes starting together do not race.
 //! - One file of queries per domain: messages, conversations, users, groups,
-//!   contacts, files.
+//!   contacts, files; [`secrets`] holds what every node must share.
 //!
 //! Several nodes, each with its own `PostgresStore`, may write the same
 //! conversation at once: the seq counter is a row that every append locks (see
@@ -28,6 +28,7 @@ mod files;
 mod groups;
 mod messages;
 mod schema;
+mod secrets;
 mod sessions;
 mod users;
 mod writer;

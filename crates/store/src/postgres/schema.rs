@@ -160,6 +160,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_user ON sessions ("user", created_ms);
     CREATE INDEX sessions_revoked ON sessions (expires_ms) WHERE revoked;
     "#,
+    // 6: secrets every node of the cluster must share (the token signing
+    // secret when none is configured): made by whichever node starts first.
+    r#"
+    CREATE TABLE cluster_secrets (
+        name  TEXT COLLATE "C" PRIMARY KEY,
+        value BYTEA NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

@@ -81,13 +81,31 @@ impl Koi {
         Self::cluster_env(nodes, Vec::new(), Vec::new()).await
     }
 
+    /// A cluster of `nodes` nodes started with only `--nats` and `--postgres`
+    /// (no `--token-secret`): the nodes must agree on a secret by themselves.
+    pub async fn cluster_unconfigured(nodes: usize) -> Koi {
+        Self::cluster_with(nodes, Vec::new(), Vec::new(), None).await
+    }
+
     async fn cluster_env(nodes: usize, args: Vec<String>, env: Vec<(String, String)>) -> Koi {
+        Self::cluster_with(nodes, args, env, Some(CLUSTER_SECRET)).await
+    }
+
+    /// `secret`, unless `args` names one, becomes every node's `--token-secret`.
+    async fn cluster_with(
+        nodes: usize,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        secret: Option<&str>,
+    ) -> Koi {
         let (nats, pg) = tokio::join!(NatsServer::start(), PgServer::start());
         let (nats, pg) = (nats.expect("nats-server"), pg.expect("postgres"));
         let db = pg.create_database("koi").await.expect("database");
         let mut shared = vec!["--nats".to_owned(), nats.url(), "--postgres".to_owned(), db];
-        if !args.iter().any(|a| a == "--token-secret") {
-            shared.extend(["--token-secret".to_owned(), CLUSTER_SECRET.to_owned()]);
+        if let Some(secret) = secret
+            && !args.iter().any(|a| a == "--token-secret")
+        {
+            shared.extend(["--token-secret".to_owned(), secret.to_owned()]);
         }
         shared.extend(args);
         // All spawned first, so that they start side by side.

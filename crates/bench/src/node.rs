@@ -91,9 +91,10 @@ impl PairsArgs {
             format!(
                 "each sender offers {per_sender:.1} msgs/s, over the node's limit of {} frames/s per connection \
                  (--server-msgs-per-sec): sends over it fail with rate_limited. Run the node with \
-                 --msgs-per-sec {} --msgs-burst {} or more (see docs/benchmarks.md), or use --users {} or more",
+                 --msgs-per-sec {} --msgs-burst {} --user-msgs-per-sec {} or more (see docs/benchmarks.md), or use --users {} or more",
                 self.server_msgs_per_sec,
                 (per_sender * 2.0).ceil(),
+                (per_sender * 2.0).ceil().max(100.0),
                 (per_sender * 2.0).ceil().max(100.0),
                 ((rate / self.server_msgs_per_sec).ceil() as usize * 2).max(2),
             )

@@ -18,12 +18,21 @@ impl UserId {
         if valid {
             Ok(Self(name.to_owned()))
         } else {
+            // The error echoes at most the first characters: a stranger's
+            // megabyte of a name must not come back in the answer or the log.
+            let shown: String = name.chars().take(Self::ECHOED_CHARS).collect();
+            let more = if shown.len() < name.len() { "…" } else { "" };
             Err(KoiError::new(
                 ErrorCode::BadRequest,
-                format!("invalid user name {name:?}: expected ^[a-z0-9][a-z0-9_.-]{{0,31}}$"),
+                format!(
+                    "invalid user name {shown:?}{more}: expected ^[a-z0-9][a-z0-9_.-]{{0,31}}$"
+                ),
             ))
         }
     }
+
+    /// How much of an invalid name an error repeats.
+    const ECHOED_CHARS: usize = 40;
 
     /// The name as a string.
     pub fn as_str(&self) -> &str {
@@ -45,6 +54,16 @@ impl fmt::Display for UserId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_name_is_echoed_only_in_part() {
+        let long = "X".repeat(1_000_000);
+        let message = UserId::parse(&long).unwrap_err().message;
+        assert!(message.len() < 200, "{} bytes echoed", message.len());
+        assert!(message.contains(&"X".repeat(UserId::ECHOED_CHARS)));
+        let short = UserId::parse("Bob").unwrap_err().message;
+        assert!(short.contains("\"Bob\":"), "{short}");
+    }
 
     #[test]
     fn accepts_the_grammar_and_nothing_else() {

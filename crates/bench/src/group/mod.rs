@@ -220,7 +220,7 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
     if per_sender > DEFAULT_SERVER_RATE || per_pair > DEFAULT_SERVER_RATE {
         eprintln!(
             "warning: a sender offers more than {DEFAULT_SERVER_RATE} msgs/s, the node's default \
-             msgs_per_sec: run the node with --msgs-per-sec and --msgs-burst raised (docs/benchmarks.md)"
+             msgs_per_sec: run the node with --msgs-per-sec, --msgs-burst and --user-msgs-per-sec raised (docs/benchmarks.md)"
         );
     }
 
@@ -329,8 +329,8 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
     for (what, tally) in [("group", &group_tally), ("direct", &direct_tally)] {
         if let Some(n) = tally.errors.get("rate_limited") {
             warnings.push(format!(
-                "{n} {what} sends were refused with rate_limited: raise the node's msgs_per_sec \
-                 and msgs_burst (docs/benchmarks.md), or use more senders"
+                "{n} {what} sends were refused with rate_limited: raise the node's msgs_per_sec, \
+                 msgs_burst and user_msgs_per_sec (docs/benchmarks.md), or use more senders"
             ));
         }
         if tally.sent < tally.offered {

@@ -32,6 +32,7 @@ impl Node {
             .arg(dir.path().join("data"))
             .args(["--http", "127.0.0.1:0", "--tcp", "127.0.0.1:0"])
             .args(["--msgs-per-sec", "100000", "--msgs-burst", "100000"])
+            .args(["--user-msgs-per-sec", "100000"])
             // The bench registers and logs in all its users from 127.0.0.1.
             .args([
                 "--register-per-hour-per-addr",

@@ -191,6 +191,11 @@ fn bench_relay_baseline_flags_a_ratio_to_a_ceiling_cut_short() {
             &["relay-baseline", "--url", &node.http, "--no-nats"],
             TINY_SEARCH,
             &["--prefix", "smokebound"],
+            // What is checked is the flag on a ceiling cut short, not Koi's
+            // speed: a step on a CI machine busy with other tests may deliver
+            // its last messages a few ms after its one second, and Koi must
+            // still count as keeping up for the ratio to exist.
+            &["--min-delivered", "0.8", "--max-p99-ms", "1000"],
         ]
         .concat(),
     );

@@ -2,30 +2,17 @@
 // is refused afterwards), log out — each against the real server, in two browser contexts
 // standing for two devices of one user.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Koi, PASSWORD, launch, openPage, logIn } from './helpers.js';
+import { fixture, PASSWORD, openPage, logIn } from './helpers.js';
 
 const NEW_PASSWORD = 'another-password-456';
 
-let koi;
-let browser;
-const pages = [];
-
-before(async () => {
-  koi = await Koi.start();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
-  await browser?.close();
-  await koi?.stop();
-});
+const env = fixture();
 
 async function device() {
-  const page = await openPage(browser, `${koi.base}/`);
-  pages.push(page);
+  const page = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(page);
   return page;
 }
 
@@ -34,7 +21,7 @@ const tokenOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('k
 
 /** The status `GET /v1/sessions` answers for `token`. */
 async function statusWith(token) {
-  const res = await fetch(`${koi.base}/v1/sessions`, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(`${env.koi.base}/v1/sessions`, { headers: { Authorization: `Bearer ${token}` } });
   return res.status;
 }
 

@@ -1,28 +1,15 @@
 // Two and three users chatting live in separate browser contexts.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Koi, PASSWORD, launch, openPage, logIn, send, message, shot } from './helpers.js';
+import { fixture, PASSWORD, openPage, logIn, send, message, shot } from './helpers.js';
 
-let koi;
-let browser;
-const pages = [];
-
-before(async () => {
-  koi = await Koi.start();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
-  await browser?.close();
-  await koi?.stop();
-});
+const env = fixture();
 
 async function user(name, size) {
-  const page = await openPage(browser, `${koi.base}/`, size);
-  pages.push(page);
+  const page = await openPage(env.browser, `${env.koi.base}/`, size);
+  env.pages.push(page);
   await logIn(page, name);
   return page;
 }
@@ -118,7 +105,7 @@ test('a recent message of ones own can be recalled', async () => {
 });
 
 test('scroll-back loads older messages', async () => {
-  await koi.register('dave');
+  await env.koi.register('dave');
   // dave writes 70 messages to bob over a bare WebSocket (from alice's page, as any client could).
   await alice.evaluate(async (password) => {
     const post = { method: 'POST', headers: { 'Content-Type': 'application/json' } };
@@ -147,8 +134,8 @@ test('scroll-back loads older messages', async () => {
   }, PASSWORD);
   // bob's open page got them live; a new device of his starts from history.
   await bob.locator('.conv-item[data-conv="d:bob:dave"] .badge', { hasText: '70' }).waitFor();
-  const device = await openPage(browser, `${koi.base}/`);
-  pages.push(device);
+  const device = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(device);
   await logIn(device, 'bob', { register: false });
   await device.locator('.conv-item[data-conv="d:bob:dave"] .badge', { hasText: '70' }).waitFor();
   await device.locator('.conv-item[data-conv="d:bob:dave"]').click();
@@ -212,8 +199,8 @@ test('a group of three', async () => {
   await shot(alice, 'chat-desktop.png');
 
   // The same chat at phone width: one pane at a time.
-  const phone = await openPage(browser, `${koi.base}/`, { width: 390, height: 844 });
-  pages.push(phone);
+  const phone = await openPage(env.browser, `${env.koi.base}/`, { width: 390, height: 844 });
+  env.pages.push(phone);
   await logIn(phone, 'bob', { register: false });
   await phone.locator('.conv-item[data-conv="d:alice:bob"] .dot.on').waitFor();
   await phone.waitForFunction(() =>

@@ -2,32 +2,19 @@
 // both fetched with the token in the Authorization header, and no request the
 // page makes carries the token in its URL.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Koi, launch, openPage, logIn, chatWith, message } from './helpers.js';
+import { fixture, openPage, logIn, chatWith, message } from './helpers.js';
 
-let koi;
-let browser;
-const pages = [];
-
-before(async () => {
-  koi = await Koi.start();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
-  await browser?.close();
-  await koi?.stop();
-});
+const env = fixture();
 
 /** A page logged in as `name`, recording every request URL it makes. */
 async function user(name, { register = true } = {}) {
-  const page = await openPage(browser, `${koi.base}/`);
+  const page = await openPage(env.browser, `${env.koi.base}/`);
   page.urls = [];
   page.on('request', (r) => page.urls.push(r.url()));
-  pages.push(page);
+  env.pages.push(page);
   await logIn(page, name, { register });
   return page;
 }
@@ -62,7 +49,7 @@ async function png(page) {
 }
 
 test('images render and files download without a token in any URL', async () => {
-  await koi.register('fiona');
+  await env.koi.register('fiona');
   const gus = await user('gus');
   const fiona = await user('fiona', { register: false });
   await chatWith(gus, 'fiona');

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -175,4 +177,22 @@ export async function shot(page, name) {
   const dir = SHOTS || join(tmpdir(), 'koi-web-shots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, name) });
+}
+
+/**
+ * One node and one browser for a test file: started before its tests, stopped after them.
+ * Pages pushed to `pages` are checked for script errors at the end.
+ */
+export function fixture() {
+  const env = { koi: null, browser: null, pages: [] };
+  before(async () => {
+    env.koi = await Koi.start();
+    env.browser = await launch();
+  });
+  after(async () => {
+    for (const p of env.pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
+    await env.browser?.close();
+    await env.koi?.stop();
+  });
+  return env;
 }

@@ -1,33 +1,20 @@
 // The monitor page: asks for the admin token, shows the node and live counters.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, Koi, launch, openPage, logIn, chatWith, send, shot } from './helpers.js';
+import { fixture, ADMIN, openPage, logIn, chatWith, send, shot } from './helpers.js';
 
-let koi;
-let browser;
-const pages = [];
-
-before(async () => {
-  koi = await Koi.start();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
-  await browser?.close();
-  await koi?.stop();
-});
+const env = fixture();
 
 const number = async (page, sel) => Number(await page.locator(sel).textContent());
 
 test('the monitor shows the node and a rising message counter', async () => {
-  const res = await fetch(`${koi.base}/v1/admin/cluster`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+  const res = await fetch(`${env.koi.base}/v1/admin/cluster`, { headers: { Authorization: `Bearer ${ADMIN}` } });
   const { nodes } = await res.json();
   const id = nodes[0].id;
 
-  const admin = await openPage(browser, `${koi.base}/admin`);
-  pages.push(admin);
+  const admin = await openPage(env.browser, `${env.koi.base}/admin`);
+  env.pages.push(admin);
   // A wrong token is refused and asked again.
   await admin.getByLabel('Admin token').fill('wrong');
   await admin.getByLabel('Admin token').press('Enter');
@@ -40,9 +27,9 @@ test('the monitor shows the node and a rising message counter', async () => {
   await admin.waitForFunction(() => /^\d+$/.test(document.getElementById('s-stored').textContent));
   const before = await number(admin, '#s-stored');
 
-  const alice = await openPage(browser, `${koi.base}/`);
-  const bob = await openPage(browser, `${koi.base}/`);
-  pages.push(alice, bob);
+  const alice = await openPage(env.browser, `${env.koi.base}/`);
+  const bob = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(alice, bob);
   await logIn(alice, 'alice');
   await logIn(bob, 'bob');
   await chatWith(alice, 'bob');
@@ -59,8 +46,8 @@ test('the monitor shows the node and a rising message counter', async () => {
   await shot(admin, 'monitor.png');
 
   // The token stays for the tab (sessionStorage), and a failed poll is listed.
-  await koi.kill();
+  await env.koi.kill();
   await admin.locator('#errors li', { hasText: '—' }).first().waitFor();
-  await koi.restart();
+  await env.koi.restart();
   await admin.locator('#poll[data-state="online"]').waitFor();
 });

@@ -1,28 +1,15 @@
 // The page survives a server restart and shows what was sent while it was away.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Koi, launch, openPage, logIn, chatWith, send, message } from './helpers.js';
+import { fixture, openPage, logIn, chatWith, send, message } from './helpers.js';
 
-let koi;
-let browser;
-const pages = [];
-
-before(async () => {
-  koi = await Koi.start();
-  browser = await launch();
-});
-
-after(async () => {
-  for (const p of pages) assert.deepEqual(p.errors, [], 'no script errors in the page');
-  await browser?.close();
-  await koi?.stop();
-});
+const env = fixture();
 
 test('a restart of the server: reconnect, catch up, go on', async () => {
-  const alice = await openPage(browser, `${koi.base}/`);
-  const bob = await openPage(browser, `${koi.base}/`);
-  pages.push(alice, bob);
+  const alice = await openPage(env.browser, `${env.koi.base}/`);
+  const bob = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(alice, bob);
   await logIn(alice, 'alice');
   await logIn(bob, 'bob');
   await chatWith(bob, 'alice');
@@ -30,12 +17,12 @@ test('a restart of the server: reconnect, catch up, go on', async () => {
   await alice.locator('.conv-item[data-conv="d:alice:bob"]').click();
   await message(alice, 'before the restart').waitFor();
 
-  await koi.kill();
+  await env.koi.kill();
   for (const p of [alice, bob]) await p.locator('#conn[data-state="offline"]').waitFor();
 
   // Keep alice away (her dispatch calls fail) while bob writes.
   await alice.route('**/v1/dispatch', (route) => route.abort('connectionrefused'));
-  await koi.restart();
+  await env.koi.restart();
   await bob.locator('#conn[data-state="online"]').waitFor({ timeout: 30_000 });
   await send(bob, 'while you were away 1');
   await send(bob, 'while you were away 2');

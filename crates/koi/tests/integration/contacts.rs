@@ -4,11 +4,11 @@
 //! Every test runs on each topology, the two sides on different nodes of the
 //! cluster.
 
-use koi_client::{Api, ClientError, Connection};
+use koi_client::{Api, Connection};
 use koi_proto::frame::Op;
 use koi_proto::{Contact, Message};
 
-use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, next_push, on_each_topology};
+use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, code, next_push, on_each_topology};
 
 on_each_topology!(
     requests_states_and_system_messages,
@@ -16,15 +16,6 @@ on_each_topology!(
     block_and_unblock,
     unknown_users_and_oneself,
 );
-
-/// The error code of a refused request; panics when the request succeeded.
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
-}
 
 /// The state `conn`'s user sees for `other`, `None` when not listed.
 async fn state(conn: &Connection, other: &str) -> Option<String> {

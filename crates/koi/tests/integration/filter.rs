@@ -11,11 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use koi_client::{Api, ClientError, Connection, Transport};
+use koi_client::{Api, Connection, Transport};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, http, login, next_msg, on_each_topology, signal,
+    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, code, http, login, next_msg, on_each_topology,
+    signal,
 };
 
 on_each_topology!(
@@ -67,15 +68,6 @@ async fn start_with_config(topology: Topology, dir: &Path, toml: &str) -> (Koi, 
     )
     .await;
     (koi, path)
-}
-
-/// The error code of a refused request; panics when the request succeeded.
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
 }
 
 /// Sends `text` from `from` to `to` and returns the text as stored (from the

@@ -14,7 +14,7 @@ use koi_proto::{ConvSummary, Group, Message};
 use serde_json::json;
 
 use crate::harness::{
-    Endpoint, Koi, PASSWORD, TRANSPORTS, Topology, http, login, next_msg, next_push,
+    Endpoint, Koi, PASSWORD, TRANSPORTS, Topology, code, http, login, next_msg, next_push,
     on_each_topology, unique,
 };
 
@@ -35,15 +35,6 @@ on_each_topology!(
 /// The conversation of a group.
 fn conv(group: &Group) -> String {
     format!("g:{}", group.id)
-}
-
-/// The error code of a refused request; panics when the request succeeded.
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
 }
 
 /// A second, WebSocket JSON device of `user`.

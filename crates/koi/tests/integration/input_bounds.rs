@@ -4,23 +4,15 @@
 //!
 //! Every test runs on each topology.
 
-use koi_client::{Api, ClientError, Transport};
+use koi_client::{Api, Transport};
 
-use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, on_each_topology, unique};
+use crate::harness::{Endpoint, Koi, TRANSPORTS, Topology, code, on_each_topology, unique};
 
 on_each_topology!(
     read_on_a_direct_conversation_with_nobody_is_not_found,
     signal_call_is_bounded,
     group_names_refuse_format_characters_and_are_trimmed,
 );
-
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
-}
 
 /// `read` on `d:<me>:<nobody>` answers `not_found` and leaves no conversation.
 async fn read_on_a_direct_conversation_with_nobody_is_not_found(topology: Topology) {

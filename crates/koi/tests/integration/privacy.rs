@@ -5,23 +5,15 @@
 //!
 //! Every test runs on each topology, the users on different nodes of the cluster.
 
-use koi_client::{Api, ClientError, Connection, Transport};
+use koi_client::{Api, Connection, Transport};
 
-use crate::harness::{Endpoint, Koi, Topology, on_each_topology};
+use crate::harness::{Endpoint, Koi, Topology, code, on_each_topology};
 
 on_each_topology!(
     a_blocked_user_cannot_add_their_blocker_to_a_group,
     online_state_shows_to_contacts_and_small_group_comembers_only,
     contact_add_remove_cycles_notify_the_target_once,
 );
-
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
-}
 
 /// #6: bob blocked xavier; xavier can neither create a group with bob in it
 /// nor add bob to a group (`forbidden`), and nothing of it reaches bob; others

@@ -4,11 +4,11 @@
 //! Every test runs on each topology; in the cluster the push is made through
 //! one node and the users' devices are on others.
 
-use koi_client::{Api, ClientError, Transport};
+use koi_client::{Api, Transport};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, http, login, next_msg, on_each_topology,
+    ADMIN, Endpoint, Koi, TRANSPORTS, Topology, code, http, login, next_msg, on_each_topology,
     register_login, unique,
 };
 
@@ -26,15 +26,6 @@ async fn push(koi: &Koi, bearer: Option<&str>, body: Value) -> (u16, Value) {
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
-}
-
-/// The error code of a refused request; panics when the request succeeded.
-fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
-    result
-        .expect_err("the request should have been refused")
-        .code()
-        .expect("an error reply with a code")
-        .to_owned()
 }
 
 /// A push stores one `system` message from "system" in each named user's

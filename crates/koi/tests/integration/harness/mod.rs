@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use koi_client::{Connection, RawConnection, Transport};
+use koi_client::{ClientError, Connection, RawConnection, Transport};
 use serde_json::{Value, json};
 
 pub(crate) use deployment::on_each_topology;
@@ -149,4 +149,13 @@ pub async fn next_msg(conn: &Connection) -> koi_proto::Message {
         _ => None,
     })
     .await
+}
+
+/// The error code of a refused request; panics when the request succeeded.
+pub fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
+    result
+        .expect_err("the request should have been refused")
+        .code()
+        .expect("an error reply with a code")
+        .to_owned()
 }

@@ -251,4 +251,3 @@ export async function createGroup(page, name, members) {
   await page.getByRole('button', { name: 'Create group' }).click();
   await page.locator('#chat-title', { hasText: name }).waitFor();
 }
-

@@ -1,5 +1,5 @@
-// The main views — login, chat list, an open conversation, group members, the account
-// panel — in light and dark (`prefers-color-scheme`), at desktop and phone width: each
+// The main views — login, chat list, an open conversation, the image viewer, group
+// members, the account panel, the emoji picker — in light and dark (`prefers-color-scheme`), at desktop and phone width: each
 // is checked with axe-core (no `serious` or `critical` violation may appear), and the
 // screenshots of docs/ are taken on the way (KOI_SCREENSHOTS=1 writes them there).
 
@@ -79,6 +79,11 @@ test('chat list and an open conversation at desktop width', async () => {
   await ann.locator('#msg-list img').waitFor();
   await accessible(ann, 'open conversation');
   await shots(ann, 'chat-desktop');
+  await ann.getByRole('button', { name: 'View pond.png' }).click();
+  await ann.getByRole('dialog', { name: 'pond.png' }).waitFor();
+  await accessible(ann, 'image viewer');
+  await ann.keyboard.press('Escape');
+  await ann.getByRole('dialog', { name: 'pond.png' }).waitFor({ state: 'hidden' });
 });
 
 test('group members and the account panel', async () => {

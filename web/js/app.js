@@ -33,6 +33,7 @@ let renewing = false; // a password change is revoking this page's token on purp
 let unreadAfter = null; // the open conversation's read cursor when it was opened ("new messages")
 let picker = null;
 let uploading = null; // the upload in progress: {cancel}
+let toComposer = false; // the next route() puts the focus in the message box (a chat was asked for)
 
 // ---- small helpers ---------------------------------------------------------
 
@@ -670,7 +671,9 @@ function route() {
     markRead();
   }
   if (c.kind === 'group' && !c.gone) chat.groupInfo(c).catch(() => {});
-  if (changedConv && matchMedia('(min-width: 701px)').matches && !$('composer').hidden) $('composer-text').focus();
+  const desktop = matchMedia('(min-width: 701px)').matches;
+  if (((changedConv && desktop) || toComposer) && !$('composer').hidden) $('composer-text').focus();
+  toComposer = false;
   if (changedConv) composerChanged();
 }
 
@@ -804,6 +807,7 @@ function wire() {
     $('start-error').textContent = check.ok ? '' : check.why;
     if (!check.ok) return;
     $('start-user').value = '';
+    toComposer = true;
     openConv(directConv(session.user, user));
   });
   $('start-user').addEventListener('input', () => ($('start-error').textContent = ''));

@@ -153,6 +153,7 @@ export function emojiPicker({ search, grid, status, onPick, onClose }) {
         render();
       }
       search.focus();
+      search.select();
     },
   };
 }

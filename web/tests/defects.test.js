@@ -104,6 +104,38 @@ test('a failed send offers Edit and Discard, Retry only when it can succeed, and
   });
 });
 
+test('a send refused for a transient reason offers Retry, which then goes through', async () => {
+  // The server's rate limit, reproduced at the page's WebSocket: the next `send` is answered
+  // `rate_limited` instead of being forwarded; everything else passes through.
+  const ivy = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(ivy);
+  let refuseNext = false;
+  await ivy.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((frame) => {
+      const f = JSON.parse(frame);
+      if (refuseNext && f.send) {
+        refuseNext = false;
+        ws.send(JSON.stringify({ id: f.id, error: { code: 'rate_limited', message: 'over the rate limit' } }));
+      } else {
+        server.send(frame);
+      }
+    });
+    server.onMessage((frame) => ws.send(frame));
+  });
+  await logIn(ivy, 'ivy');
+  await chatWith(ivy, 'ben');
+  refuseNext = true;
+  await send(ivy, 'retry me');
+  const failed = ivy.locator('#msg-list li.msg.failed', { hasText: 'retry me' });
+  await failed.getByText('too many messages at once').waitFor();
+  await failed.getByRole('button', { name: 'Retry' }).click();
+  await ivy.locator('#msg-list li.msg.mine:not(.sending):not(.failed)', { hasText: 'retry me' }).waitFor();
+  // Stored once: ben has one unread message from ivy.
+  await ben.locator('.conv-item[data-conv="d:ben:ivy"] .badge', { hasText: '1' }).waitFor();
+  await ivy.context().close();
+});
+
 test('"Message a user…" explains a bad name and an unknown user, and leaves no chat behind', async () => {
   const box = amy.getByLabel('Username to message');
   await box.fill('bad name!');

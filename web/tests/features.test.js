@@ -136,6 +136,36 @@ test('the emoji picker searches Emojibase data and inserts the choice', async ()
   await message(finn, '🚀').locator('.text.big').waitFor();
 });
 
+test('keyboard only: start a chat, write, pick an emoji, send', async () => {
+  await eve.locator('#start-user').focus();
+  await eve.keyboard.type('finn');
+  await eve.keyboard.press('Enter');
+  await eve.locator('#chat-title', { hasText: 'finn' }).waitFor();
+  // Opening a chat puts the focus in the message box.
+  await eve.waitForFunction(() => document.activeElement?.id === 'composer-text');
+  await eve.keyboard.type('by keyboard ');
+  await eve.keyboard.press('Shift+Tab');
+  await eve.keyboard.press('Shift+Tab');
+  assert.equal(await eve.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Insert emoji');
+  await eve.keyboard.press('Enter');
+  await eve.waitForFunction(() => document.activeElement?.id === 'emoji-search');
+  // The last search is selected, so typing replaces it.
+  await eve.keyboard.type('thumbs up');
+  await eve.locator('#emoji-status', { hasText: /^\d+ found$/ }).waitFor();
+  await eve.keyboard.press('Enter');
+  await eve.waitForFunction(() => document.activeElement?.id === 'composer-text');
+  await eve.keyboard.press('Enter');
+  await message(finn, 'by keyboard 👍').waitFor();
+  // Every control the user can reach has a name.
+  const unnamed = await eve.evaluate(() =>
+    [...document.querySelectorAll('button, input, textarea, select, a[href]')]
+      .filter((el) => el.offsetParent !== null)
+      .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.textContent.trim()))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(unnamed, []);
+});
+
 test('the vendored emoji data is the pinned package’s, unchanged', () => {
   for (const file of ['compact.json', 'messages.json']) {
     const vendored = readFileSync(join(ROOT, 'web/vendor/emojibase', file));

@@ -92,13 +92,21 @@ pub async fn profiles_and_last_seen(store: &Arc<dyn Store>) {
     store.set_last_seen(&a, 4_000).await.expect("last seen");
     let last = |p: Vec<crate::ProfileRecord>| p[0].last_seen;
     assert_eq!(
-        last(store.profiles(&[a.clone()]).await.expect("profiles")),
+        last(
+            store
+                .profiles(std::slice::from_ref(&a))
+                .await
+                .expect("profiles")
+        ),
         Some(5_000),
         "never back"
     );
 
     assert!(store.delete_account(&a, 6_000).await.expect("delete"));
-    let gone = &store.profiles(&[a.clone()]).await.expect("profiles")[0];
+    let gone = &store
+        .profiles(std::slice::from_ref(&a))
+        .await
+        .expect("profiles")[0];
     assert!(gone.deleted);
     assert_eq!((gone.display_name.as_str(), gone.avatar.as_str()), ("", ""));
     let again = ProfileUpdate {
@@ -145,7 +153,11 @@ pub async fn privacy_settings(store: &Arc<dyn Store>) {
     };
     assert_eq!(after, expected);
     assert_eq!(
-        store.profiles(&[a.clone()]).await.expect("profiles")[0].privacy,
+        store
+            .profiles(std::slice::from_ref(&a))
+            .await
+            .expect("profiles")[0]
+            .privacy,
         expected
     );
     let unknown = store

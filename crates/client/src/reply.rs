@@ -7,7 +7,8 @@
 
 use koi_proto::ok::Body;
 use koi_proto::{
-    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, SendOk, SignalOk, SyncOk,
+    AuthOk, ContactsOk, EditOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, ReadByOk, SendOk,
+    SignalOk, SyncOk,
 };
 
 use crate::error::{ClientError, Result};
@@ -51,6 +52,9 @@ from_body!(GroupOk, GroupCreate, "group_create", empty_ok: false);
 from_body!(GroupInfoOk, GroupInfo, "group_info", empty_ok: false);
 from_body!(ContactsOk, Contacts, "contacts", empty_ok: true);
 from_body!(PresenceOk, Presence, "presence", empty_ok: true);
+// Message lifecycle (§11).
+from_body!(EditOk, Edit, "edit", empty_ok: false);
+from_body!(ReadByOk, ReadBy, "read_by", empty_ok: true);
 
 /// The name of a reply body, for errors and logs.
 pub fn body_name(body: &Body) -> &'static str {
@@ -76,6 +80,12 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::Block(_) => "block",
         Body::Unblock(_) => "unblock",
         Body::Presence(_) => "presence",
+        // Message lifecycle (§11).
+        Body::Edit(_) => "edit",
+        Body::Delete(_) => "delete",
+        Body::React(_) => "react",
+        Body::Unreact(_) => "unreact",
+        Body::ReadBy(_) => "read_by",
     }
 }
 

@@ -2,7 +2,7 @@ use crate::frame::Op;
 
 /// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
 /// in both (a test checks that each one here is an operation).
-pub const OP_NAMES: [&str; 27] = [
+pub const OP_NAMES: [&str; 33] = [
     "auth",
     "ping",
     "ok",
@@ -30,6 +30,13 @@ pub const OP_NAMES: [&str; 27] = [
     "receipt",
     "recalled",
     "kicked",
+    // Message lifecycle (§11).
+    "edit",
+    "delete",
+    "react",
+    "unreact",
+    "read_by",
+    "deleted",
 ];
 
 /// The JSON key of an operation, for logs, metrics and error messages.
@@ -62,6 +69,13 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::Receipt(_) => "receipt",
         Op::Recalled(_) => "recalled",
         Op::Kicked(_) => "kicked",
+        // Message lifecycle (§11).
+        Op::Edit(_) => "edit",
+        Op::Delete(_) => "delete",
+        Op::React(_) => "react",
+        Op::Unreact(_) => "unreact",
+        Op::ReadBy(_) => "read_by",
+        Op::Deleted(_) => "deleted",
     }
 }
 

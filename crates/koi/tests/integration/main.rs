@@ -26,6 +26,7 @@ mod filter;
 mod groups;
 mod http_api;
 mod input_bounds;
+mod lifecycle;
 mod messaging;
 mod presence;
 mod privacy;

@@ -45,6 +45,10 @@ impl<'de> Deserialize<'de> for OkReply {
             Body::Contacts(body(map)?)
         } else if has("online") {
             Body::Presence(body(map)?)
+        } else if has("count") && has("users") {
+            Body::ReadBy(body(map)?)
+        } else if has("seq") && map.len() == 1 {
+            Body::Edit(body(map)?)
         } else if map.is_empty() {
             Body::Ping(Empty {})
         } else {

@@ -5,15 +5,22 @@
 
 mod authorize;
 mod contacts;
+mod edit;
+mod events;
 mod fanout;
 mod file_access;
 mod group_name;
 mod groups;
+mod hide;
 mod known_users;
+mod message_view;
 mod messaging;
 mod presence;
 mod presence_visibility;
 mod push_api;
+mod reactions;
+mod read_by;
+mod references;
 
 pub use push_api::PushOutcome;
 
@@ -128,6 +135,12 @@ impl Logic {
             Op::Block(req) => empty(self.set_blocked(caller, req, true).await, Body::Block),
             Op::Unblock(req) => empty(self.set_blocked(caller, req, false).await, Body::Unblock),
             Op::Presence(req) => self.presence(caller, req).await.map(Body::Presence),
+            // Message lifecycle (§11).
+            Op::Edit(req) => self.edit(caller, req).await.map(Body::Edit),
+            Op::Delete(req) => empty(self.delete_for_me(caller, req).await, Body::Delete),
+            Op::React(req) => empty(self.react(caller, req, true).await, Body::React),
+            Op::Unreact(req) => empty(self.react(caller, req, false).await, Body::Unreact),
+            Op::ReadBy(req) => self.read_by(caller, req).await.map(Body::ReadBy),
             Op::Auth(_) => Err(KoiError::bad_request("already authenticated")),
             other => Err(KoiError::bad_request(format!(
                 "`{}` is not a request",

@@ -344,7 +344,7 @@ async fn replies_and_mentions(topology: Topology) {
         let history = c.history(&conv, None, None, None).await.unwrap();
         let stored = at(&history, answered.seq);
         assert_eq!(stored.reply_to, Some(original.seq));
-        assert_eq!(stored.mentions, [alice.clone()]);
+        assert_eq!(stored.mentions, std::slice::from_ref(&alice));
         let preview = stored.reply_preview.as_ref().unwrap();
         assert_eq!(
             (preview.from.as_str(), preview.kind.as_str()),

@@ -220,5 +220,5 @@ pub async fn read_by_and_unread(store: &Arc<dyn Store>) {
         .await
         .expect("counts");
     assert_eq!(counts, [(2, 0)], "the event is not counted");
-    assert!(UNREAD_CAP >= 2);
+    const { assert!(UNREAD_CAP >= 2) };
 }

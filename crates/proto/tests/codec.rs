@@ -137,3 +137,39 @@ fn signal_data_round_trips_any_json_value() {
         roundtrip(&frame);
     }
 }
+
+/// §11: the lifecycle replies decode by their shape (`{seq}` is `edit`,
+/// `{count, users}` is `read_by`), and an event message round-trips in both
+/// encodings with `ref` spelled as in the protocol.
+#[test]
+fn lifecycle_replies_and_events() {
+    for body in [
+        Body::Edit(koi_proto::EditOk { seq: 7 }),
+        Body::ReadBy(koi_proto::ReadByOk {
+            count: 2,
+            users: vec!["ann".into(), "bob".into()],
+        }),
+    ] {
+        roundtrip(&Frame {
+            id: 3,
+            op: Some(Op::Ok(OkReply { body: Some(body) })),
+        });
+    }
+    let event = Frame {
+        id: 0,
+        op: Some(Op::Msg(Message {
+            conv: "d:a:b".into(),
+            seq: 8,
+            kind: "event".into(),
+            event: Some(koi_proto::Event {
+                r#type: "react".into(),
+                r#ref: Some(7),
+                emoji: Some("👍".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
+    };
+    assert!(json::encode(&event).contains(r#""event":{"type":"react","ref":7,"emoji":"👍"}"#));
+    roundtrip(&event);
+}

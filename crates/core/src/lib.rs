@@ -10,6 +10,8 @@
 //! - [`WordFilter`]: the sensitive-word filter.
 //! - [`TokenBucket`]: the per-connection rate limit.
 //! - [`Role`], [`ContactState`]: group roles and contact states.
+//! - [`Search`], [`search_terms`]: a checked `search` and how text is cut into
+//!   search tokens.
 
 mod contact;
 mod conv_id;
@@ -18,6 +20,8 @@ mod filter;
 mod history;
 mod rate_limit;
 mod role;
+mod search;
+pub mod search_terms;
 mod send;
 mod user_id;
 
@@ -28,5 +32,9 @@ pub use filter::{FilterAction, FilterOutcome, WordFilter};
 pub use history::{DEFAULT_LIMIT, HistoryRange, MAX_LIMIT};
 pub use rate_limit::TokenBucket;
 pub use role::Role;
+pub use search::{
+    MAX_QUERY_BYTES, MAX_QUERY_WORDS, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT, Search,
+    searchable_text,
+};
 pub use send::{MAX_META_BYTES, MAX_TEXT_BYTES, SENDABLE_KINDS, validate_send};
 pub use user_id::UserId;

@@ -2,7 +2,7 @@ use crate::frame::Op;
 
 /// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
 /// in both (a test checks that each one here is an operation).
-pub const OP_NAMES: [&str; 27] = [
+pub const OP_NAMES: [&str; 28] = [
     "auth",
     "ping",
     "ok",
@@ -30,6 +30,8 @@ pub const OP_NAMES: [&str; 27] = [
     "receipt",
     "recalled",
     "kicked",
+    // Search (issue #22).
+    "search",
 ];
 
 /// The JSON key of an operation, for logs, metrics and error messages.
@@ -62,6 +64,8 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::Receipt(_) => "receipt",
         Op::Recalled(_) => "recalled",
         Op::Kicked(_) => "kicked",
+        // Search (issue #22).
+        Op::Search(_) => "search",
     }
 }
 

@@ -23,6 +23,7 @@ mod files;
 mod groups;
 mod history;
 mod membership;
+mod search;
 mod sessions;
 
 use std::sync::{Arc, OnceLock};
@@ -41,6 +42,7 @@ pub use self::files::{file_references, unreferenced_file_sweep};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
+pub use self::search::{search_hidden, search_paging, search_scope, search_words};
 pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
@@ -70,6 +72,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     unreferenced_file_sweep(store).await;
     sessions(store).await;
     account_standing(store).await;
+    // Search (issue #22); `search_hidden` needs a way to hide, each store's
+    // own tests run it.
+    search_words(store).await;
+    search_scope(store).await;
+    search_paging(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

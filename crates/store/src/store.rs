@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use crate::{AccountState, NewSession, RevocationState, SessionRecord};
@@ -211,4 +211,14 @@ pub trait Store: Send + Sync + 'static {
     /// Revoked sessions unexpired at `now_ms`, and the accounts that are
     /// disabled, deleted or revoked their tokens after `since_ms`.
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError>;
+
+    // ---- search (issue #22) -------------------------------------------------
+
+    /// The newest messages matching `search` (descending by id, at most
+    /// `search.limit`) among those `user` may read now: their direct
+    /// conversations, the groups they are a member of now; never events,
+    /// recalled or system messages, nor those `user` hid ("delete for me",
+    /// the `hidden_messages` table). Edited messages are found by their
+    /// current text.
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError>;
 }

@@ -28,6 +28,8 @@ mod files;
 mod groups;
 mod messages;
 mod schema;
+mod search;
+mod search_index;
 mod secrets;
 mod sessions;
 mod users;
@@ -37,7 +39,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 use tokio_postgres::NoTls;
 
@@ -448,5 +450,12 @@ impl Store for PostgresStore {
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
         let db = self.reader().await?;
         sessions::revocations(&db, now_ms, since_ms).await
+    }
+
+    // ---- search (issue #22) ----
+
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
+        let db = self.reader().await?;
+        search::search(&db, user, search).await
     }
 }

@@ -8,7 +8,7 @@
 //! - [`readers`]: a pool of read-only connections; reads never wait for writes.
 //! - [`schema`]: the migrations, tracked by `PRAGMA user_version`.
 //! - One file of queries per domain: messages, conversations, users, groups,
-//!   contacts, files.
+//!   contacts, files; [`search`] and [`search_index`] for message search.
 
 mod activity;
 mod appends;
@@ -25,6 +25,8 @@ mod messages;
 mod readers;
 mod recent;
 mod schema;
+mod search;
+mod search_index;
 mod sent_keys;
 mod sessions;
 mod syncer;
@@ -37,7 +39,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
@@ -81,6 +83,7 @@ impl SqliteStore {
         }
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        search_index::backfill(&conn)?;
         // Moves what the last run left in the journal, before the activity
         // counter is read from `convs`.
         let recent = Arc::new(Recent::new(policy.crowd()));
@@ -439,6 +442,15 @@ impl Store for SqliteStore {
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
         self.readers
             .read(move |c| sessions::revocations(c, now_ms, since_ms))
+            .await
+    }
+
+    // ---- search (issue #22) ----
+
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
+        let (user, search, recent) = (user.clone(), search.clone(), self.recent.clone());
+        self.readers
+            .read(move |c| search::search(c, &recent, &user, &search))
             .await
     }
 }

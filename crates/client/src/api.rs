@@ -10,8 +10,8 @@ use koi_proto::frame::Op;
 use koi_proto::ok::Body;
 use koi_proto::{
     ContactsOk, ConvSummary, Empty, Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk,
-    GroupRef, History, HistoryOk, Message, Presence, PresenceOk, Read, Recall, SendOk, Signal,
-    SignalOk, SyncOk, Typing, UserRef,
+    GroupRef, History, HistoryOk, Message, Presence, PresenceOk, Read, Recall, Search, SearchOk,
+    SendOk, Signal, SignalOk, SyncOk, Typing, UserRef,
 };
 
 use crate::error::{ClientError, Result};
@@ -253,6 +253,15 @@ pub trait Api: Sync {
             online: None,
         }));
         async move { Ok(expect::<PresenceOk>(reply.await?)?.online) }
+    }
+
+    // ---- search (issue #22) ----
+
+    /// `search`: messages the caller may read matching every word of `req.q`,
+    /// newest first.
+    fn search(&self, req: Search) -> impl Future<Output = Result<Vec<Message>>> + Send {
+        let reply = self.request(Op::Search(req));
+        async move { Ok(expect::<SearchOk>(reply.await?)?.msgs) }
     }
 }
 

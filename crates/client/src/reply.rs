@@ -7,7 +7,8 @@
 
 use koi_proto::ok::Body;
 use koi_proto::{
-    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, SendOk, SignalOk, SyncOk,
+    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, SearchOk, SendOk, SignalOk,
+    SyncOk,
 };
 
 use crate::error::{ClientError, Result};
@@ -52,6 +53,20 @@ from_body!(GroupInfoOk, GroupInfo, "group_info", empty_ok: false);
 from_body!(ContactsOk, Contacts, "contacts", empty_ok: true);
 from_body!(PresenceOk, Presence, "presence", empty_ok: true);
 
+// Search (issue #22): in JSON `{msgs}` reads as `history`'s body, which it is
+// shaped like.
+impl FromBody for SearchOk {
+    const NAME: &'static str = "search";
+    fn from_body(body: Body) -> Option<Self> {
+        match body {
+            Body::Search(x) => Some(x),
+            Body::History(h) => Some(Self { msgs: h.msgs }),
+            Body::Ping(_) => Some(Self::default()),
+            _ => None,
+        }
+    }
+}
+
 /// The name of a reply body, for errors and logs.
 pub fn body_name(body: &Body) -> &'static str {
     match body {
@@ -76,6 +91,8 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::Block(_) => "block",
         Body::Unblock(_) => "unblock",
         Body::Presence(_) => "presence",
+        // Search (issue #22).
+        Body::Search(_) => "search",
     }
 }
 

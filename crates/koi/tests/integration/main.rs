@@ -32,6 +32,7 @@ mod privacy;
 mod provisioning;
 mod push_api;
 mod roles;
+mod search;
 mod session;
 mod shutdown;
 mod tls;

@@ -14,6 +14,7 @@ mod messaging;
 mod presence;
 mod presence_visibility;
 mod push_api;
+mod search;
 
 pub use push_api::PushOutcome;
 
@@ -128,6 +129,8 @@ impl Logic {
             Op::Block(req) => empty(self.set_blocked(caller, req, true).await, Body::Block),
             Op::Unblock(req) => empty(self.set_blocked(caller, req, false).await, Body::Unblock),
             Op::Presence(req) => self.presence(caller, req).await.map(Body::Presence),
+            // Search (issue #22).
+            Op::Search(req) => self.search(caller, req).await.map(Body::Search),
             Op::Auth(_) => Err(KoiError::bad_request("already authenticated")),
             other => Err(KoiError::bad_request(format!(
                 "`{}` is not a request",

@@ -67,7 +67,7 @@ async fn a_file_uploaded_to_one_node_is_served_by_every_node(topology: Topology)
     let (id, sha256) = upload(koi.node(0), &token, "pond.bin", bytes.clone().into()).await;
     assert_eq!(sha256, hex(&Sha256::digest(&bytes)));
     assert!(
-        koi.s3().has_object(&format!("files/{id}")).await.unwrap(),
+        koi.s3().has_file(&id).await.unwrap(),
         "acknowledged only once the object is in the bucket"
     );
 

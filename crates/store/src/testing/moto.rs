@@ -150,16 +150,15 @@ impl MotoServer {
         }
     }
 
-    /// Whether the bucket holds the object `key` (a `HEAD`, unsigned).
-    pub async fn has_object(&self, key: &str) -> io::Result<bool> {
-        let status = self
-            .request("HEAD", &format!("/{}/{key}", self.bucket))
-            .await?;
-        match status.split(' ').nth(1) {
-            Some("200") => Ok(true),
-            Some("404") => Ok(false),
-            _ => Err(io::Error::other(format!("HEAD {key}: {status}"))),
-        }
+    /// Whether the bucket holds file `id`'s object (fetched through
+    /// [`crate::ObjectContent`], signed like a node's requests).
+    pub async fn has_file(&self, id: &str) -> io::Result<bool> {
+        use crate::FileContent;
+        let dir = tempfile::tempdir()?;
+        self.content()?
+            .fetch(id, &dir.path().join("probe"))
+            .await
+            .map_err(io::Error::other)
     }
 
     async fn put_bucket(&self) -> io::Result<String> {

@@ -97,14 +97,16 @@ async fn a_file_uploaded_to_one_node_is_served_by_every_node(topology: Topology)
 const LARGE: usize = 64 * 1024 * 1024;
 
 /// How much a node's peak resident memory may grow while a [`LARGE`] file
-/// goes through it: a quarter of the file. A node that held the file (or a
-/// good part of it) in memory at any moment would pass this.
-const GROWTH_BOUND_KIB: u64 = (LARGE / 4 / 1024) as u64;
+/// goes through it: half the file. A node that held the file in memory at
+/// any moment would pass this; one upload to S3 takes one 5 MiB part, but
+/// the allocator may keep a part's buffer per worker thread, and a busy
+/// machine may have several parts' buffers live at once.
+const GROWTH_BOUND_KIB: u64 = (LARGE / 2 / 1024) as u64;
 
 /// A 64 MiB upload, sent in 64 KiB chunks, goes in through node 0 and out
 /// through the last node (in a cluster, one that fetches it from the shared
 /// store) with the same SHA-256, and neither node's peak resident memory
-/// (`VmHWM`) grows by a quarter of the file: the bytes stream through disk
+/// (`VmHWM`) grows by half the file: the bytes stream through disk
 /// and the store, never all in memory. A small file through the same nodes
 /// first, so that first-use allocations (connection pools) are not counted.
 async fn large_files_stream_through_in_bounded_memory(topology: Topology) {

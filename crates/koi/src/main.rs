@@ -49,6 +49,8 @@ fn run() -> anyhow::Result<()> {
     // The bench opens a NATS client per user in `relay-baseline`: not a line each.
     let default_filter = match cli.command {
         Command::Bench(_) => "info,async_nats=warn",
+        // Log lines would tear the full-screen interface apart.
+        Command::Chat(_) => "off",
         _ => "info",
     };
     tracing_subscriber::fmt()

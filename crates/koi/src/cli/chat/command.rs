@@ -1,0 +1,163 @@
+//! What a typed line means: a message, or a `/command`.
+
+/// One submitted line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Text for the current conversation (`//x` is the text `/x`).
+    Text(String),
+    Command(Command),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/to USER`
+    To(String),
+    /// `/group NAME`: one of your groups, by name (or `g:ID`).
+    Group(String),
+    /// `/group create NAME [MEMBERS...]`
+    GroupCreate {
+        name: String,
+        members: Vec<String>,
+    },
+    /// `/group join ID`
+    GroupJoin(String),
+    /// `/group leave`: the current group.
+    GroupLeave,
+    /// `/file PATH`
+    File(String),
+    /// `/sessions`
+    Sessions,
+    /// `/sessions end ID`
+    EndSession(String),
+    /// `/logout [all]`
+    Logout {
+        all: bool,
+    },
+    Help,
+    Quit,
+}
+
+/// Why a `/command` was not understood: the usage to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage(pub String);
+
+/// The usage of every command, for `/help`.
+pub const HELP: &[&str] = &[
+    "/to USER                        write to USER (checked: they must exist)",
+    "/group NAME                     one of your groups, by name (a choice when several match)",
+    "/group create NAME [MEMBERS..]  create a group and open it",
+    "/group join ID                  join a public group and open it",
+    "/group leave                    leave the open group",
+    "/file PATH                      send a file",
+    "/sessions                       your logged-in devices",
+    "/sessions end ID                log that device out",
+    "/logout [all]                   log out (all: every device) and leave",
+    "/help                           this text (Esc closes it)",
+    "/quit                           leave (or Ctrl-C)",
+    "//text                          send a text that begins with /",
+    "keys: Tab/Shift-Tab, Up/Down, Ctrl-N/Ctrl-P switch conversations; PageUp/PageDown",
+    "      scroll; Ctrl-L redraws; Ctrl-U clears the line; Esc closes this panel",
+];
+
+/// Parses one line; `Ok(None)` for a blank one.
+pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    if line.starts_with("//") {
+        return Ok(Some(Input::Text(line[1..].to_owned())));
+    }
+    let Some(command) = line.strip_prefix('/') else {
+        return Ok(Some(Input::Text(line.to_owned())));
+    };
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let usage = |text: &str| Err(Usage(format!("usage: {text}")));
+    let command = match words.as_slice() {
+        ["to", user] => Command::To((*user).to_owned()),
+        ["to", ..] => return usage("/to USER"),
+        ["group", "create", name, members @ ..] => Command::GroupCreate {
+            name: (*name).to_owned(),
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        },
+        ["group", "join", id] => Command::GroupJoin((*id).to_owned()),
+        ["group", "leave"] => Command::GroupLeave,
+        ["group", "create" | "join" | "leave", ..] | ["group"] => {
+            return usage(
+                "/group NAME, /group create NAME [MEMBERS..], /group join ID, /group leave",
+            );
+        }
+        ["group", ..] => Command::Group(words[1..].join(" ")),
+        ["file", _, ..] => {
+            let path = command
+                .trim_start()
+                .strip_prefix("file")
+                .unwrap_or_default();
+            Command::File(path.trim().to_owned())
+        }
+        ["sessions"] => Command::Sessions,
+        ["sessions", "end", id] => Command::EndSession((*id).to_owned()),
+        ["sessions", ..] => return usage("/sessions, /sessions end ID"),
+        ["logout"] => Command::Logout { all: false },
+        ["logout", "all"] => Command::Logout { all: true },
+        ["logout", ..] => return usage("/logout [all]"),
+        ["help" | "h" | "?"] => Command::Help,
+        ["quit" | "exit" | "q"] => Command::Quit,
+        _ => {
+            return Err(Usage(format!(
+                "unknown command /{} (try /help; //text sends a text beginning with /)",
+                words.first().copied().unwrap_or("")
+            )));
+        }
+    };
+    Ok(Some(Input::Command(command)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(line: &str) -> Command {
+        match parse(line) {
+            Ok(Some(Input::Command(c))) => c,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_are_texts_unless_they_begin_with_one_slash() {
+        assert_eq!(parse("clear"), Ok(Some(Input::Text("clear".into()))));
+        assert_eq!(parse("//to bob"), Ok(Some(Input::Text("/to bob".into()))));
+        assert_eq!(parse("   "), Ok(None));
+    }
+
+    #[test]
+    fn commands_take_their_arguments() {
+        assert_eq!(command("/to bob"), Command::To("bob".into()));
+        assert_eq!(
+            command("/group the team"),
+            Command::Group("the team".into())
+        );
+        assert_eq!(
+            command("/group create team bob carol"),
+            Command::GroupCreate {
+                name: "team".into(),
+                members: vec!["bob".into(), "carol".into()]
+            }
+        );
+        assert_eq!(command("/logout all"), Command::Logout { all: true });
+        assert_eq!(
+            command("/sessions end s1"),
+            Command::EndSession("s1".into())
+        );
+        assert_eq!(
+            command("/file my notes.txt"),
+            Command::File("my notes.txt".into())
+        );
+    }
+
+    #[test]
+    fn a_wrong_command_says_how_to_use_it() {
+        assert!(parse("/to").is_err_and(|u| u.0.contains("/to USER")));
+        assert!(parse("/clear").is_err_and(|u| u.0.contains("unknown command /clear")));
+    }
+}

@@ -1,0 +1,91 @@
+//! `koi chat`: a full-screen terminal chat. The conversation list with unread
+//! counts, the open conversation with its history, and a prompt naming where
+//! a line goes.
+//!
+//! - [`state`]: what is shown and how it changes (no I/O), with
+//!   [`conversation`], [`editor`], [`command`] (typed lines) and [`transcript`]
+//!   (messages as lines);
+//! - [`keys`]: keys and mouse; [`view`]: drawing; [`screen`]: the terminal;
+//! - [`runner`]: the server requests the state asks for ([`effect`]).
+
+mod command;
+mod conversation;
+mod editor;
+mod effect;
+mod keys;
+mod runner;
+mod screen;
+mod state;
+#[cfg(test)]
+mod state_tests;
+mod transcript;
+mod upload;
+mod view;
+
+use std::sync::Arc;
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use koi_client::Event;
+use tokio::sync::mpsc;
+
+use super::Login;
+use effect::Effect;
+use screen::Screen;
+use state::Chat;
+
+/// Chat in a full-screen terminal interface (keys and commands: /help).
+#[derive(clap::Args, Debug)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    login: Login,
+}
+
+pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let client = Arc::new(args.login.connect().await?);
+    let mut chat = Chat::new(client.user());
+    let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
+    let start = |effects: Vec<Effect>| {
+        for effect in effects {
+            runner::spawn(&client, effect, &outcomes_tx);
+        }
+    };
+    let mut screen = Screen::enter()?;
+    let mut terminal_events = EventStream::new();
+    let mut client_open = true;
+    let result = loop {
+        if chat.redraw {
+            chat.redraw = false;
+            screen.terminal.clear()?;
+        }
+        screen.terminal.draw(|frame| view::draw(frame, &mut chat))?;
+        let effects = tokio::select! {
+            event = terminal_events.next() => match event {
+                Some(Ok(event)) => keys::handle(&mut chat, event),
+                Some(Err(e)) => break Err(e.into()),
+                None => break Ok(()),
+            },
+            event = client.next_event(), if client_open => match event {
+                Some(Event::Push(op)) => chat.push(op),
+                Some(Event::Connected { reconnect, .. }) => chat.connected(reconnect),
+                Some(Event::Disconnected { reason, reconnecting }) => {
+                    chat.disconnected(&reason, reconnecting);
+                    Vec::new()
+                }
+                None => {
+                    client_open = false;
+                    chat.disconnected("closed", false);
+                    Vec::new()
+                }
+            },
+            Some(outcome) = outcomes.recv() => chat.outcome(outcome),
+        };
+        start(effects);
+        if chat.quit {
+            break Ok(());
+        }
+    };
+    drop(screen);
+    client.close().await;
+    result
+}

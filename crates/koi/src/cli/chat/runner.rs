@@ -1,0 +1,192 @@
+//! Makes the requests the screen asks for, each on its own task, and reports
+//! what came back on a channel: the screen never waits for the network.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use koi_client::proto::Message;
+use koi_client::{Api, Client, ClientError};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::effect::{Effect, Outcome};
+use super::transcript::clock;
+use super::upload::{kind_of, mime_of};
+use crate::cli::direct_conv;
+
+/// The page of history fetched at a time.
+const PAGE: u32 = 50;
+
+/// Runs `effect` on a task; its outcome goes to `outcomes`.
+pub fn spawn(client: &Arc<Client>, effect: Effect, outcomes: &UnboundedSender<Outcome>) {
+    let (client, outcomes) = (client.clone(), outcomes.clone());
+    tokio::spawn(async move {
+        let outcome = match run(&client, effect).await {
+            Ok(Some(outcome)) => outcome,
+            Ok(None) => return,
+            Err(e) => Outcome::Status(format!("! {}", describe(&e))),
+        };
+        let _ = outcomes.send(outcome);
+    });
+}
+
+/// The server's error code and message, or what went wrong.
+fn describe(e: &ClientError) -> String {
+    match e {
+        ClientError::Server { code, message } => format!("{code}: {message}"),
+        ClientError::Http {
+            code: Some(code),
+            message,
+            ..
+        } => format!("{code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+fn code(e: &ClientError) -> Option<&str> {
+    match e {
+        ClientError::Server { code, .. } => Some(code),
+        ClientError::Http { code, .. } => code.as_deref(),
+        _ => None,
+    }
+}
+
+async fn run(client: &Client, effect: Effect) -> Result<Option<Outcome>, ClientError> {
+    let me = client.user().to_owned();
+    let outcome = match effect {
+        Effect::Sync => Outcome::Synced(client.sync().await?),
+        Effect::History { conv, before } => Outcome::History {
+            msgs: client.history(&conv, None, before, Some(PAGE)).await?,
+            conv,
+        },
+        Effect::Read { conv, seq } => {
+            client.read(&conv, seq).await?;
+            return Ok(None);
+        }
+        Effect::Send {
+            conv,
+            to,
+            client_msg_id,
+            text,
+        } => {
+            let send = koi_client::proto::Send {
+                to,
+                conv: None,
+                client_msg_id: client_msg_id.clone(),
+                kind: "text".to_owned(),
+                text: Some(text),
+                file: None,
+                meta: None,
+            };
+            let send = in_conv(send, &conv);
+            Outcome::Sent {
+                conv,
+                client_msg_id,
+                result: stored(client, send)
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| describe(&e)),
+            }
+        }
+        Effect::CheckUser(user) => {
+            // `read` of the direct conversation is `not_found` for a user who
+            // does not exist, and moves no cursor backwards for one who does.
+            match client.read(&direct_conv(&me, &user), 0).await {
+                Ok(()) => Outcome::UserExists(user),
+                Err(e) if code(&e) == Some("not_found") => {
+                    Outcome::Status(format!("no user named {user}: nothing changed"))
+                }
+                Err(e) if code(&e) == Some("bad_request") => {
+                    Outcome::Status(format!("{user} is not a valid user name: nothing changed"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Effect::GroupCreate { name, members } => {
+            let group = client.group_create(&name, members, false).await?;
+            Outcome::Joined(format!("g:{}", group.id))
+        }
+        Effect::GroupJoin(id) => {
+            let id = id.trim_start_matches("g:").to_owned();
+            client.group_join(&id).await?;
+            Outcome::Joined(format!("g:{id}"))
+        }
+        Effect::GroupLeave(conv) => {
+            client.group_leave(conv.trim_start_matches("g:")).await?;
+            Outcome::Left(conv)
+        }
+        Effect::File { conv, to, path } => {
+            let bytes = tokio::fs::read(&path).await.map_err(ClientError::Io)?;
+            let name = Path::new(&path)
+                .file_name()
+                .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
+            let mime = mime_of(&name);
+            let info = client.http().upload_file(&name, mime, bytes).await?;
+            let send = koi_client::proto::Send {
+                to,
+                conv: None,
+                client_msg_id: crate::cli::client_msg_id(),
+                kind: kind_of(mime).to_owned(),
+                text: None,
+                file: Some(info.to_file()),
+                meta: None,
+            };
+            let client_msg_id = send.client_msg_id.clone();
+            Outcome::Sent {
+                result: stored(client, in_conv(send, &conv))
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| describe(&e)),
+                conv,
+                client_msg_id,
+            }
+        }
+        Effect::Sessions => {
+            let mut lines = vec!["your sessions (/sessions end ID logs one out):".to_owned()];
+            for s in client.http().sessions().await? {
+                let current = if s.current { " (this one)" } else { "" };
+                lines.push(format!(
+                    "  {} since {} last used {} UTC {}{current}",
+                    s.id,
+                    clock(s.created_at),
+                    clock(s.last_used_at),
+                    s.user_agent
+                ));
+            }
+            Outcome::Panel(lines)
+        }
+        Effect::EndSession(id) => {
+            client.http().end_session(&id).await?;
+            Outcome::Status(format!("session {id} logged out"))
+        }
+        Effect::Logout { all } => {
+            client.http().logout(all).await?;
+            Outcome::LoggedOut
+        }
+    };
+    Ok(Some(outcome))
+}
+
+/// Direct messages go `to` the peer; others into `conv`.
+fn in_conv(mut send: koi_client::proto::Send, conv: &str) -> koi_client::proto::Send {
+    if send.to.is_none() {
+        send.conv = Some(conv.to_owned());
+    }
+    send
+}
+
+/// Sends, and returns the message as stored.
+async fn stored(client: &Client, send: koi_client::proto::Send) -> Result<Message, ClientError> {
+    let ok = client.send(send.clone()).await?;
+    Ok(Message {
+        conv: ok.conv,
+        seq: ok.seq,
+        id: ok.id,
+        from: client.user().to_owned(),
+        kind: send.kind,
+        text: send.text,
+        file: send.file,
+        meta: send.meta,
+        ts: ok.ts,
+        client_msg_id: send.client_msg_id,
+    })
+}

@@ -1,0 +1,500 @@
+//! Everything the screen shows, and how commands, keys' intents and the
+//! server's pushes and replies change it. No I/O: changes that need the server
+//! return [`Effect`]s.
+
+use koi_client::proto::frame::Op;
+use koi_client::proto::{ConvSummary, Message};
+
+use super::command::{Command, HELP, Input};
+use super::conversation::{Conversation, Pending, Place};
+use super::editor::Editor;
+use super::effect::{Effect, Outcome};
+use crate::cli::{client_msg_id, direct_conv};
+
+pub struct Chat {
+    pub me: String,
+    /// Newest activity first.
+    pub convs: Vec<Conversation>,
+    /// The open conversation's id.
+    pub current: Option<String>,
+    pub editor: Editor,
+    /// Lines scrolled up from the bottom of the open conversation.
+    pub scroll: usize,
+    /// Set by the view when `scroll` reached the oldest line loaded.
+    pub at_top: bool,
+    /// The message area's height, as last drawn.
+    pub page: usize,
+    /// One line under the messages: errors, confirmations.
+    pub status: String,
+    /// Shown over the messages until Esc (help, sessions, a choice).
+    pub panel: Vec<String>,
+    /// `/group NAME` matched several: their conversations, numbered from 1.
+    pub choice: Vec<String>,
+    pub connected: bool,
+    pub quit: bool,
+    /// Ctrl-L: repaint everything.
+    pub redraw: bool,
+}
+
+impl Chat {
+    pub fn new(me: &str) -> Chat {
+        Chat {
+            me: me.to_owned(),
+            convs: Vec::new(),
+            current: None,
+            editor: Editor::default(),
+            scroll: 0,
+            at_top: false,
+            page: 0,
+            status: "choose a conversation: Tab, /to USER, /group NAME (/help)".to_owned(),
+            panel: Vec::new(),
+            choice: Vec::new(),
+            connected: true,
+            quit: false,
+            redraw: false,
+        }
+    }
+
+    pub fn conv(&self, id: &str) -> Option<&Conversation> {
+        self.convs.iter().find(|c| c.conv == id)
+    }
+
+    fn conv_mut(&mut self, id: &str) -> &mut Conversation {
+        let at = match self.convs.iter().position(|c| c.conv == id) {
+            Some(at) => at,
+            None => {
+                self.convs.push(Conversation::new(id, &self.me));
+                self.convs.len() - 1
+            }
+        };
+        &mut self.convs[at]
+    }
+
+    pub fn open_conv(&self) -> Option<&Conversation> {
+        self.current.as_deref().and_then(|id| self.conv(id))
+    }
+
+    /// The prompt before the typed line.
+    pub fn prompt(&self) -> String {
+        if !self.choice.is_empty() {
+            return format!("choose 1-{} › ", self.choice.len());
+        }
+        self.open_conv()
+            .map(Conversation::prompt)
+            .unwrap_or_else(|| "› ".to_owned())
+    }
+
+    fn sort(&mut self) {
+        self.convs.sort_by_key(|c| std::cmp::Reverse(c.last_ts));
+    }
+
+    /// Opens `id`: loads its messages if needed and marks them read.
+    pub fn open(&mut self, id: &str) -> Vec<Effect> {
+        self.current = Some(id.to_owned());
+        self.scroll = 0;
+        self.panel.clear();
+        self.choice.clear();
+        let conv = self.conv_mut(id);
+        let mut effects = Vec::new();
+        if !conv.loaded {
+            effects.push(Effect::History {
+                conv: id.to_owned(),
+                before: None,
+            });
+        }
+        if conv.unread() > 0 {
+            conv.read_seq = conv.last_seq;
+            effects.push(Effect::Read {
+                conv: id.to_owned(),
+                seq: conv.last_seq,
+            });
+        }
+        let title = conv.title();
+        self.status = format!("{title} (Tab switches, /help)");
+        effects
+    }
+
+    /// Tab, Ctrl-N (`step` 1) or Shift-Tab, Ctrl-P (`step` -1).
+    pub fn switch(&mut self, step: isize) -> Vec<Effect> {
+        if self.convs.is_empty() {
+            self.status = "no conversations yet: /to USER or /group NAME".to_owned();
+            return Vec::new();
+        }
+        let len = self.convs.len() as isize;
+        let next = match self
+            .current
+            .as_deref()
+            .and_then(|id| self.convs.iter().position(|c| c.conv == id))
+        {
+            Some(at) => (at as isize + step).rem_euclid(len),
+            None if step > 0 => 0,
+            None => len - 1,
+        };
+        let id = self.convs[next as usize].conv.clone();
+        self.open(&id)
+    }
+
+    /// Enter: the typed line.
+    pub fn submit(&mut self) -> Vec<Effect> {
+        let line = self.editor.take();
+        if !self.choice.is_empty() {
+            return self.choose(line.trim());
+        }
+        self.panel.clear();
+        match super::command::parse(&line) {
+            Ok(None) => Vec::new(),
+            Ok(Some(Input::Text(text))) => self.send(text),
+            Ok(Some(Input::Command(command))) => self.command(command),
+            Err(usage) => {
+                self.status = usage.0;
+                Vec::new()
+            }
+        }
+    }
+
+    fn choose(&mut self, answer: &str) -> Vec<Effect> {
+        let picked = answer
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| self.choice.get(i).cloned());
+        match picked {
+            Some(id) => self.open(&id),
+            None => {
+                self.status = format!("type a number from 1 to {} (Esc: none)", self.choice.len());
+                Vec::new()
+            }
+        }
+    }
+
+    /// Esc: closes the panel and forgets a choice.
+    pub fn dismiss(&mut self) {
+        self.panel.clear();
+        self.choice.clear();
+    }
+
+    /// Where the open conversation sends: the peer (direct) or the conversation.
+    fn target(&mut self) -> Option<(String, Option<String>)> {
+        let Some(conv) = self.open_conv() else {
+            self.status = "choose someone first: /to USER, /group NAME or Tab".to_owned();
+            return None;
+        };
+        let to = match &conv.place {
+            Place::Direct { peer } => Some(peer.clone()),
+            Place::Group { .. } => None,
+            Place::System => {
+                self.status = "the system conversation is read-only".to_owned();
+                return None;
+            }
+        };
+        Some((conv.conv.clone(), to))
+    }
+
+    fn send(&mut self, text: String) -> Vec<Effect> {
+        let Some((conv, to)) = self.target() else {
+            return Vec::new();
+        };
+        let id = client_msg_id();
+        self.conv_mut(&conv).pending.push(Pending {
+            client_msg_id: id.clone(),
+            text: text.clone(),
+            ts: now_ms(),
+            failed: None,
+        });
+        self.scroll = 0;
+        vec![Effect::Send {
+            conv,
+            to,
+            client_msg_id: id,
+            text,
+        }]
+    }
+
+    fn command(&mut self, command: Command) -> Vec<Effect> {
+        match command {
+            Command::To(user) => self.open_user(user),
+            Command::Group(name) => self.group(&name),
+            Command::GroupCreate { name, members } => vec![Effect::GroupCreate { name, members }],
+            Command::GroupJoin(id) => vec![Effect::GroupJoin(id)],
+            Command::GroupLeave => match self.current.as_deref() {
+                Some(id) if id.starts_with("g:") => vec![Effect::GroupLeave(id.to_owned())],
+                _ => {
+                    self.status = "/group leave leaves the open group: open it first".to_owned();
+                    Vec::new()
+                }
+            },
+            Command::File(path) => match self.target() {
+                Some((conv, to)) => vec![Effect::File { conv, to, path }],
+                None => Vec::new(),
+            },
+            Command::Sessions => vec![Effect::Sessions],
+            Command::EndSession(id) => vec![Effect::EndSession(id)],
+            Command::Logout { all } => vec![Effect::Logout { all }],
+            Command::Help => {
+                self.panel = HELP.iter().map(|l| (*l).to_owned()).collect();
+                Vec::new()
+            }
+            Command::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+        }
+    }
+
+    fn open_user(&mut self, user: String) -> Vec<Effect> {
+        if user == self.me {
+            self.status = "that is you: write to someone else".to_owned();
+            return Vec::new();
+        }
+        let known = self
+            .convs
+            .iter()
+            .find(|c| matches!(&c.place, Place::Direct { peer } if *peer == user));
+        if let Some(conv) = known.map(|c| c.conv.clone()) {
+            return self.open(&conv);
+        }
+        self.status = format!("looking for {user}…");
+        vec![Effect::CheckUser(user)]
+    }
+
+    /// `/group NAME`: your groups named NAME (case-insensitive), or `g:ID`.
+    fn group(&mut self, name: &str) -> Vec<Effect> {
+        let matches: Vec<String> = self
+            .convs
+            .iter()
+            .filter(|c| match &c.place {
+                Place::Group { name: n } => n.eq_ignore_ascii_case(name) || c.conv == name,
+                _ => false,
+            })
+            .map(|c| c.conv.clone())
+            .collect();
+        match matches.as_slice() {
+            [] => {
+                self.status =
+                    format!("you are in no group named {name} (/group join ID to join one)");
+                Vec::new()
+            }
+            [one] => {
+                let one = one.clone();
+                self.open(&one)
+            }
+            several => {
+                self.panel = vec![format!("{} groups are named {name}:", several.len())];
+                for (n, id) in several.iter().enumerate() {
+                    let unread = self.conv(id).map_or(0, Conversation::unread);
+                    self.panel
+                        .push(format!("  {}) #{name} ({id}, {unread} unread)", n + 1));
+                }
+                self.panel.push("type its number (Esc: none)".to_owned());
+                self.choice = several.to_vec();
+                Vec::new()
+            }
+        }
+    }
+
+    /// PageUp / the wheel: older lines; at the top, older messages.
+    pub fn scroll_up(&mut self, lines: usize) -> Vec<Effect> {
+        if self.at_top {
+            if let Some(conv) = self.open_conv()
+                && let Some(before) = conv.older_than()
+            {
+                return vec![Effect::History {
+                    conv: conv.conv.clone(),
+                    before: Some(before),
+                }];
+            }
+            return Vec::new();
+        }
+        self.scroll += lines;
+        Vec::new()
+    }
+
+    pub fn scroll_down(&mut self, lines: usize) {
+        self.scroll = self.scroll.saturating_sub(lines);
+        self.at_top = false;
+    }
+
+    /// A push from the server.
+    pub fn push(&mut self, op: Op) -> Vec<Effect> {
+        match op {
+            Op::Msg(m) => self.message(m),
+            Op::Receipt(r) => {
+                let me = self.me.clone();
+                let conv = self.conv_mut(&r.conv);
+                if r.user == me {
+                    conv.read_seq = conv.read_seq.max(r.seq);
+                } else {
+                    conv.peer_read = conv.peer_read.max(r.seq);
+                }
+                Vec::new()
+            }
+            Op::Recalled(r) => {
+                self.conv_mut(&r.conv).recall(r.seq);
+                Vec::new()
+            }
+            Op::Kicked(k) => {
+                self.status = format!("the server logged this device out: {}", k.reason);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn message(&mut self, m: Message) -> Vec<Effect> {
+        let known = self.conv(&m.conv).is_some();
+        let open = self.current.as_deref() == Some(m.conv.as_str());
+        let mine = m.from == self.me;
+        let (id, seq) = (m.conv.clone(), m.seq);
+        let conv = self.conv_mut(&id);
+        conv.insert(m);
+        let mut effects = Vec::new();
+        if open || mine {
+            conv.read_seq = conv.read_seq.max(seq);
+        }
+        if open {
+            effects.push(Effect::Read { conv: id, seq });
+        }
+        if !known {
+            // A new group is named by `sync`.
+            effects.push(Effect::Sync);
+        }
+        self.sort();
+        effects
+    }
+
+    /// The client (re)connected: catch up the list.
+    pub fn connected(&mut self, reconnect: bool) -> Vec<Effect> {
+        self.connected = true;
+        if reconnect {
+            self.status = "reconnected".to_owned();
+        }
+        vec![Effect::Sync]
+    }
+
+    pub fn disconnected(&mut self, reason: &str, reconnecting: bool) {
+        self.connected = false;
+        self.status = if reconnecting {
+            format!("disconnected ({reason}); reconnecting…")
+        } else {
+            format!("disconnected for good ({reason}); /quit to leave")
+        };
+    }
+
+    /// A reply came back.
+    pub fn outcome(&mut self, outcome: Outcome) -> Vec<Effect> {
+        match outcome {
+            Outcome::Synced(summaries) => self.synced(&summaries),
+            Outcome::History { conv, msgs } => {
+                let conv = self.conv_mut(&conv);
+                conv.loaded = true;
+                for m in msgs {
+                    conv.insert(m);
+                }
+                Vec::new()
+            }
+            Outcome::Sent {
+                conv,
+                client_msg_id,
+                result,
+            } => self.sent(&conv, &client_msg_id, result),
+            Outcome::UserExists(user) => {
+                let conv = direct_conv(&self.me, &user);
+                self.open(&conv)
+            }
+            Outcome::Joined(conv) => {
+                let mut effects = self.open(&conv);
+                effects.push(Effect::Sync);
+                effects
+            }
+            Outcome::Left(conv) => {
+                let title = self
+                    .conv(&conv)
+                    .map_or_else(|| conv.clone(), Conversation::title);
+                self.convs.retain(|c| c.conv != conv);
+                if self.current.as_deref() == Some(conv.as_str()) {
+                    self.current = None;
+                }
+                self.status = format!("you left {title}");
+                Vec::new()
+            }
+            Outcome::Panel(lines) => {
+                self.panel = lines;
+                Vec::new()
+            }
+            Outcome::Status(line) => {
+                self.status = line;
+                Vec::new()
+            }
+            Outcome::LoggedOut => {
+                self.quit = true;
+                Vec::new()
+            }
+        }
+    }
+
+    fn synced(&mut self, summaries: &[ConvSummary]) -> Vec<Effect> {
+        for s in summaries {
+            self.conv_mut(&s.conv).update(s);
+        }
+        // Groups left (or lost) elsewhere drop out; open or unsaved ones stay.
+        self.convs.retain(|c| {
+            !c.conv.starts_with("g:")
+                || summaries.iter().any(|s| s.conv == c.conv)
+                || self.current.as_deref() == Some(c.conv.as_str())
+        });
+        self.sort();
+        // Messages that came while away, in the open conversation.
+        match self.open_conv() {
+            Some(conv) if conv.unread() > 0 => {
+                let (id, last) = (conv.conv.clone(), conv.last_seq);
+                self.conv_mut(&id).read_seq = last;
+                vec![Effect::Read {
+                    conv: id,
+                    seq: last,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn sent(
+        &mut self,
+        conv: &str,
+        client_msg_id: &str,
+        result: Result<Box<Message>, String>,
+    ) -> Vec<Effect> {
+        let c = self.conv_mut(conv);
+        match result {
+            Ok(m) => {
+                c.pending.retain(|p| p.client_msg_id != client_msg_id);
+                let seq = m.seq;
+                c.insert(*m);
+                c.read_seq = c.read_seq.max(seq);
+                self.sort();
+                // What one writes is read.
+                vec![Effect::Read {
+                    conv: conv.to_owned(),
+                    seq,
+                }]
+            }
+            Err(code) => {
+                if let Some(p) = c
+                    .pending
+                    .iter_mut()
+                    .find(|p| p.client_msg_id == client_msg_id)
+                {
+                    p.failed = Some(code.clone());
+                }
+                self.status = format!("not sent: {code}");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Now, in milliseconds since the epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

@@ -1,0 +1,108 @@
+//! How the screen's state follows commands, pushes and replies.
+
+use koi_client::proto::frame::Op;
+use koi_client::proto::{ConvSummary, Message, Receipt};
+
+use super::effect::{Effect, Outcome};
+use super::state::Chat;
+
+fn group(id: &str, name: &str, last_seq: u64) -> ConvSummary {
+    ConvSummary {
+        conv: format!("g:{id}"),
+        kind: "group".into(),
+        group: Some(id.into()),
+        name: Some(name.into()),
+        last_seq,
+        read_seq: 0,
+        last_ts: last_seq,
+        peer: None,
+    }
+}
+
+fn msg(conv: &str, seq: u64, from: &str) -> Message {
+    Message {
+        conv: conv.into(),
+        seq,
+        from: from.into(),
+        kind: "text".into(),
+        text: Some("hi".into()),
+        ts: seq,
+        ..Default::default()
+    }
+}
+
+fn typed(chat: &mut Chat, line: &str) -> Vec<Effect> {
+    for c in line.chars() {
+        chat.editor.insert(c);
+    }
+    chat.submit()
+}
+
+#[test]
+fn a_message_elsewhere_is_unread_and_one_here_is_read() {
+    let mut chat = Chat::new("alice");
+    chat.outcome(Outcome::Synced(vec![group("1", "team", 0)]));
+    assert_eq!(
+        chat.push(Op::Msg(msg("d:alice:bob", 1, "bob"))),
+        [Effect::Sync],
+        "a new conversation: the list is refreshed"
+    );
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.unread()), Some(1));
+    let opened = chat.open("d:alice:bob");
+    assert!(opened.contains(&Effect::Read {
+        conv: "d:alice:bob".into(),
+        seq: 1
+    }));
+    assert_eq!(
+        chat.push(Op::Msg(msg("d:alice:bob", 2, "bob"))),
+        [Effect::Read {
+            conv: "d:alice:bob".into(),
+            seq: 2
+        }]
+    );
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.unread()), Some(0));
+    chat.push(Op::Receipt(Receipt {
+        conv: "d:alice:bob".into(),
+        user: "bob".into(),
+        seq: 2,
+    }));
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.peer_read), Some(2));
+}
+
+#[test]
+fn to_checks_a_new_user_and_refuses_yourself() {
+    let mut chat = Chat::new("alice");
+    assert_eq!(
+        typed(&mut chat, "/to bob"),
+        [Effect::CheckUser("bob".into())]
+    );
+    assert_eq!(chat.prompt(), "› ", "no switch before the answer");
+    chat.outcome(Outcome::UserExists("bob".into()));
+    assert_eq!(chat.prompt(), "to bob › ");
+    assert!(typed(&mut chat, "/to alice").is_empty());
+    assert_eq!(chat.prompt(), "to bob › ");
+    assert!(matches!(
+        typed(&mut chat, "//help").as_slice(),
+        [Effect::Send { text, to: Some(to), .. }] if text == "/help" && to == "bob"
+    ));
+}
+
+#[test]
+fn several_groups_of_one_name_are_a_choice() {
+    let mut chat = Chat::new("alice");
+    chat.outcome(Outcome::Synced(vec![
+        group("1", "team", 2),
+        group("2", "Team", 1),
+        group("3", "other", 0),
+    ]));
+    assert!(typed(&mut chat, "/group team").is_empty());
+    assert_eq!(chat.prompt(), "choose 1-2 › ");
+    assert!(typed(&mut chat, "7").is_empty(), "not a choice");
+    typed(&mut chat, "2");
+    assert_eq!(chat.current.as_deref(), Some("g:2"));
+    assert_eq!(chat.prompt(), "#Team › ");
+    typed(&mut chat, "/group other");
+    assert_eq!(chat.current.as_deref(), Some("g:3"));
+    typed(&mut chat, "/group nope");
+    assert_eq!(chat.current.as_deref(), Some("g:3"));
+}

@@ -2,7 +2,8 @@
 //! counts, the open conversation with its history, and a prompt naming where
 //! a line goes.
 //!
-//! - [`state`]: what is shown and how it changes (no I/O), with
+//! - [`state`]: what is shown and how keys' commands change it, [`incoming`]:
+//!   how pushes and replies change it (no I/O in either), with
 //!   [`conversation`], [`editor`], [`command`] (typed lines) and [`transcript`]
 //!   (messages as lines);
 //! - [`keys`]: keys and mouse; [`view`]: drawing; [`screen`]: the terminal;
@@ -12,6 +13,7 @@ mod command;
 mod conversation;
 mod editor;
 mod effect;
+mod incoming;
 mod keys;
 mod runner;
 mod screen;

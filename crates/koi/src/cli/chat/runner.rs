@@ -143,14 +143,19 @@ async fn run(client: &Client, effect: Effect) -> Result<Option<Outcome>, ClientE
         Effect::Sessions => {
             let mut lines = vec!["your sessions (/sessions end ID logs one out):".to_owned()];
             for s in client.http().sessions().await? {
-                let current = if s.current { " (this one)" } else { "" };
-                lines.push(format!(
-                    "  {} since {} last used {} UTC {}{current}",
+                let current = if s.current { "(this one)" } else { "" };
+                let mut line = format!(
+                    "  {} since {} last used {} UTC",
                     s.id,
                     clock(s.created_at),
-                    clock(s.last_used_at),
-                    s.user_agent
-                ));
+                    clock(s.last_used_at)
+                );
+                for extra in [s.user_agent.as_str(), current] {
+                    if !extra.trim().is_empty() {
+                        line = format!("{line} {}", extra.trim());
+                    }
+                }
+                lines.push(line);
             }
             Outcome::Panel(lines)
         }

@@ -1,15 +1,12 @@
-//! Everything the screen shows, and how commands, keys' intents and the
-//! server's pushes and replies change it. No I/O: changes that need the server
+//! Everything the screen shows, and how typed lines, commands and keys change
+//! it (the server's side: `incoming.rs`). No I/O: changes that need the server
 //! return [`Effect`]s.
-
-use koi_client::proto::frame::Op;
-use koi_client::proto::{ConvSummary, Message};
 
 use super::command::{Command, HELP, Input};
 use super::conversation::{Conversation, Pending, Place};
 use super::editor::Editor;
-use super::effect::{Effect, Outcome};
-use crate::cli::{client_msg_id, direct_conv};
+use super::effect::Effect;
+use crate::cli::client_msg_id;
 
 pub struct Chat {
     pub me: String,
@@ -30,6 +27,8 @@ pub struct Chat {
     pub panel: Vec<String>,
     /// `/group NAME` matched several: their conversations, numbered from 1.
     pub choice: Vec<String>,
+    /// `/group NAME` found nothing: looked up again once `sync` answers.
+    pub group_wanted: Option<String>,
     pub connected: bool,
     pub quit: bool,
     /// Ctrl-L: repaint everything.
@@ -49,6 +48,7 @@ impl Chat {
             status: "choose a conversation: Tab, /to USER, /group NAME (/help)".to_owned(),
             panel: Vec::new(),
             choice: Vec::new(),
+            group_wanted: None,
             connected: true,
             quit: false,
             redraw: false,
@@ -59,7 +59,7 @@ impl Chat {
         self.convs.iter().find(|c| c.conv == id)
     }
 
-    fn conv_mut(&mut self, id: &str) -> &mut Conversation {
+    pub(super) fn conv_mut(&mut self, id: &str) -> &mut Conversation {
         let at = match self.convs.iter().position(|c| c.conv == id) {
             Some(at) => at,
             None => {
@@ -84,7 +84,7 @@ impl Chat {
             .unwrap_or_else(|| "› ".to_owned())
     }
 
-    fn sort(&mut self) {
+    pub(super) fn sort(&mut self) {
         self.convs.sort_by_key(|c| std::cmp::Reverse(c.last_ts));
     }
 
@@ -109,8 +109,7 @@ impl Chat {
                 seq: conv.last_seq,
             });
         }
-        let title = conv.title();
-        self.status = format!("{title} (Tab switches, /help)");
+        self.status = "Tab: the next conversation · PageUp: older · /help".to_owned();
         effects
     }
 
@@ -213,7 +212,7 @@ impl Chat {
     fn command(&mut self, command: Command) -> Vec<Effect> {
         match command {
             Command::To(user) => self.open_user(user),
-            Command::Group(name) => self.group(&name),
+            Command::Group(name) => self.group(&name, true),
             Command::GroupCreate { name, members } => vec![Effect::GroupCreate { name, members }],
             Command::GroupJoin(id) => vec![Effect::GroupJoin(id)],
             Command::GroupLeave => match self.current.as_deref() {
@@ -258,7 +257,9 @@ impl Chat {
     }
 
     /// `/group NAME`: your groups named NAME (case-insensitive), or `g:ID`.
-    fn group(&mut self, name: &str) -> Vec<Effect> {
+    /// With `refresh`, a name not found is looked up again after a `sync` (a
+    /// group one was added to shows in `sync` before its first message).
+    pub(super) fn group(&mut self, name: &str, refresh: bool) -> Vec<Effect> {
         let matches: Vec<String> = self
             .convs
             .iter()
@@ -269,6 +270,11 @@ impl Chat {
             .map(|c| c.conv.clone())
             .collect();
         match matches.as_slice() {
+            [] if refresh => {
+                self.status = format!("looking for the group {name}…");
+                self.group_wanted = Some(name.to_owned());
+                vec![Effect::Sync]
+            }
             [] => {
                 self.status =
                     format!("you are in no group named {name} (/group join ID to join one)");
@@ -312,183 +318,6 @@ impl Chat {
     pub fn scroll_down(&mut self, lines: usize) {
         self.scroll = self.scroll.saturating_sub(lines);
         self.at_top = false;
-    }
-
-    /// A push from the server.
-    pub fn push(&mut self, op: Op) -> Vec<Effect> {
-        match op {
-            Op::Msg(m) => self.message(m),
-            Op::Receipt(r) => {
-                let me = self.me.clone();
-                let conv = self.conv_mut(&r.conv);
-                if r.user == me {
-                    conv.read_seq = conv.read_seq.max(r.seq);
-                } else {
-                    conv.peer_read = conv.peer_read.max(r.seq);
-                }
-                Vec::new()
-            }
-            Op::Recalled(r) => {
-                self.conv_mut(&r.conv).recall(r.seq);
-                Vec::new()
-            }
-            Op::Kicked(k) => {
-                self.status = format!("the server logged this device out: {}", k.reason);
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn message(&mut self, m: Message) -> Vec<Effect> {
-        let known = self.conv(&m.conv).is_some();
-        let open = self.current.as_deref() == Some(m.conv.as_str());
-        let mine = m.from == self.me;
-        let (id, seq) = (m.conv.clone(), m.seq);
-        let conv = self.conv_mut(&id);
-        conv.insert(m);
-        let mut effects = Vec::new();
-        if open || mine {
-            conv.read_seq = conv.read_seq.max(seq);
-        }
-        if open {
-            effects.push(Effect::Read { conv: id, seq });
-        }
-        if !known {
-            // A new group is named by `sync`.
-            effects.push(Effect::Sync);
-        }
-        self.sort();
-        effects
-    }
-
-    /// The client (re)connected: catch up the list.
-    pub fn connected(&mut self, reconnect: bool) -> Vec<Effect> {
-        self.connected = true;
-        if reconnect {
-            self.status = "reconnected".to_owned();
-        }
-        vec![Effect::Sync]
-    }
-
-    pub fn disconnected(&mut self, reason: &str, reconnecting: bool) {
-        self.connected = false;
-        self.status = if reconnecting {
-            format!("disconnected ({reason}); reconnecting…")
-        } else {
-            format!("disconnected for good ({reason}); /quit to leave")
-        };
-    }
-
-    /// A reply came back.
-    pub fn outcome(&mut self, outcome: Outcome) -> Vec<Effect> {
-        match outcome {
-            Outcome::Synced(summaries) => self.synced(&summaries),
-            Outcome::History { conv, msgs } => {
-                let conv = self.conv_mut(&conv);
-                conv.loaded = true;
-                for m in msgs {
-                    conv.insert(m);
-                }
-                Vec::new()
-            }
-            Outcome::Sent {
-                conv,
-                client_msg_id,
-                result,
-            } => self.sent(&conv, &client_msg_id, result),
-            Outcome::UserExists(user) => {
-                let conv = direct_conv(&self.me, &user);
-                self.open(&conv)
-            }
-            Outcome::Joined(conv) => {
-                let mut effects = self.open(&conv);
-                effects.push(Effect::Sync);
-                effects
-            }
-            Outcome::Left(conv) => {
-                let title = self
-                    .conv(&conv)
-                    .map_or_else(|| conv.clone(), Conversation::title);
-                self.convs.retain(|c| c.conv != conv);
-                if self.current.as_deref() == Some(conv.as_str()) {
-                    self.current = None;
-                }
-                self.status = format!("you left {title}");
-                Vec::new()
-            }
-            Outcome::Panel(lines) => {
-                self.panel = lines;
-                Vec::new()
-            }
-            Outcome::Status(line) => {
-                self.status = line;
-                Vec::new()
-            }
-            Outcome::LoggedOut => {
-                self.quit = true;
-                Vec::new()
-            }
-        }
-    }
-
-    fn synced(&mut self, summaries: &[ConvSummary]) -> Vec<Effect> {
-        for s in summaries {
-            self.conv_mut(&s.conv).update(s);
-        }
-        // Groups left (or lost) elsewhere drop out; open or unsaved ones stay.
-        self.convs.retain(|c| {
-            !c.conv.starts_with("g:")
-                || summaries.iter().any(|s| s.conv == c.conv)
-                || self.current.as_deref() == Some(c.conv.as_str())
-        });
-        self.sort();
-        // Messages that came while away, in the open conversation.
-        match self.open_conv() {
-            Some(conv) if conv.unread() > 0 => {
-                let (id, last) = (conv.conv.clone(), conv.last_seq);
-                self.conv_mut(&id).read_seq = last;
-                vec![Effect::Read {
-                    conv: id,
-                    seq: last,
-                }]
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    fn sent(
-        &mut self,
-        conv: &str,
-        client_msg_id: &str,
-        result: Result<Box<Message>, String>,
-    ) -> Vec<Effect> {
-        let c = self.conv_mut(conv);
-        match result {
-            Ok(m) => {
-                c.pending.retain(|p| p.client_msg_id != client_msg_id);
-                let seq = m.seq;
-                c.insert(*m);
-                c.read_seq = c.read_seq.max(seq);
-                self.sort();
-                // What one writes is read.
-                vec![Effect::Read {
-                    conv: conv.to_owned(),
-                    seq,
-                }]
-            }
-            Err(code) => {
-                if let Some(p) = c
-                    .pending
-                    .iter_mut()
-                    .find(|p| p.client_msg_id == client_msg_id)
-                {
-                    p.failed = Some(code.clone());
-                }
-                self.status = format!("not sent: {code}");
-                Vec::new()
-            }
-        }
     }
 }
 

@@ -103,6 +103,19 @@ fn several_groups_of_one_name_are_a_choice() {
     assert_eq!(chat.prompt(), "#Team › ");
     typed(&mut chat, "/group other");
     assert_eq!(chat.current.as_deref(), Some("g:3"));
+    assert_eq!(
+        typed(&mut chat, "/group new"),
+        [Effect::Sync],
+        "looked up again"
+    );
+    chat.outcome(Outcome::Synced(vec![group("4", "new", 0)]));
+    assert_eq!(chat.current.as_deref(), Some("g:4"));
     typed(&mut chat, "/group nope");
-    assert_eq!(chat.current.as_deref(), Some("g:3"));
+    assert!(chat.outcome(Outcome::Synced(Vec::new())).is_empty());
+    assert_eq!(chat.current.as_deref(), Some("g:4"));
+    assert!(
+        chat.status.contains("no group named nope"),
+        "{}",
+        chat.status
+    );
 }

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, Paragraph};
+use ratatui::widgets::{Block, List, ListItem, Paragraph, Wrap};
 
 use super::state::Chat;
 use super::transcript::{Mark, entries};
@@ -64,7 +64,7 @@ fn draw_messages(frame: &mut Frame, chat: &mut Chat, area: Rect) {
     chat.page = height;
     if !chat.panel.is_empty() {
         let lines: Vec<Line> = chat.panel.iter().map(|l| Line::raw(l.as_str())).collect();
-        frame.render_widget(Paragraph::new(lines), inner);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         return;
     }
     let Some(conv) = chat.open_conv() else {

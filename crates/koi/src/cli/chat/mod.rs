@@ -9,6 +9,7 @@
 //! - [`keys`]: keys and mouse; [`view`]: drawing; [`screen`]: the terminal;
 //! - [`runner`]: the server requests the state asks for ([`effect`]).
 
+mod clock;
 mod command;
 mod conversation;
 mod editor;
@@ -32,6 +33,7 @@ use koi_client::Event;
 use tokio::sync::mpsc;
 
 use super::Login;
+pub use clock::Clock;
 use effect::Effect;
 use screen::Screen;
 use state::Chat;
@@ -43,13 +45,15 @@ pub struct ChatArgs {
     login: Login,
 }
 
-pub async fn run(args: ChatArgs) -> anyhow::Result<()> {
+/// Runs the chat; `clock` is read before the runtime starts (see
+/// [`Clock::local`]).
+pub async fn run(args: ChatArgs, clock: Clock) -> anyhow::Result<()> {
     let client = Arc::new(args.login.connect().await?);
-    let mut chat = Chat::new(client.user());
+    let mut chat = Chat::new(client.user(), clock);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
     let start = |effects: Vec<Effect>| {
         for effect in effects {
-            runner::spawn(&client, effect, &outcomes_tx);
+            runner::spawn(&client, effect, clock, &outcomes_tx);
         }
     };
     let mut screen = Screen::enter()?;

@@ -8,8 +8,8 @@ use koi_client::proto::Message;
 use koi_client::{Api, Client, ClientError};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::clock::Clock;
 use super::effect::{Effect, Outcome};
-use super::transcript::clock;
 use super::upload::{kind_of, mime_of};
 use crate::cli::direct_conv;
 
@@ -17,10 +17,15 @@ use crate::cli::direct_conv;
 const PAGE: u32 = 50;
 
 /// Runs `effect` on a task; its outcome goes to `outcomes`.
-pub fn spawn(client: &Arc<Client>, effect: Effect, outcomes: &UnboundedSender<Outcome>) {
+pub fn spawn(
+    client: &Arc<Client>,
+    effect: Effect,
+    clock: Clock,
+    outcomes: &UnboundedSender<Outcome>,
+) {
     let (client, outcomes) = (client.clone(), outcomes.clone());
     tokio::spawn(async move {
-        let outcome = match run(&client, effect).await {
+        let outcome = match run(&client, effect, clock).await {
             Ok(Some(outcome)) => outcome,
             Ok(None) => return,
             Err(e) => Outcome::Status(format!("! {}", describe(&e))),
@@ -50,7 +55,11 @@ fn code(e: &ClientError) -> Option<&str> {
     }
 }
 
-async fn run(client: &Client, effect: Effect) -> Result<Option<Outcome>, ClientError> {
+async fn run(
+    client: &Client,
+    effect: Effect,
+    clock: Clock,
+) -> Result<Option<Outcome>, ClientError> {
     let me = client.user().to_owned();
     let outcome = match effect {
         Effect::Sync => Outcome::Synced(client.sync().await?),
@@ -145,10 +154,10 @@ async fn run(client: &Client, effect: Effect) -> Result<Option<Outcome>, ClientE
             for s in client.http().sessions().await? {
                 let current = if s.current { "(this one)" } else { "" };
                 let mut line = format!(
-                    "  {} since {} last used {} UTC",
+                    "  {} since {} last used {}",
                     s.id,
-                    clock(s.created_at),
-                    clock(s.last_used_at)
+                    clock.hh_mm(s.created_at),
+                    clock.hh_mm(s.last_used_at)
                 );
                 for extra in [s.user_agent.as_str(), current] {
                     if !extra.trim().is_empty() {

@@ -2,6 +2,7 @@
 //! it (the server's side: `incoming.rs`). No I/O: changes that need the server
 //! return [`Effect`]s.
 
+use super::clock::Clock;
 use super::command::{Command, HELP, Input};
 use super::conversation::{Conversation, Pending, Place};
 use super::editor::Editor;
@@ -10,6 +11,7 @@ use crate::cli::client_msg_id;
 
 pub struct Chat {
     pub me: String,
+    pub clock: Clock,
     /// Newest activity first.
     pub convs: Vec<Conversation>,
     /// The open conversation's id.
@@ -36,9 +38,10 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(me: &str) -> Chat {
+    pub fn new(me: &str, clock: Clock) -> Chat {
         Chat {
             me: me.to_owned(),
+            clock,
             convs: Vec::new(),
             current: None,
             editor: Editor::default(),

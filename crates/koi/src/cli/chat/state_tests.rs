@@ -3,6 +3,7 @@
 use koi_client::proto::frame::Op;
 use koi_client::proto::{ConvSummary, Message, Receipt};
 
+use super::clock::Clock;
 use super::effect::{Effect, Outcome};
 use super::state::Chat;
 
@@ -40,7 +41,7 @@ fn typed(chat: &mut Chat, line: &str) -> Vec<Effect> {
 
 #[test]
 fn a_message_elsewhere_is_unread_and_one_here_is_read() {
-    let mut chat = Chat::new("alice");
+    let mut chat = Chat::new("alice", Clock::default());
     chat.outcome(Outcome::Synced(vec![group("1", "team", 0)]));
     assert_eq!(
         chat.push(Op::Msg(msg("d:alice:bob", 1, "bob"))),
@@ -71,7 +72,7 @@ fn a_message_elsewhere_is_unread_and_one_here_is_read() {
 
 #[test]
 fn to_checks_a_new_user_and_refuses_yourself() {
-    let mut chat = Chat::new("alice");
+    let mut chat = Chat::new("alice", Clock::default());
     assert_eq!(
         typed(&mut chat, "/to bob"),
         [Effect::CheckUser("bob".into())]
@@ -89,7 +90,7 @@ fn to_checks_a_new_user_and_refuses_yourself() {
 
 #[test]
 fn several_groups_of_one_name_are_a_choice() {
-    let mut chat = Chat::new("alice");
+    let mut chat = Chat::new("alice", Clock::default());
     chat.outcome(Outcome::Synced(vec![
         group("1", "team", 2),
         group("2", "Team", 1),

@@ -3,6 +3,7 @@
 
 use koi_client::proto::Message;
 
+use super::clock::Clock;
 use super::conversation::Conversation;
 use crate::cli::body;
 
@@ -32,7 +33,7 @@ impl Mark {
 /// One message, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// `HH:MM` (UTC).
+    /// `HH:MM`.
     pub time: String,
     pub from: String,
     pub text: String,
@@ -51,16 +52,10 @@ impl Entry {
     }
 }
 
-/// `HH:MM` of a timestamp in milliseconds since the epoch, in UTC.
-pub fn clock(ts_ms: u64) -> String {
-    let minutes = ts_ms / 60_000 % (24 * 60);
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// Every loaded message of `conv`, oldest first, then own messages in flight.
-pub fn entries(conv: &Conversation, me: &str) -> Vec<Entry> {
+pub fn entries(conv: &Conversation, me: &str, clock: Clock) -> Vec<Entry> {
     let stored = conv.msgs.values().map(|m| Entry {
-        time: clock(m.ts),
+        time: clock.hh_mm(m.ts),
         from: m.from.clone(),
         text: shown(m),
         mark: if m.from != me || m.kind == "recalled" {
@@ -72,7 +67,7 @@ pub fn entries(conv: &Conversation, me: &str) -> Vec<Entry> {
         },
     });
     let pending = conv.pending.iter().map(|p| Entry {
-        time: clock(p.ts),
+        time: clock.hh_mm(p.ts),
         from: me.to_owned(),
         text: match &p.failed {
             Some(code) => format!("{} (not sent: {code})", p.text),
@@ -126,7 +121,10 @@ mod tests {
             ts: 1_732_363_200_456,
             failed: None,
         });
-        let lines: Vec<String> = entries(&conv, "alice").iter().map(Entry::line).collect();
+        let lines: Vec<String> = entries(&conv, "alice", Clock::default())
+            .iter()
+            .map(Entry::line)
+            .collect();
         assert_eq!(
             lines,
             [
@@ -143,6 +141,9 @@ mod tests {
         let mut conv = Conversation::new("d:alice:bob", "alice");
         conv.insert(msg(1, "alice", "oops"));
         conv.recall(1);
-        assert_eq!(entries(&conv, "alice")[0].line(), "12:01 alice: (recalled)");
+        assert_eq!(
+            entries(&conv, "alice", Clock::default())[0].line(),
+            "12:01 alice: (recalled)"
+        );
     }
 }

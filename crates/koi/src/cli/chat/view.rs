@@ -71,7 +71,7 @@ fn draw_messages(frame: &mut Frame, chat: &mut Chat, area: Rect) {
         return;
     };
     let mut lines: Vec<Line> = Vec::new();
-    for entry in entries(conv, &chat.me) {
+    for entry in entries(conv, &chat.me, chat.clock) {
         let style = match entry.mark {
             Mark::None => Style::new(),
             Mark::Failed => Style::new().red(),

@@ -157,7 +157,8 @@ async fn next_msg(client: &Client) -> Message {
 /// Alice's screen lists her conversations with unread counts, refuses an
 /// unknown user, opens one by `/to` and one by group name, sends (marked ✓,
 /// then ✓✓ once read), receives live, switches with Tab, counts a message to
-/// another conversation as unread, and `/quit` restores the terminal.
+/// another conversation as unread, lists a group's members, and `/quit`
+/// restores the terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_in_a_terminal() {
     let node = Node::start(&[]);
@@ -246,6 +247,15 @@ async fn chat_in_a_terminal() {
     let got = next_msg(&bob).await;
     assert_eq!(got.conv, format!("g:{}", team.id));
     assert_eq!(got.text.as_deref(), Some("hi team"));
+
+    tmux.line("/group info");
+    tmux.wait_for("the group's members", |s| {
+        s.contains("bob (owner)") && s.contains("alice (member)")
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the panel closed", |s| s.contains("alice: hi team"))
+        .await;
 
     tmux.keys(&["C-l"]);
     tmux.wait_for("a redrawn screen", |s| s.contains("#team ›"))

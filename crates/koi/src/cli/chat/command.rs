@@ -21,8 +21,10 @@ pub enum Command {
     },
     /// `/group join ID`
     GroupJoin(String),
-    /// `/group leave`: the current group.
+    /// `/group leave`: the open group.
     GroupLeave,
+    /// `/group info`: the open group's members.
+    GroupInfo,
     /// `/file PATH`
     File(String),
     /// `/sessions`
@@ -48,6 +50,7 @@ pub const HELP: &[&str] = &[
     "/group create NAME [MEMBERS..]  create a group and open it",
     "/group join ID                  join a public group and open it",
     "/group leave                    leave the open group",
+    "/group info                     the open group's members",
     "/file PATH                      send a file",
     "/sessions                       your logged-in devices",
     "/sessions end ID                log that device out",
@@ -81,9 +84,10 @@ pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
         },
         ["group", "join", id] => Command::GroupJoin((*id).to_owned()),
         ["group", "leave"] => Command::GroupLeave,
-        ["group", "create" | "join" | "leave", ..] | ["group"] => {
+        ["group", "info"] => Command::GroupInfo,
+        ["group", "create" | "join" | "leave" | "info", ..] | ["group"] => {
             return usage(
-                "/group NAME, /group create NAME [MEMBERS..], /group join ID, /group leave",
+                "/group NAME, /group create NAME [MEMBERS..], /group join ID, /group leave, /group info",
             );
         }
         ["group", ..] => Command::Group(words[1..].join(" ")),
@@ -144,6 +148,7 @@ mod tests {
                 members: vec!["bob".into(), "carol".into()]
             }
         );
+        assert_eq!(command("/group info"), Command::GroupInfo);
         assert_eq!(command("/logout all"), Command::Logout { all: true });
         assert_eq!(
             command("/sessions end s1"),

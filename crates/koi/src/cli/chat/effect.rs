@@ -31,6 +31,7 @@ pub enum Effect {
     },
     GroupJoin(String),
     GroupLeave(String),
+    GroupInfo(String),
     File {
         conv: String,
         to: Option<String>,
@@ -67,5 +68,8 @@ pub enum Outcome {
     Panel(Vec<String>),
     /// One line for the status bar.
     Status(String),
-    LoggedOut,
+    /// `/logout` succeeded (`all`: every device): leave.
+    LoggedOut {
+        all: bool,
+    },
 }

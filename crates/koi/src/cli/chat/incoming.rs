@@ -121,8 +121,16 @@ impl Chat {
                 self.status = line;
                 Vec::new()
             }
-            Outcome::LoggedOut => {
+            Outcome::LoggedOut { all } => {
                 self.quit = true;
+                self.farewell = Some(
+                    if all {
+                        "logged out on every device"
+                    } else {
+                        "logged out"
+                    }
+                    .to_owned(),
+                );
                 Vec::new()
             }
         }

@@ -92,6 +92,9 @@ pub async fn run(args: ChatArgs, clock: Clock) -> anyhow::Result<()> {
         }
     };
     drop(screen);
+    if let Some(farewell) = &chat.farewell {
+        println!("{farewell}");
+    }
     client.close().await;
     result
 }

@@ -123,6 +123,22 @@ async fn run(
             client.group_leave(conv.trim_start_matches("g:")).await?;
             Outcome::Left(conv)
         }
+        Effect::GroupInfo(conv) => {
+            let info = client.group_info(conv.trim_start_matches("g:")).await?;
+            let mut lines = Vec::new();
+            if let Some(g) = info.group {
+                lines.push(format!(
+                    "#{} (owner {}, {} members)",
+                    g.name, g.owner, g.size
+                ));
+            }
+            lines.extend(
+                info.members
+                    .into_iter()
+                    .map(|m| format!("  {} ({})", m.user, m.role)),
+            );
+            Outcome::Panel(lines)
+        }
         Effect::File { conv, to, path } => {
             let bytes = tokio::fs::read(&path).await.map_err(ClientError::Io)?;
             let name = Path::new(&path)
@@ -174,7 +190,7 @@ async fn run(
         }
         Effect::Logout { all } => {
             client.http().logout(all).await?;
-            Outcome::LoggedOut
+            Outcome::LoggedOut { all }
         }
     };
     Ok(Some(outcome))

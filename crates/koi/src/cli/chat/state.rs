@@ -33,6 +33,8 @@ pub struct Chat {
     pub group_wanted: Option<String>,
     pub connected: bool,
     pub quit: bool,
+    /// Printed once the terminal is restored.
+    pub farewell: Option<String>,
     /// Ctrl-L: repaint everything.
     pub redraw: bool,
 }
@@ -54,6 +56,7 @@ impl Chat {
             group_wanted: None,
             connected: true,
             quit: false,
+            farewell: None,
             redraw: false,
         }
     }
@@ -218,13 +221,16 @@ impl Chat {
             Command::Group(name) => self.group(&name, true),
             Command::GroupCreate { name, members } => vec![Effect::GroupCreate { name, members }],
             Command::GroupJoin(id) => vec![Effect::GroupJoin(id)],
-            Command::GroupLeave => match self.current.as_deref() {
-                Some(id) if id.starts_with("g:") => vec![Effect::GroupLeave(id.to_owned())],
-                _ => {
-                    self.status = "/group leave leaves the open group: open it first".to_owned();
-                    Vec::new()
-                }
-            },
+            Command::GroupLeave => self
+                .open_group("leave")
+                .map(Effect::GroupLeave)
+                .into_iter()
+                .collect(),
+            Command::GroupInfo => self
+                .open_group("info")
+                .map(Effect::GroupInfo)
+                .into_iter()
+                .collect(),
             Command::File(path) => match self.target() {
                 Some((conv, to)) => vec![Effect::File { conv, to, path }],
                 None => Vec::new(),
@@ -257,6 +263,17 @@ impl Chat {
         }
         self.status = format!("looking for {user}…");
         vec![Effect::CheckUser(user)]
+    }
+
+    /// The open conversation, when it is a group; else says so for `/group WHAT`.
+    fn open_group(&mut self, what: &str) -> Option<String> {
+        match self.current.as_deref() {
+            Some(id) if id.starts_with("g:") => Some(id.to_owned()),
+            _ => {
+                self.status = format!("/group {what} is about the open group: open one first");
+                None
+            }
+        }
     }
 
     /// `/group NAME`: your groups named NAME (case-insensitive), or `g:ID`.

@@ -64,3 +64,53 @@ fn key_press(chat: &mut Chat, key: KeyEvent) -> Vec<Effect> {
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::chat::clock::Clock;
+
+    fn press(chat: &mut Chat, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
+        handle(chat, Event::Key(KeyEvent::new(code, modifiers)))
+    }
+
+    #[test]
+    fn control_keys_redraw_leave_and_edit() {
+        let mut chat = Chat::new("alice", Clock::default());
+        for c in "/to".chars() {
+            press(&mut chat, KeyCode::Char(c), KeyModifiers::NONE);
+        }
+        assert_eq!(chat.editor.text(), "/to");
+        press(&mut chat, KeyCode::Char('l'), KeyModifiers::CONTROL);
+        assert!(chat.redraw, "Ctrl-L redraws");
+        assert_eq!(chat.editor.text(), "/to", "and types nothing");
+        press(&mut chat, KeyCode::Char('u'), KeyModifiers::CONTROL);
+        assert!(chat.editor.is_empty());
+        assert!(!chat.quit);
+        press(&mut chat, KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert!(chat.quit);
+    }
+
+    #[test]
+    fn tab_and_arrows_walk_the_list() {
+        let mut chat = Chat::new("alice", Clock::default());
+        for (conv, ts) in [("d:alice:bob", 2), ("d:alice:carol", 1)] {
+            let m = koi_client::proto::Message {
+                conv: conv.into(),
+                seq: 1,
+                from: "x".into(),
+                ts,
+                ..Default::default()
+            };
+            chat.push(koi_client::proto::frame::Op::Msg(m));
+        }
+        press(&mut chat, KeyCode::Tab, KeyModifiers::NONE);
+        assert_eq!(chat.current.as_deref(), Some("d:alice:bob"));
+        press(&mut chat, KeyCode::Down, KeyModifiers::NONE);
+        assert_eq!(chat.current.as_deref(), Some("d:alice:carol"));
+        press(&mut chat, KeyCode::Char('n'), KeyModifiers::CONTROL);
+        assert_eq!(chat.current.as_deref(), Some("d:alice:bob"), "round");
+        press(&mut chat, KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(chat.current.as_deref(), Some("d:alice:carol"));
+    }
+}

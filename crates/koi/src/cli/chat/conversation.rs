@@ -34,6 +34,9 @@ pub struct Conversation {
     pub last_seq: u64,
     /// The user's read cursor.
     pub read_seq: u64,
+    /// Messages of others after the read cursor, as `sync` counted them and
+    /// pushes added to.
+    unread: u64,
     /// The other user's read cursor (direct conversations), as receipts tell.
     pub peer_read: u64,
     pub last_ts: u64,
@@ -63,6 +66,7 @@ impl Conversation {
             place,
             last_seq: 0,
             read_seq: 0,
+            unread: 0,
             peer_read: 0,
             last_ts: 0,
             msgs: BTreeMap::new(),
@@ -82,11 +86,36 @@ impl Conversation {
         self.last_seq = self.last_seq.max(summary.last_seq);
         self.read_seq = self.read_seq.max(summary.read_seq);
         self.last_ts = self.last_ts.max(summary.last_ts);
+        // The server's count; §11 servers send it as `summary.unread` (without
+        // events and one's own messages), which replaces this difference.
+        self.unread = summary.last_seq.saturating_sub(summary.read_seq);
+        if self.read_seq >= self.last_seq {
+            self.unread = 0;
+        }
     }
 
     /// Messages not read yet.
     pub fn unread(&self) -> u64 {
-        self.last_seq.saturating_sub(self.read_seq)
+        self.unread
+    }
+
+    /// Moves the read cursor to `seq` (never back); what it passes is read.
+    pub fn read_to(&mut self, seq: u64) {
+        self.read_seq = self.read_seq.max(seq);
+        self.unread = if self.read_seq >= self.last_seq {
+            0
+        } else {
+            self.unread.min(self.last_seq - self.read_seq)
+        };
+    }
+
+    /// A pushed message; `counts` when it is someone else's and not seen at
+    /// once. A message `sync` already counted is not counted again.
+    pub fn arrived(&mut self, m: Message, counts: bool) {
+        if counts && m.seq > self.last_seq {
+            self.unread += 1;
+        }
+        self.insert(m);
     }
 
     /// What the list and the prompt call it: `bob`, `#team`, `system`.

@@ -18,7 +18,7 @@ impl Chat {
                 let me = self.me.clone();
                 let conv = self.conv_mut(&r.conv);
                 if r.user == me {
-                    conv.read_seq = conv.read_seq.max(r.seq);
+                    conv.read_to(r.seq);
                 } else {
                     conv.peer_read = conv.peer_read.max(r.seq);
                 }
@@ -42,10 +42,10 @@ impl Chat {
         let mine = m.from == self.me;
         let (id, seq) = (m.conv.clone(), m.seq);
         let conv = self.conv_mut(&id);
-        conv.insert(m);
+        conv.arrived(m, !open && !mine);
         let mut effects = Vec::new();
         if open || mine {
-            conv.read_seq = conv.read_seq.max(seq);
+            conv.read_to(seq);
         }
         if open {
             effects.push(Effect::Read { conv: id, seq });
@@ -152,9 +152,9 @@ impl Chat {
         }
         // Messages that came while away, in the open conversation.
         match self.open_conv() {
-            Some(conv) if conv.unread() > 0 => {
+            Some(conv) if conv.read_seq < conv.last_seq || conv.unread() > 0 => {
                 let (id, last) = (conv.conv.clone(), conv.last_seq);
-                self.conv_mut(&id).read_seq = last;
+                self.conv_mut(&id).read_to(last);
                 vec![Effect::Read {
                     conv: id,
                     seq: last,
@@ -176,7 +176,7 @@ impl Chat {
                 c.pending.retain(|p| p.client_msg_id != client_msg_id);
                 let seq = m.seq;
                 c.insert(*m);
-                c.read_seq = c.read_seq.max(seq);
+                c.read_to(seq);
                 self.sort();
                 // What one writes is read.
                 vec![Effect::Read {

@@ -108,8 +108,9 @@ impl Chat {
                 before: None,
             });
         }
-        if conv.unread() > 0 {
-            conv.read_seq = conv.last_seq;
+        let behind = conv.read_seq < conv.last_seq;
+        conv.read_to(conv.last_seq);
+        if behind {
             effects.push(Effect::Read {
                 conv: id.to_owned(),
                 seq: conv.last_seq,

@@ -120,3 +120,36 @@ fn several_groups_of_one_name_are_a_choice() {
         chat.status
     );
 }
+
+#[test]
+fn unread_counts_follow_sync_pushes_and_other_devices() {
+    let mut chat = Chat::new("alice", Clock::default());
+    let direct = |last_seq, read_seq| ConvSummary {
+        conv: "d:alice:bob".into(),
+        kind: "direct".into(),
+        peer: Some("bob".into()),
+        last_seq,
+        read_seq,
+        last_ts: last_seq,
+        ..Default::default()
+    };
+    let unread = |chat: &Chat| chat.conv("d:alice:bob").map(|c| c.unread());
+    chat.outcome(Outcome::Synced(vec![direct(3, 1)]));
+    assert_eq!(unread(&chat), Some(2));
+    // A push of a message the sync already counted counts once.
+    chat.push(Op::Msg(msg("d:alice:bob", 3, "bob")));
+    assert_eq!(unread(&chat), Some(2));
+    chat.push(Op::Msg(msg("d:alice:bob", 4, "bob")));
+    chat.push(Op::Msg(msg("d:alice:bob", 5, "alice")));
+    assert_eq!(unread(&chat), Some(0), "one's own message reads the rest");
+    chat.push(Op::Msg(msg("d:alice:bob", 6, "bob")));
+    chat.push(Op::Msg(msg("d:alice:bob", 7, "bob")));
+    assert_eq!(unread(&chat), Some(2));
+    // Read up to 6 on another device.
+    chat.push(Op::Receipt(Receipt {
+        conv: "d:alice:bob".into(),
+        user: "alice".into(),
+        seq: 6,
+    }));
+    assert_eq!(unread(&chat), Some(1));
+}

@@ -36,8 +36,11 @@ fn draw_list(frame: &mut Frame, chat: &Chat, area: Rect) {
             let open = chat.current.as_deref() == Some(c.conv.as_str());
             let marker = if open { "▸ " } else { "  " };
             let mut spans = vec![Span::raw(marker), Span::raw(c.title())];
-            if c.unread() > 0 {
-                spans.push(Span::raw(format!(" ({})", c.unread())).bold());
+            match c.unread() {
+                0 => {}
+                // Servers stop counting there.
+                999.. => spans.push(Span::raw(" (999+)").bold()),
+                n => spans.push(Span::raw(format!(" ({n})")).bold()),
             }
             let style = if open {
                 Style::new().add_modifier(Modifier::REVERSED)

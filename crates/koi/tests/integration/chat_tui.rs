@@ -12,8 +12,8 @@ use crate::harness::{
 on_each_topology!(chat_in_a_terminal);
 
 /// Alice's screen lists her conversations with unread counts, refuses an
-/// unknown user, opens one by `/to` and one by group name, sends (marked ✓,
-/// then ✓✓ once read), receives live, switches with Tab, counts a message to
+/// unknown user, opens one by `/to` and one by group name, sends in the order
+/// typed (marked ✓, then ✓✓ once read), receives live, switches with Tab, counts a message to
 /// another conversation as unread, lists a group's members, and `/quit`
 /// leaves with status 0 and the terminal restored.
 async fn chat_in_a_terminal(topology: Topology) {
@@ -30,7 +30,10 @@ async fn chat_in_a_terminal(topology: Topology) {
     b1.send_text(&alice, "b1", "first from bob").await.unwrap();
 
     let tmux = Tmux::start(&format!(
-        "env KOI_LOG=off KOI_PASSWORD='{PASSWORD}' {} chat --url {} --user {alice}",
+        // The shell says how the chat ended, on the terminal it restored, and
+        // keeps the pane open (tmux drops what a pane wrote as it closes).
+        "env KOI_LOG=off KOI_PASSWORD='{PASSWORD}' {} chat --url {} --user {alice}; \
+         echo \"koi chat exited $?\"; exec cat",
         env!("CARGO_BIN_EXE_koi"),
         koi.node(0).base(),
     ));
@@ -60,12 +63,17 @@ async fn chat_in_a_terminal(topology: Topology) {
     tmux.wait_for("bob's message read", |s| !s.contains(&bob_unread))
         .await;
 
+    // Lines typed one after the other arrive in that order.
     tmux.line("hello bob");
+    tmux.line("how are you?");
     let got = next_msg(&b1).await;
     assert_eq!(
         (got.from.as_str(), got.text.as_deref()),
         (alice.as_str(), Some("hello bob"))
     );
+    let second = next_msg(&b1).await;
+    assert_eq!(second.text.as_deref(), Some("how are you?"));
+    assert_eq!(second.seq, got.seq + 1);
     let sent = format!("{alice}: hello bob ✓");
     tmux.wait_for("the sent mark", |s| s.contains(&sent)).await;
     b1.read(&got.conv, got.seq).await.unwrap();
@@ -123,7 +131,9 @@ async fn chat_in_a_terminal(topology: Topology) {
         .await;
     tmux.line("/quit");
     let title = format!("koi · {alice}");
-    tmux.wait_for("the chat gone", |s| !s.contains(&title))
+    let screen = tmux
+        .wait_for("the chat ended", |s| s.contains("koi chat exited"))
         .await;
-    assert_eq!(tmux.ended().await, "exited 0");
+    assert!(screen.contains("koi chat exited 0"), "{screen}");
+    assert!(!screen.contains(&title), "the terminal restored:\n{screen}");
 }

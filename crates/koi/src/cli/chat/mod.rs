@@ -35,6 +35,7 @@ use tokio::sync::mpsc;
 use super::Login;
 pub use clock::Clock;
 use effect::Effect;
+use runner::Runner;
 use screen::Screen;
 use state::Chat;
 
@@ -51,11 +52,8 @@ pub async fn run(args: ChatArgs, clock: Clock) -> anyhow::Result<()> {
     let client = Arc::new(args.login.connect().await?);
     let mut chat = Chat::new(client.user(), clock);
     let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
-    let start = |effects: Vec<Effect>| {
-        for effect in effects {
-            runner::spawn(&client, effect, clock, &outcomes_tx);
-        }
-    };
+    let runner = Runner::new(client.clone(), clock, outcomes_tx);
+    let start = |effects: Vec<Effect>| effects.into_iter().for_each(|e| runner.start(e));
     let mut screen = Screen::enter()?;
     let mut terminal_events = EventStream::new();
     let mut client_open = true;

@@ -1,12 +1,13 @@
-//! Makes the requests the screen asks for, each on its own task, and reports
-//! what came back on a channel: the screen never waits for the network.
+//! Makes the requests the screen asks for and reports what came back on a
+//! channel: the screen never waits for the network. Sends go one after the
+//! other, in the order typed; everything else runs on a task of its own.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use koi_client::proto::Message;
 use koi_client::{Api, Client, ClientError};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::clock::Clock;
 use super::effect::{Effect, Outcome};
@@ -16,22 +17,51 @@ use crate::cli::direct_conv;
 /// The page of history fetched at a time.
 const PAGE: u32 = 50;
 
-/// Runs `effect` on a task; its outcome goes to `outcomes`.
-pub fn spawn(
-    client: &Arc<Client>,
-    effect: Effect,
+/// Runs effects against one client.
+pub struct Runner {
+    client: Arc<Client>,
     clock: Clock,
-    outcomes: &UnboundedSender<Outcome>,
-) {
-    let (client, outcomes) = (client.clone(), outcomes.clone());
-    tokio::spawn(async move {
-        let outcome = match run(&client, effect, clock).await {
-            Ok(Some(outcome)) => outcome,
-            Ok(None) => return,
-            Err(e) => Outcome::Status(format!("! {}", describe(&e))),
-        };
-        let _ = outcomes.send(outcome);
-    });
+    outcomes: UnboundedSender<Outcome>,
+    /// Sends, to the task that makes them in order.
+    sends: UnboundedSender<Effect>,
+}
+
+impl Runner {
+    pub fn new(client: Arc<Client>, clock: Clock, outcomes: UnboundedSender<Outcome>) -> Runner {
+        let (sends, mut queue) = mpsc::unbounded_channel();
+        let (c, o) = (client.clone(), outcomes.clone());
+        tokio::spawn(async move {
+            while let Some(effect) = queue.recv().await {
+                report(&o, run(&c, effect, clock).await);
+            }
+        });
+        Runner {
+            client,
+            clock,
+            outcomes,
+            sends,
+        }
+    }
+
+    /// Starts `effect`; its outcome comes on the channel.
+    pub fn start(&self, effect: Effect) {
+        if matches!(effect, Effect::Send { .. } | Effect::File { .. }) {
+            let _ = self.sends.send(effect);
+            return;
+        }
+        let (client, outcomes, clock) = (self.client.clone(), self.outcomes.clone(), self.clock);
+        tokio::spawn(async move { report(&outcomes, run(&client, effect, clock).await) });
+    }
+}
+
+/// Passes an outcome on; a failure becomes a status line.
+fn report(outcomes: &UnboundedSender<Outcome>, result: Result<Option<Outcome>, ClientError>) {
+    let outcome = match result {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return,
+        Err(e) => Outcome::Status(format!("! {}", describe(&e))),
+    };
+    let _ = outcomes.send(outcome);
 }
 
 /// The server's error code and message, or what went wrong.

@@ -16,7 +16,8 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// Starts `command` in a detached 120×40 session; fails clearly without tmux.
+    /// Starts `command` (a shell command line) in a detached 120×40 session;
+    /// fails clearly without tmux.
     pub fn start(command: &str) -> Tmux {
         let version = Command::new("tmux").arg("-V").output();
         assert!(
@@ -27,7 +28,6 @@ impl Tmux {
         let tmux = Tmux {
             socket: super::unique("koi-test-tmux-"),
         };
-        // The pane stays after the chat exits, to read how it ended.
         tmux.run(&[
             "new-session",
             "-d",
@@ -38,12 +38,6 @@ impl Tmux {
             "-y",
             "40",
             command,
-            ";",
-            "set-option",
-            "-t",
-            "chat",
-            "remain-on-exit",
-            "on",
         ]);
         tmux
     }
@@ -80,35 +74,6 @@ impl Tmux {
     pub fn screen(&self) -> String {
         let out = self.run(&["capture-pane", "-p", "-t", "chat"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// How the program in the pane ended, once it has (at most [`WAIT`]):
-    /// `exited N` or `killed by signal N`.
-    pub async fn ended(&self) -> String {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            // tmux can mark the pane dead (its terminal closed) a moment
-            // before it has reaped the process: wait for the status too.
-            let (status, signal) = (self.pane("pane_dead_status"), self.pane("pane_dead_signal"));
-            if !status.is_empty() {
-                return format!("exited {status}");
-            }
-            if !signal.is_empty() {
-                return format!("killed by signal {signal}");
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the program in the pane ends within {WAIT:?}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// `#{name}` of the pane.
-    fn pane(&self, name: &str) -> String {
-        let format = format!("#{{{name}}}");
-        let out = self.run(&["display-message", "-p", "-t", "chat", &format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// Reads the screen until `shown` holds (at most [`WAIT`]); the screen.

@@ -69,13 +69,7 @@ export const deleteAccount = (token, password) =>
 /** `{nodes: [{id, ws, tcp}]}`, best first. */
 export const dispatch = (token) => call('GET', '/v1/dispatch', { token });
 
-/** Uploads a `File`/`Blob`: `{file_id, name, size, mime, sha256}`. */
-export const upload = (token, file, name = file.name || 'file') =>
-  call('POST', `/v1/files?name=${encodeURIComponent(name)}`, {
-    token,
-    body: file,
-    type: file.type || 'application/octet-stream',
-  });
+// Uploads (with progress and cancel) live in upload.js.
 
 // Downloads live in files.js: fetched with the header, never a token in a URL.
 

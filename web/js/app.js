@@ -3,14 +3,23 @@
 import * as api from './api.js';
 import * as files from './files.js';
 import { Socket } from './socket.js';
-import { Chat, directConv, metaOf } from './chat.js';
-import { buildPicker, emojiOnly } from './emoji.js';
+import { Chat, directConv, metaOf, transient } from './chat.js';
+import { emojiPicker, emojiOnly } from './emoji.js';
 import { wireAccount } from './account.js';
+import { USERNAME_RULE, checkUser, noSuchUser, usernameProblem } from './names.js';
+import { linkify } from './links.js';
+import { showImage, wireViewer } from './viewer.js';
+import { upload } from './upload.js';
+import { rows as timeline } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'koi.session';
 const RECALL_WINDOW_MS = 120_000;
 const TYPING_EVERY_MS = 3000;
+/** The server's bound on `send.text` (UTF-8 bytes). */
+const MAX_TEXT_BYTES = 16_384;
+/** The composer shows its byte count from here on. */
+const COUNT_FROM_BYTES = 12_288;
 
 let session = null; // {token, user, expires_at}
 let socket = null;
@@ -21,6 +30,10 @@ let frame = 0;
 let lastTypingSent = 0;
 let ready = false;
 let renewing = false; // a password change is revoking this page's token on purpose
+let unreadAfter = null; // the open conversation's read cursor when it was opened ("new messages")
+let picker = null;
+let uploading = null; // the upload in progress: {cancel}
+let toComposer = false; // the next route() puts the focus in the message box (a chat was asked for)
 
 // ---- small helpers ---------------------------------------------------------
 
@@ -56,6 +69,10 @@ function clock(ts) {
   return today
     ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     : d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
+
+function timeOf(ts) {
+  return new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
 function size(n) {
@@ -116,13 +133,31 @@ function showLogin(message = '') {
   $('login-user').focus();
 }
 
+/** Usernames are lowercase: capitals typed are lowered in the field, and the hint says so. */
+function lowercaseLogin() {
+  const input = $('login-user');
+  const typed = input.value;
+  const lower = typed.toLowerCase();
+  if (typed === lower) return;
+  const at = input.selectionStart;
+  input.value = lower;
+  input.setSelectionRange(at, at);
+  $('login-hint').textContent = `Usernames are lowercase: “${typed.trim()}” is “${lower.trim()}”.`;
+}
+
 async function onLogin(ev, registering) {
   ev?.preventDefault();
-  const username = $('login-user').value.trim().toLowerCase();
+  lowercaseLogin();
+  const username = $('login-user').value.trim();
   const password = $('login-password').value;
   $('login-error').textContent = '';
-  if (!username || password.length < 8) {
-    $('login-error').textContent = 'Enter a username and a password of at least 8 characters.';
+  const problem = usernameProblem(username);
+  if (problem) {
+    $('login-error').textContent = problem;
+    return;
+  }
+  if (password.length < 8) {
+    $('login-error').textContent = 'The password needs at least 8 characters.';
     return;
   }
   for (const b of [$('login-btn'), $('register-btn')]) b.disabled = true;
@@ -137,7 +172,7 @@ async function onLogin(ev, registering) {
       409: 'That username is taken.',
       401: 'Wrong username or password.',
       429: 'Too many attempts: wait a moment.',
-      400: e.message,
+      400: /user ?name/i.test(e.message) ? USERNAME_RULE : e.message,
     }[e.status];
     $('login-error').textContent = why || e.message;
   } finally {
@@ -247,6 +282,10 @@ function changed(what, detail = {}) {
     dirty.contacts = true;
     dirty.list = true;
     dirty.head = true;
+    // A contact request's Accept/Block depend on the contact's state.
+    dirty.msgs = true;
+    // Presence dots of the group members.
+    dirty.info = true;
   } else if (what === 'info') {
     dirty.info = true;
     dirty.head = true;
@@ -270,7 +309,8 @@ function render() {
 }
 
 function dot(user) {
-  const on = chat.online.get(user);
+  // This page is connected for its own user; the server reports presence of others only.
+  const on = user === session.user ? socket?.state === 'online' : chat.online.get(user);
   return el('span', {
     class: `dot${on ? ' on' : ''}`,
     title: on ? 'online' : 'offline',
@@ -282,7 +322,7 @@ function dot(user) {
 function renderList() {
   const list = $('conv-list');
   const focused = document.activeElement?.dataset?.conv;
-  const items = chat.list().map((c) => {
+  const items = chat.list(current).map((c) => {
     const unread = chat.unread(c);
     const last = chat.last(c);
     const b = el(
@@ -366,7 +406,7 @@ function renderMessages() {
   if (!c) return list.replaceChildren();
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const fromBottom = box.scrollHeight - box.scrollTop;
-  const firstBefore = list.firstElementChild?.dataset.key;
+  const firstBefore = list.querySelector('li.msg')?.dataset.key;
 
   const msgs = chat.messages(c);
   let seen = 0;
@@ -374,23 +414,27 @@ function renderMessages() {
     for (const m of msgs) if (m.from === session.user && m.seq <= c.peerRead) seen = m.seq;
   }
   const now = chat.now();
-  const wanted = [...msgs, ...c.pending];
   const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
   let prev = null;
-  for (const m of wanted) {
-    const key = keyOf(m);
-    const recallable = m.seq && m.from === session.user && m.kind !== 'recalled' && now - m.ts < RECALL_WINDOW_MS;
-    const sig = [m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, chat.contacts.get(metaOf(m)?.from)].join('|');
+  for (const row of timeline(msgs, c.pending, { unreadAfter, me: session.user, now })) {
+    const key = row.kind === 'msg' ? keyOf(row.m) : row.key;
     let li = existing.get(key);
     if (!li) {
       li = el('li', { 'data-key': key });
       li.dataset.sig = '';
     }
     existing.delete(key);
-    if (li.dataset.sig !== sig) {
-      fillMessage(li, c, m, { seen: m.seq === seen, recallable });
-      li.dataset.sig = sig;
+    let sig;
+    if (row.kind === 'msg') {
+      const m = row.m;
+      const recallable = m.seq && m.from === session.user && m.kind !== 'recalled' && now - m.ts < RECALL_WINDOW_MS;
+      sig = [m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, chat.contacts.get(metaOf(m)?.from)].join('|');
+      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable });
+    } else {
+      sig = row.kind === 'day' ? row.label : 'new';
+      if (li.dataset.sig !== sig) fillSeparator(li, row);
     }
+    li.dataset.sig = sig;
     const want = prev ? prev.nextElementSibling : list.firstElementChild;
     if (want !== li) list.insertBefore(li, want);
     prev = li;
@@ -398,10 +442,70 @@ function renderMessages() {
   for (const li of existing.values()) li.remove();
 
   $('older-btn').hidden = !c.loaded || c.complete;
-  const prepended = firstBefore && list.firstElementChild?.dataset.key !== firstBefore;
+  const prepended = firstBefore && list.querySelector('li.msg')?.dataset.key !== firstBefore;
   if (prepended && !atBottom) box.scrollTop = box.scrollHeight - fromBottom;
-  else if (atBottom || box.dataset.conv !== c.id) box.scrollTop = box.scrollHeight;
-  box.dataset.conv = c.id;
+  else if (box.dataset.conv !== c.id && c.loaded) {
+    // Opening a conversation: at its first unread message, else at the end.
+    const divider = list.querySelector('li[data-key="new"]');
+    if (divider) divider.scrollIntoView({ block: 'start' });
+    else box.scrollTop = box.scrollHeight;
+    box.dataset.conv = c.id;
+  } else if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+/** A day separator, or the "new messages" divider. */
+function fillSeparator(li, row) {
+  li.className = row.kind === 'day' ? 'sep day' : 'sep new';
+  li.replaceChildren(el('span', { text: row.kind === 'day' ? row.label : 'New messages' }));
+}
+
+/** Why a send failed, in a few words. */
+function failure(c, p) {
+  switch (p.code) {
+    case 'too_large':
+      return 'too long';
+    case 'blocked':
+      return `${c.peer || 'they'} blocked you`;
+    case 'forbidden':
+      return 'you cannot write here';
+    case 'not_found':
+      return c.kind === 'direct' ? noSuchUser(c.peer) : 'no such group';
+    case 'rate_limited':
+      return 'too many messages at once';
+    case 'closed':
+    case 'timeout':
+    case 'unavailable':
+      return 'no connection';
+    default:
+      return p.error || 'not sent';
+  }
+}
+
+/** The buttons of a failed send: Retry (only when it can succeed), Edit, Discard. */
+function failedActions(c, m) {
+  const actions = [];
+  if (transient(m.code)) {
+    actions.push(el('button', { type: 'button', class: 'link', text: 'Retry', onclick: () => chat.retry(c, m).catch((e) => sendFailed(c, e)) }));
+  }
+  if (m.text !== undefined && !m.file && m.kind !== 'custom') {
+    actions.push(
+      el('button', {
+        type: 'button',
+        class: 'link',
+        text: 'Edit',
+        'aria-label': 'Edit this message',
+        onclick: () => {
+          chat.discard(c, m);
+          const box = $('composer-text');
+          box.value = m.text;
+          composerChanged();
+          box.focus();
+        },
+      }),
+    );
+  }
+  actions.push(el('button', { type: 'button', class: 'link', text: 'Discard', 'aria-label': 'Discard this message', onclick: () => chat.discard(c, m) }));
+  return actions;
 }
 
 function fillMessage(li, c, m, { seen, recallable }) {
@@ -409,55 +513,61 @@ function fillMessage(li, c, m, { seen, recallable }) {
   const meta = metaOf(m);
   if (m.kind === 'system' || m.kind === 'custom') {
     li.className = 'msg note';
-    const body = el('span', {}, m.from !== 'system' ? el('strong', { text: `${m.from} ` }) : null, m.text || '');
+    const body = el('span', { class: 'note-text' }, m.from !== 'system' ? el('strong', { text: `${m.from} ` }) : null, m.text || '');
     const actions = [];
     if (meta?.type === 'contact_request' && chat.contacts.get(meta.from) === 'incoming') {
       actions.push(
         el('button', { type: 'button', class: 'small', text: `Accept ${meta.from}`, onclick: () => chat.contact('contact_add', meta.from).catch(fail) }),
-        el('button', { type: 'button', class: 'small', text: 'Block', onclick: () => chat.contact('block', meta.from).catch(fail) }),
+        el('button', { type: 'button', class: 'small', text: 'Block', 'aria-label': `Block ${meta.from}`, onclick: () => chat.contact('block', meta.from).catch(fail) }),
       );
     }
-    li.replaceChildren(el('div', { class: 'note-body' }, body, el('time', { text: ` · ${clock(m.ts)}` }), ...actions));
+    const when = el('time', { class: 'note-time', datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) });
+    li.replaceChildren(el('div', { class: 'note-body' }, body, ' ', when, ...actions));
     return;
   }
   li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}`;
   const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : m.from });
   let body;
-  const save = (e) => {
-    e.preventDefault();
-    files.download(session.token, m.file.file_id, m.file.name).catch(fail);
-  };
+  const save = () => files.download(session.token, m.file.file_id, m.file.name).catch(fail);
   if (m.kind === 'recalled') {
     body = el('em', { class: 'muted', text: 'Message recalled' });
   } else if ((m.kind === 'image' || m.kind === 'gif') && m.file && files.isImage(m.file.mime)) {
-    // The bytes come with the token in a header; the link saves them.
-    const img = el('img', { alt: m.file.name || 'image' });
+    // The bytes come with the token in a header; a click shows the image full size.
+    const name = m.file.name || 'image';
+    const img = el('img', { alt: name });
     img.addEventListener('load', () => {
       const box = $('messages');
       if (box.scrollHeight - box.scrollTop - box.clientHeight < img.height + 80) box.scrollTop = box.scrollHeight;
     });
-    files
-      .imageUrl(session.token, m.file.file_id)
-      .then((url) => {
-        img.src = url;
-      })
-      .catch(() => {
-        img.alt = `${m.file.name || 'image'} (unavailable)`;
-      });
-    body = el('a', { href: '#', title: `Save ${m.file.name}`, class: 'image', onclick: save }, img);
+    const url = files.imageUrl(session.token, m.file.file_id);
+    url.then(
+      (u) => {
+        img.src = u;
+      },
+      () => {
+        img.alt = `${name} (unavailable)`;
+      },
+    );
+    body = el('button', {
+      type: 'button',
+      class: 'image',
+      'aria-label': `View ${name}`,
+      onclick: () => url.then((u) => showImage(u, name, save), fail),
+    }, img);
   } else if (m.file) {
-    body = el('a', { href: '#', class: 'file', onclick: save }, `📄 ${m.file.name} `, el('span', { class: 'muted', text: `(${size(m.file.size)})` }));
+    const link = (ev) => {
+      ev.preventDefault();
+      save();
+    };
+    body = el('a', { href: '#', class: 'file', onclick: link }, `📄 ${m.file.name} `, el('span', { class: 'muted', text: `(${size(m.file.size)})` }));
   } else {
-    body = el('span', { class: emojiOnly(m.text) ? 'text big' : 'text', text: m.text ?? '' });
+    body = el('span', { class: emojiOnly(m.text) ? 'text big' : 'text' }, ...linkify(m.text ?? ''));
   }
   const status = [];
   if (m.status === 'sending') status.push(' · sending…');
-  if (m.status === 'failed') {
-    status.push(' · failed ');
-    status.push(el('button', { type: 'button', class: 'link', text: 'Retry', onclick: () => chat.retry(c, m).catch(fail) }));
-  }
+  if (m.status === 'failed') status.push(el('span', { class: 'why', text: ` · not sent: ${failure(c, m)} ` }), ...failedActions(c, m));
   if (seen) status.push(el('span', { class: 'seen', text: ' · Seen' }));
-  const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: clock(m.ts) }), ...status);
+  const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) }), ...status);
   const recall = recallable
     ? el('button', {
         type: 'button',
@@ -489,7 +599,7 @@ function renderContacts() {
       return el('li', { class: 'contact' }, dot(user), el('span', { class: 'name', text: user }), el('span', { class: 'actions' }, ...actions));
     }),
   );
-  if (!rows.length) $('contact-list').replaceChildren(el('li', { class: 'muted', text: 'No contacts yet.' }));
+  if (!rows.length) $('contact-list').replaceChildren(el('li', { class: 'muted empty', text: 'No contacts yet.' }));
 }
 
 function renderInfo() {
@@ -536,7 +646,7 @@ function route() {
   const [kind, a, b] = id.split(':');
   const me = session.user;
   const valid =
-    (kind === 'd' && a !== b && (a === me || b === me) && directConv(a, b) === id) ||
+    (kind === 'd' && a !== b && (a === me || b === me) && directConv(a, b) === id && !usernameProblem(a === me ? b : a)) ||
     (kind === 'g' && !!a) ||
     id === `s:${me}`;
   const c = valid ? chat.conv(id) : null;
@@ -544,6 +654,9 @@ function route() {
   current = c;
   document.body.classList.toggle('in-chat', !!c);
   if (changedConv) {
+    // "New messages" marks what was unread when the conversation was opened.
+    unreadAfter = c && c.last_seq > c.read_seq ? c.read_seq : null;
+    delete $('messages').dataset.conv;
     $('msg-list').replaceChildren();
     $('info').hidden = true;
     $('info-btn').setAttribute('aria-expanded', 'false');
@@ -558,7 +671,10 @@ function route() {
     markRead();
   }
   if (c.kind === 'group' && !c.gone) chat.groupInfo(c).catch(() => {});
-  if (changedConv && matchMedia('(min-width: 701px)').matches && !$('composer').hidden) $('composer-text').focus();
+  const desktop = matchMedia('(min-width: 701px)').matches;
+  if (((changedConv && desktop) || toComposer) && !$('composer').hidden) $('composer-text').focus();
+  toComposer = false;
+  if (changedConv) composerChanged();
 }
 
 function markRead() {
@@ -573,11 +689,40 @@ async function sendText(ev) {
   ev.preventDefault();
   const box = $('composer-text');
   const text = box.value.trim();
-  if (!text || !current) return;
+  if (!text || !current || bytes(text) > MAX_TEXT_BYTES) return;
   box.value = '';
+  composerChanged();
+  toggleEmoji(false);
+  const c = current;
+  chat.send(c, { kind: emojiOnly(text) ? 'emoji' : 'text', text }).catch((e) => sendFailed(c, e));
+}
+
+/** A send that failed: the bubble says why; a direct chat with no such user goes away. */
+function sendFailed(c, e) {
+  if (e.code === 'not_found' && c.kind === 'direct' && !chat.convs.has(c.id)) {
+    toast(noSuchUser(c.peer));
+    if (current === c) openConv('');
+  }
+}
+
+const encoder = new TextEncoder();
+const bytes = (text) => encoder.encode(text).length;
+
+/** The composer's size, its byte counter near the bound, and Send only within it. */
+function composerChanged() {
   autosize();
-  $('emoji-panel').hidden = true;
-  chat.send(current, { kind: emojiOnly(text) ? 'emoji' : 'text', text }).catch(fail);
+  const box = $('composer-text');
+  const n = bytes(box.value.trim());
+  const over = n > MAX_TEXT_BYTES;
+  const count = $('composer-count');
+  count.hidden = n < COUNT_FROM_BYTES;
+  count.classList.toggle('over', over);
+  count.textContent = over
+    ? `Too long to send: ${n.toLocaleString()} of ${MAX_TEXT_BYTES.toLocaleString()} bytes. Shorten it by ${(n - MAX_TEXT_BYTES).toLocaleString()}.`
+    : `${n.toLocaleString()} of ${MAX_TEXT_BYTES.toLocaleString()} bytes`;
+  $('send-btn').disabled = over;
+  if (over) box.setAttribute('aria-invalid', 'true');
+  else box.removeAttribute('aria-invalid');
 }
 
 function autosize() {
@@ -586,27 +731,39 @@ function autosize() {
   box.style.height = `${Math.min(box.scrollHeight, 160)}px`;
 }
 
+/** Uploads `picked` one by one, with progress and a Cancel button, and sends each. */
 async function sendFiles(picked) {
   const c = current;
   for (const file of picked) {
+    const job = upload(session.token, file, (sent, total) => {
+      $('upload-progress').value = total ? sent / total : 0;
+    });
+    uploading = job;
+    $('upload-name').textContent = `Uploading ${file.name} (${size(file.size)})`;
+    $('upload-progress').value = 0;
+    $('upload').hidden = false;
+    let info;
     try {
-      toast(`Uploading ${file.name}…`);
-      const info = await api.upload(session.token, file);
-      // Only raster images are shown as images (an SVG is a file).
-      const kind = info.mime === 'image/gif' ? 'gif' : files.isImage(info.mime) ? 'image' : 'file';
-      const ref = { file_id: info.file_id, name: info.name, size: info.size, mime: info.mime };
-      $('toast').hidden = true;
-      await chat.send(c, { kind, file: ref });
+      info = await job.done;
     } catch (e) {
-      fail(e);
+      if (e.code === 'cancelled') toast(`Upload of ${file.name} cancelled.`);
+      else fail(e);
+      continue;
+    } finally {
+      uploading = null;
+      $('upload').hidden = true;
     }
+    // Only raster images are shown as images (an SVG is a file).
+    const kind = info.mime === 'image/gif' ? 'gif' : files.isImage(info.mime) ? 'image' : 'file';
+    const ref = { file_id: info.file_id, name: info.name, size: info.size, mime: info.mime };
+    chat.send(c, { kind, file: ref }).catch((e) => sendFailed(c, e));
   }
 }
 
 function toggleEmoji(show = $('emoji-panel').hidden) {
   $('emoji-panel').hidden = !show;
   $('emoji-btn').setAttribute('aria-expanded', String(show));
-  if (show) $('emoji-panel').querySelector('button')?.focus();
+  if (show) picker.open();
 }
 
 function insertEmoji(e) {
@@ -643,14 +800,18 @@ function wire() {
     updateNotifyButton();
   });
   $('back-btn').addEventListener('click', () => openConv(''));
-  $('start-form').addEventListener('submit', (ev) => {
+  $('start-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const user = $('start-user').value.trim().toLowerCase();
-    if (!user) return;
-    if (user === session.user) return toast('That is you.');
+    const user = $('start-user').value.trim();
+    const check = await checkUser(user, session.user);
+    $('start-error').textContent = check.ok ? '' : check.why;
+    if (!check.ok) return;
     $('start-user').value = '';
+    toComposer = true;
     openConv(directConv(session.user, user));
   });
+  $('start-user').addEventListener('input', () => ($('start-error').textContent = ''));
+  $('login-user').addEventListener('input', lowercaseLogin);
   $('contact-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const user = $('contact-user').value.trim().toLowerCase();
@@ -684,16 +845,24 @@ function wire() {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) sendText(ev);
   });
   box.addEventListener('input', () => {
-    autosize();
+    composerChanged();
     if (current && box.value && Date.now() - lastTypingSent > TYPING_EVERY_MS) {
       lastTypingSent = Date.now();
       chat.typing(current).catch(() => {});
     }
   });
-  buildPicker($('emoji-panel'), insertEmoji, () => {
-    toggleEmoji(false);
-    $('emoji-btn').focus();
+  picker = emojiPicker({
+    search: $('emoji-search'),
+    grid: $('emoji-grid'),
+    status: $('emoji-status'),
+    onPick: insertEmoji,
+    onClose: () => {
+      toggleEmoji(false);
+      $('emoji-btn').focus();
+    },
   });
+  $('upload-cancel').addEventListener('click', () => uploading?.cancel());
+  wireViewer();
   $('emoji-btn').addEventListener('click', () => toggleEmoji());
   $('file-input').addEventListener('change', (ev) => {
     const picked = [...ev.target.files];

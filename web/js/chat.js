@@ -18,6 +18,11 @@ export function newClientMsgId() {
   return `w${Date.now().toString(36)}${rnd[0].toString(36)}${rnd[1].toString(36)}`;
 }
 
+/** Whether a failed request may succeed when sent again (the connection, the rate, the server). */
+export function transient(code) {
+  return ['closed', 'timeout', 'rate_limited', 'unavailable', 'internal'].includes(code);
+}
+
 /** The parsed `meta` of a message, or null. */
 export function metaOf(m) {
   if (!m?.meta) return null;
@@ -76,10 +81,14 @@ export class Chat {
     return c;
   }
 
-  /** Conversations, newest activity first. */
-  list() {
+  /**
+   * Conversations, newest activity first. A direct chat with nothing in it yet is listed
+   * only while it is `open` (so a mistyped name leaves nothing behind).
+   */
+  list(open = null) {
     return [...this.convs.values()]
       .filter((c) => !c.gone || c.msgs.size)
+      .filter((c) => c === open || c.kind !== 'direct' || c.last_seq > 0 || c.msgs.size || c.pending.length)
       .sort((x, y) => y.last_ts - x.last_ts || x.id.localeCompare(y.id));
   }
 
@@ -257,23 +266,9 @@ export class Chat {
         this.#emit('typing', { conv: c });
         break;
       }
-      case 'recalled': {
-        const c = this.conv(body.conv);
-        const m = c.msgs.get(body.seq);
-        if (m) {
-          c.msgs.set(body.seq, {
-            conv: m.conv,
-            seq: m.seq,
-            id: m.id,
-            from: m.from,
-            kind: 'recalled',
-            ts: m.ts,
-            client_msg_id: m.client_msg_id,
-          });
-        }
-        this.#emit('msgs', { conv: c });
+      case 'recalled':
+        this.#recalled(this.conv(body.conv), body.seq);
         break;
-      }
       case 'presence':
         this.online.set(body.user, !!body.online);
         this.#emit('presence', { user: body.user });
@@ -282,6 +277,23 @@ export class Chat {
         break;
     }
     return null;
+  }
+
+  /** Message `seq` of `c` now reads "recalled" (its content is gone). */
+  #recalled(c, seq) {
+    const m = c.msgs.get(seq);
+    if (m) {
+      c.msgs.set(seq, {
+        conv: m.conv,
+        seq: m.seq,
+        id: m.id,
+        from: m.from,
+        kind: 'recalled',
+        ts: m.ts,
+        client_msg_id: m.client_msg_id,
+      });
+    }
+    this.#emit('msgs', { conv: c });
   }
 
   #pushMsg(m) {
@@ -352,6 +364,7 @@ export class Chat {
   /** Sends pending message `p` again (same client_msg_id: the server keeps one). */
   retry(c, p) {
     p.status = 'sending';
+    p.code = undefined;
     this.#emit('msgs', { conv: c });
     return this.#deliver(c, p);
   }
@@ -379,19 +392,37 @@ export class Chat {
         if ((e.code === 'closed' || e.code === 'timeout') && attempt < 2) continue;
         if (e.code === 'forbidden' && c.kind === 'group') c.gone = true;
         p.status = 'failed';
+        p.code = e.code;
         p.error = e.message;
+        if (e.code === 'not_found' && c.kind === 'direct') this.#forgetEmpty(c);
         this.#emit('msgs', { conv: c });
         throw e;
       }
     }
   }
 
+  /** Drops failed message `p` (discarded, or taken back into the composer to edit). */
+  discard(c, p) {
+    c.pending = c.pending.filter((x) => x !== p);
+    this.#emit('msgs', { conv: c });
+  }
+
+  /** A direct chat whose peer does not exist: forgotten unless it holds messages. */
+  #forgetEmpty(c) {
+    if (c.msgs.size || c.last_seq) return;
+    c.pending = [];
+    this.convs.delete(c.id);
+    this.#emit('convs');
+  }
+
   async typing(c) {
     await this.socket.request('typing', { conv: c.id });
   }
 
+  /** Recalls own message `seq`; the recalling page hears no push, so it updates itself. */
   async recall(c, seq) {
     await this.socket.request('recall', { conv: c.id, seq });
+    this.#recalled(c, seq);
   }
 
   async refreshContacts() {
@@ -401,12 +432,9 @@ export class Chat {
     this.#emit('contacts');
   }
 
-  /** Presence of the peers of direct conversations who are not contacts. */
-  async refreshPresence() {
-    const users = [...this.convs.values()]
-      .filter((c) => c.kind === 'direct' && c.peer)
-      .map((c) => c.peer)
-      .slice(0, 500);
+  /** Presence of `users`: by default the peers of direct conversations (contacts or not). */
+  async refreshPresence(users = [...this.convs.values()].filter((c) => c.kind === 'direct' && c.peer).map((c) => c.peer)) {
+    users = users.filter((u) => u !== this.me).slice(0, 500);
     if (!users.length) return;
     const { online = [] } = await this.socket.request('presence', { users });
     const on = new Set(online);
@@ -454,6 +482,8 @@ export class Chat {
     c.info = await this.socket.request('group_info', { group: c.group });
     if (c.info.group?.name) c.name = c.info.group.name;
     this.#emit('info', { conv: c });
+    // The members' dots: presence is pushed for contacts only.
+    await this.refreshPresence(c.info.members.map((m) => m.user)).catch(() => {});
     return c.info;
   }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fixture, openPage, logIn, chatWith, message } from './helpers.js';
+import { fixture, openPage, logIn, chatWith, message, png } from './helpers.js';
 
 const env = fixture();
 
@@ -34,26 +34,12 @@ async function tokenOf(page) {
   });
 }
 
-/** A small PNG drawn by the page itself. */
-async function png(page) {
-  const b64 = await page.evaluate(() => {
-    const c = document.createElement('canvas');
-    c.width = 90;
-    c.height = 60;
-    const g = c.getContext('2d');
-    g.fillStyle = '#2c7bd9';
-    g.fillRect(0, 0, 90, 60);
-    return c.toDataURL('image/png').split(',')[1];
-  });
-  return Buffer.from(b64, 'base64');
-}
-
 test('images render and files download without a token in any URL', async () => {
   await env.koi.register('fiona');
   const gus = await user('gus');
   const fiona = await user('fiona', { register: false });
   await chatWith(gus, 'fiona');
-  await gus.locator('#file-input').setInputFiles({ name: 'pond.png', mimeType: 'image/png', buffer: await png(gus) });
+  await gus.locator('#file-input').setInputFiles({ name: 'pond.png', mimeType: 'image/png', buffer: await png(gus, { width: 90, height: 60 }) });
   await fiona.locator('.conv-item[data-conv="d:fiona:gus"]').click();
 
   // The image shows from an object URL, at its real size.

@@ -132,9 +132,12 @@ export async function launch() {
   });
 }
 
-/** A page in a fresh browser context; page errors and console errors are collected. */
-export async function openPage(browser, url, { width = 1280, height = 800 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
+/**
+ * A page in a fresh browser context; page errors and console errors are collected.
+ * `colorScheme` is what `prefers-color-scheme` answers (`light` or `dark`).
+ */
+export async function openPage(browser, url, { width = 1280, height = 800, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
@@ -154,6 +157,17 @@ export async function logIn(page, username, { register = true } = {}) {
   await page.locator('#login-password').fill(PASSWORD);
   await page.getByRole('button', { name: register ? 'Register' : 'Log in' }).click();
   await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/**
+ * A page of the fixture's node logged in as `name` (registered first unless `register` is
+ * false), checked for script errors at the end; `view` is `{width, height, colorScheme}`.
+ */
+export async function userPage(env, name, { register = true, ...view } = {}) {
+  const page = await openPage(env.browser, `${env.koi.base}/`, view);
+  env.pages.push(page);
+  await logIn(page, name, { register });
+  return page;
 }
 
 /** Opens the direct chat with `user` from the "Message a user" box. */
@@ -195,4 +209,45 @@ export function fixture() {
     await env.koi?.stop();
   });
   return env;
+}
+
+/** A phone's viewport (an iPhone 12–15 in CSS pixels). */
+export const PHONE = { width: 390, height: 844 };
+
+/** The texts of the open chat's message bubbles, in order. */
+export function bubbleTexts(page) {
+  return page.locator('#msg-list li.msg .bubble .text').allTextContents();
+}
+
+
+/** A PNG of `width` × `height` drawn by the page itself: a `color` ground with koi on it. */
+export async function png(page, { width = 120, height = 80, color = '#2c7bd9' } = {}) {
+  const b64 = await page.evaluate(
+    ([w, h, ground]) => {
+      const c = document.createElement('canvas');
+      c.width = w;
+      c.height = h;
+      const g = c.getContext('2d');
+      g.fillStyle = ground;
+      g.fillRect(0, 0, w, h);
+      for (const [x, y, r, fish] of [[0.3, 0.4, 0.15, '#e8643c'], [0.65, 0.65, 0.12, '#f4f1ea'], [0.5, 0.25, 0.08, '#f2b134']]) {
+        g.fillStyle = fish;
+        g.beginPath();
+        g.ellipse(x * w, y * h, r * h * 1.6, r * h, 0.4, 0, Math.PI * 2);
+        g.fill();
+      }
+      return c.toDataURL('image/png').split(',')[1];
+    },
+    [width, height, color],
+  );
+  return Buffer.from(b64, 'base64');
+}
+
+/** Creates group `name` with `members` from the Groups panel and waits until it is open. */
+export async function createGroup(page, name, members) {
+  await page.locator('#groups-panel summary').click();
+  await page.getByLabel('New group name').fill(name);
+  await page.locator('#group-members').fill(members.join(', '));
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await page.locator('#chat-title', { hasText: name }).waitFor();
 }

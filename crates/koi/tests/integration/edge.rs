@@ -230,7 +230,13 @@ async fn the_admin_token_is_a_header_and_can_come_from_a_file() {
 #[tokio::test]
 async fn pages_carry_browser_protections() {
     let koi = Koi::start(Topology::Embedded).await;
-    for path in ["/", "/admin", "/static/js/app.js", "/static/style.css"] {
+    for path in [
+        "/",
+        "/admin",
+        "/static/js/app.js",
+        "/static/style.css",
+        "/static/vendor/emojibase/compact.json",
+    ] {
         let res = http()
             .get(format!("{}{path}", koi.base()))
             .send()

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const JSON: &str = "application/json";
 
 /// The policy of the chat page: it talks to this node's API and to any
 /// node's WebSocket (`ws:`/`wss:`, from dispatch).
@@ -66,6 +67,21 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "js/files.js" => (JS, include_str!("../../../../web/js/files.js")),
         "js/admin.js" => (JS, include_str!("../../../../web/js/admin.js")),
         "js/account.js" => (JS, include_str!("../../../../web/js/account.js")),
+        // The web chat, round two (issue #23): names, links, the image viewer, uploads
+        // with progress, the day/unread markers, and the emoji data of the picker.
+        "js/names.js" => (JS, include_str!("../../../../web/js/names.js")),
+        "js/links.js" => (JS, include_str!("../../../../web/js/links.js")),
+        "js/viewer.js" => (JS, include_str!("../../../../web/js/viewer.js")),
+        "js/upload.js" => (JS, include_str!("../../../../web/js/upload.js")),
+        "js/timeline.js" => (JS, include_str!("../../../../web/js/timeline.js")),
+        "vendor/emojibase/compact.json" => (
+            JSON,
+            include_str!("../../../../web/vendor/emojibase/compact.json"),
+        ),
+        "vendor/emojibase/messages.json" => (
+            JSON,
+            include_str!("../../../../web/vendor/emojibase/messages.json"),
+        ),
         _ => return super::health::not_found().await,
     };
     (

@@ -1,0 +1,117 @@
+// The main views — login, chat list, an open conversation, the image viewer, group
+// members, the account panel, the emoji picker — in light and dark (`prefers-color-scheme`), at desktop and phone width: each
+// is checked with axe-core (no `serious` or `critical` violation may appear), and the
+// screenshots of docs/ are taken on the way (KOI_SCREENSHOTS=1 writes them there).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixture, userPage, openPage, chatWith, send, message, shot, png, createGroup, PHONE } from './helpers.js';
+
+const env = fixture();
+const here = dirname(fileURLToPath(import.meta.url));
+const AXE = readFileSync(join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const SCHEMES = ['light', 'dark'];
+
+/** Fails on any serious or critical axe violation of `page` as it is now, in both schemes. */
+async function accessible(page, view) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(`${AXE}\n;0`);
+  for (const scheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const found = await page.evaluate(async () => {
+      const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+      return violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    assert.deepEqual(found, [], `${view} (${scheme}): serious or critical accessibility violations`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** Both screenshots of `page` as it is now: `name.png` (light) and `name-dark.png`. */
+async function shots(page, name) {
+  await page.locator('#toast').waitFor({ state: 'hidden' });
+  for (const scheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    await shot(page, scheme === 'light' ? `${name}.png` : `${name}-dark.png`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+let ann;
+let bo;
+
+test('login view', async () => {
+  const page = await openPage(env.browser, `${env.koi.base}/`);
+  env.pages.push(page);
+  await page.locator('#login-user').waitFor();
+  await accessible(page, 'login');
+  await page.context().close();
+});
+
+test('chat list and an open conversation at desktop width', async () => {
+  ann = await userPage(env, 'ann');
+  bo = await userPage(env, 'bo');
+  await env.koi.register('cy');
+  // Contacts both ways, so that presence shows.
+  await ann.locator('#contacts-panel summary').click();
+  await ann.getByLabel('Username to add').fill('bo');
+  await ann.getByRole('button', { name: 'Add', exact: true }).click();
+  await bo.locator('#contacts-panel summary').click();
+  await bo.locator('#contact-list li', { hasText: 'ann' }).getByRole('button', { name: 'Accept' }).click();
+  await ann.locator('#contact-list li', { hasText: 'bo' }).locator('.dot.on').waitFor();
+  await accessible(ann, 'chat list');
+
+  await chatWith(ann, 'bo');
+  await send(ann, 'Morning! The pond photos are up: https://example.com/pond');
+  await bo.locator('.conv-item[data-conv="d:ann:bo"]').click();
+  await message(bo, 'pond photos').waitFor();
+  await bo.locator('#file-input').setInputFiles({ name: 'pond.png', mimeType: 'image/png', buffer: await png(bo, { width: 240, height: 150, color: '#1f6f8b' }) });
+  await send(bo, 'Here is mine from Sunday 🐟');
+  await send(bo, '🎉');
+  await message(ann, '🎉').waitFor();
+  await send(ann, 'Lovely. Tea at 6?');
+  await message(ann, 'Lovely').locator('.seen').waitFor();
+  await ann.locator('#msg-list img').waitFor();
+  await accessible(ann, 'open conversation');
+  await shots(ann, 'chat-desktop');
+  await ann.getByRole('button', { name: 'View pond.png' }).click();
+  await ann.getByRole('dialog', { name: 'pond.png' }).waitFor();
+  await accessible(ann, 'image viewer');
+  await ann.keyboard.press('Escape');
+  await ann.getByRole('dialog', { name: 'pond.png' }).waitFor({ state: 'hidden' });
+});
+
+test('group members and the account panel', async () => {
+  await createGroup(ann, 'Pond keepers', ['bo', 'cy']);
+  await ann.getByRole('button', { name: 'Group members' }).click();
+  await ann.locator('#member-list li').nth(2).waitFor();
+  await accessible(ann, 'group members');
+  await ann.getByRole('button', { name: 'Close group panel' }).click();
+
+  await ann.locator('#account-panel summary').click();
+  await ann.locator('#session-list li').first().waitFor();
+  await accessible(ann, 'account panel');
+  await ann.locator('#account-panel summary').click();
+  await ann.getByRole('button', { name: 'Insert emoji' }).click();
+  await ann.locator('#emoji-grid button').first().waitFor();
+  await accessible(ann, 'emoji picker');
+  await ann.keyboard.press('Escape');
+});
+
+test('the chat list and a conversation at phone width', async () => {
+  const phone = await userPage(env, 'bo', { register: false, ...PHONE });
+  await phone.locator('.conv-item[data-conv="d:ann:bo"] .dot.on').waitFor();
+  await phone.waitForFunction(() => [...document.querySelectorAll('.conv-preview')].every((p) => p.textContent !== ''));
+  await accessible(phone, 'phone chat list');
+  await shots(phone, 'chat-phone-list');
+  await phone.locator('.conv-item[data-conv="d:ann:bo"]').click();
+  await message(phone, 'Tea at 6').waitFor();
+  await phone.locator('#msg-list img').waitFor();
+  await accessible(phone, 'phone conversation');
+  await shots(phone, 'chat-phone');
+});

@@ -181,6 +181,7 @@ mod tests {
             read_seq: 2,
             last_ts: 1,
             peer: None,
+            ..Default::default()
         });
         assert_eq!(group.prompt(), "#team › ");
         assert_eq!(group.unread(), 3);

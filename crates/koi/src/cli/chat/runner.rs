@@ -12,7 +12,6 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use super::clock::Clock;
 use super::effect::{Effect, Outcome};
 use super::upload::{kind_of, mime_of};
-use crate::cli::direct_conv;
 
 /// The page of history fetched at a time.
 const PAGE: u32 = 50;
@@ -90,7 +89,6 @@ async fn run(
     effect: Effect,
     clock: Clock,
 ) -> Result<Option<Outcome>, ClientError> {
-    let me = client.user().to_owned();
     let outcome = match effect {
         Effect::Sync => Outcome::Synced(client.sync().await?),
         Effect::History { conv, before } => Outcome::History {
@@ -127,13 +125,15 @@ async fn run(
             }
         }
         Effect::CheckUser(user) => {
-            // `read` of the direct conversation is `not_found` for a user who
-            // does not exist, and moves no cursor backwards for one who does.
-            match client.read(&direct_conv(&me, &user), 0).await {
-                Ok(()) => Outcome::UserExists(user),
-                Err(e) if code(&e) == Some("not_found") => {
-                    Outcome::Status(format!("no user named {user}: nothing changed"))
-                }
+            // `profiles` leaves out users who do not exist and flags deleted ones.
+            match client.profiles([user.as_str()]).await {
+                Ok(found) => match found.first() {
+                    Some(p) if p.deleted_user == Some(true) => {
+                        Outcome::Status(format!("{user} deleted their account: nothing changed"))
+                    }
+                    Some(_) => Outcome::UserExists(user),
+                    None => Outcome::Status(format!("no user named {user}: nothing changed")),
+                },
                 Err(e) if code(&e) == Some("bad_request") => {
                     Outcome::Status(format!("{user} is not a valid user name: nothing changed"))
                 }

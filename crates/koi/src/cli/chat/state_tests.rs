@@ -17,6 +17,7 @@ fn group(id: &str, name: &str, last_seq: u64) -> ConvSummary {
         read_seq: 0,
         last_ts: last_seq,
         peer: None,
+        ..Default::default()
     }
 }
 

@@ -115,6 +115,19 @@ async fn chat_in_a_terminal(topology: Topology) {
     assert_eq!(got.conv, format!("g:{}", team.id));
     assert_eq!(got.text.as_deref(), Some("hi team"));
 
+    // §11: an edit marks the message; a search lists what it finds.
+    tmux.line("/edit hi team, edited");
+    let edited = format!("{alice}: hi team, edited (edited)");
+    tmux.wait_for("the edited mark", |s| s.contains(&edited))
+        .await;
+    tmux.line("/search away");
+    let found = format!("{bob}: while you were away");
+    tmux.wait_for("the search results", |s| {
+        s.contains("1 found for \"away\"") && s.contains(&found)
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+
     tmux.line("/group info");
     let (owner, member) = (format!("{bob} (owner)"), format!("{alice} (member)"));
     tmux.wait_for("the group's members", |s| {
@@ -122,7 +135,7 @@ async fn chat_in_a_terminal(topology: Topology) {
     })
     .await;
     tmux.keys(&["Escape"]);
-    let hi_team = format!("{alice}: hi team");
+    let hi_team = format!("{alice}: hi team, edited");
     tmux.wait_for("the panel closed", |s| s.contains(&hi_team))
         .await;
 

@@ -168,7 +168,38 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL
     );
     "#,
-    // 9 (people; renumber at merge): profiles, privacy settings and last
+    // 7: the message lifecycle (§11). `extra` holds what a message refers to
+    // (its event, reply, mentions); edits and reactions live beside the
+    // messages, keyed like them, so that changing a message never rewrites its
+    // row; `hidden_messages` is "delete for me".
+    r#"
+    ALTER TABLE messages ADD COLUMN extra BYTEA;
+    CREATE TABLE edits (
+        conv      BIGINT NOT NULL,
+        seq       BIGINT NOT NULL,
+        text      TEXT,
+        meta      TEXT,
+        edited_ts BIGINT NOT NULL,
+        PRIMARY KEY (conv, seq)
+    );
+    CREATE TABLE reactions (
+        conv    BIGINT NOT NULL,
+        seq     BIGINT NOT NULL,
+        emoji   TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        at      BIGINT NOT NULL,
+        PRIMARY KEY (conv, seq, emoji, user_id)
+    );
+    CREATE TABLE hidden_messages (user_id TEXT COLLATE "C" NOT NULL, conv BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (user_id, conv, seq));
+    -- Who a message mentions (`all`: everyone), for `sync`'s mention counts.
+    CREATE TABLE mentions (
+        user_id TEXT COLLATE "C" NOT NULL,
+        conv    BIGINT NOT NULL,
+        seq     BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conv, seq)
+    );
+    "#,
+    // 8: profiles, privacy settings and last
     // seen on `users`; a group's description and avatar; each user's settings
     // of their conversations. The avatar indexes let the sweep of
     // unreferenced uploads keep avatars, and file access find them.
@@ -192,6 +223,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conv)
     );
     "#,
+    // 9: message search (issue #22, `search_index.rs`): a `tsvector` of each
+    // searchable message's tokens, written with the message, under a GIN
+    // index; the messages stored before are indexed by
+    // `search_index::backfill`, which the `search_backfill` row asks for.
+    // `hidden_messages` is "delete for me", shared with the lifecycle branch.
+    r#"
+    ALTER TABLE messages ADD COLUMN search tsvector;
+    CREATE INDEX messages_search ON messages USING gin (search);
+    CREATE TABLE search_backfill (pending INTEGER NOT NULL);
+    INSERT INTO search_backfill (pending) VALUES (1);
+    CREATE TABLE IF NOT EXISTS hidden_messages (
+        user_id TEXT COLLATE "C" NOT NULL,
+        conv BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conv, seq)
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.
@@ -202,7 +250,10 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let result = apply(client).await;
+    let result = match apply(client).await {
+        Ok(()) => super::search_index::backfill(client).await,
+        Err(e) => Err(e),
+    };
     let unlocked = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;

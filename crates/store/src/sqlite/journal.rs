@@ -22,6 +22,7 @@ use rusqlite::{Connection, params};
 
 use super::appends::{Appends, Staged};
 use super::recent::{Due, Latest, Pending, Published, Recent, recall};
+use super::search_index;
 use crate::{Committed, StoreError};
 
 /// When the writer moves a conversation's messages from the journal into
@@ -77,7 +78,7 @@ impl JournalPolicy {
 macro_rules! shared_columns {
     () => {
         "conv, seq, id, sender, kind, text, file_id, file_name, file_size, file_mime, meta, \
-         ts, client_msg_id"
+         ts, client_msg_id, extra"
     };
 }
 
@@ -205,11 +206,11 @@ impl Journal {
             "INSERT INTO journal (",
             shared_columns!(),
             ", n, activity) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))?;
         bind_message(&mut insert, conv_id, &message)?;
-        insert.raw_bind_parameter(14, n)?;
-        insert.raw_bind_parameter(15, activity)?;
+        insert.raw_bind_parameter(15, n)?;
+        insert.raw_bind_parameter(16, activity)?;
         insert.raw_execute()?;
         self.open.push(Staged {
             pending: Pending {
@@ -409,7 +410,7 @@ impl Journal {
 }
 
 /// Inserts the due conversations' messages into `messages`, in (conv, seq)
-/// order, and brings their counters in `convs` up to their newest.
+/// order, indexes them for search, and brings their counters in `convs` up to their newest.
 fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     let mut counters = conn.prepare_cached(
         "UPDATE convs SET last_seq = ?2, last_ts = ?3, activity = ?4 WHERE id = ?1",
@@ -428,18 +429,19 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     let mut insert = conn.prepare_cached(concat!(
         "INSERT INTO messages (",
         shared_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))?;
     for conv in due {
         for p in &conv.messages {
             bind_message(&mut insert, p.conv_id, &p.message)?;
             insert.raw_execute()?;
+            search_index::add(conn, p.conv_id, &p.message)?;
         }
     }
     Ok(())
 }
 
-/// Binds parameters 1 to 13 of an insert into `messages` or `journal`: the
+/// Binds parameters 1 to 14 of an insert into `messages` or `journal`: the
 /// conversation and the message's columns, in the tables' order.
 fn bind_message(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -460,12 +462,13 @@ fn bind_message(
     stmt.raw_bind_parameter(11, &m.meta)?;
     stmt.raw_bind_parameter(12, m.ts as i64)?;
     stmt.raw_bind_parameter(13, &m.client_msg_id)?;
+    stmt.raw_bind_parameter(14, crate::message_row::encode_extra(m))?;
     Ok(())
 }
 
 /// Moves every journal row into `messages`, brings the counters in `convs` up
-/// to them, and empties the journal, in one transaction. Rows that had moved
-/// before a crash (their deletion had not come yet) are already there and are
+/// to them, indexes them for search, and empties the journal, in one
+/// transaction. Rows that had moved before a crash (their deletion had not come yet) are already there and are
 /// skipped.
 fn drain(conn: &Connection) -> Result<(), StoreError> {
     let columns = shared_columns!();
@@ -473,9 +476,10 @@ fn drain(conn: &Connection) -> Result<(), StoreError> {
     if left == 0 {
         return Ok(());
     }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    search_index::add_unmoved(conn)?;
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; \
-         INSERT OR IGNORE INTO messages ({columns}) \
+        "INSERT OR IGNORE INTO messages ({columns}) \
              SELECT {columns} FROM journal ORDER BY conv, seq; \
          UPDATE convs SET last_seq = j.seq, last_ts = j.ts, activity = j.activity \
              FROM (SELECT conv, max(seq) AS seq, max(ts) AS ts, max(activity) AS activity \

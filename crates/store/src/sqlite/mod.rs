@@ -8,7 +8,7 @@
 //! - [`readers`]: a pool of read-only connections; reads never wait for writes.
 //! - [`schema`]: the migrations, tracked by `PRAGMA user_version`.
 //! - One file of queries per domain: messages, conversations, users, groups,
-//!   contacts, files.
+//!   contacts, files; [`search`] and [`search_index`] for message search.
 
 mod activity;
 mod appends;
@@ -21,11 +21,14 @@ mod error;
 mod files;
 mod groups;
 mod journal;
+mod lifecycle;
 mod messages;
 mod people;
 mod readers;
 mod recent;
 mod schema;
+mod search;
+mod search_index;
 mod sent_keys;
 mod sessions;
 mod syncer;
@@ -38,7 +41,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
@@ -57,6 +60,7 @@ use crate::{
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
@@ -85,6 +89,7 @@ impl SqliteStore {
         }
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        search_index::backfill(&conn)?;
         // Moves what the last run left in the journal, before the activity
         // counter is read from `convs`.
         let recent = Arc::new(Recent::new(policy.crowd()));
@@ -531,6 +536,120 @@ impl Store for SqliteStore {
         let user = user.clone();
         self.readers
             .read(move |c| people::blocked_by(c, &user))
+            .await
+    }
+
+    // ---- message lifecycle (§11, branch `lifecycle`) ---------------------------
+
+    async fn edit(&self, conv: &ConvId, seq: u64, edit: EditRecord) -> Result<(), StoreError> {
+        let conv = conv.clone();
+        self.writer
+            .call(move |c| lifecycle::edit(c, &conv, seq, &edit))
+            .await
+    }
+
+    async fn react(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+        max_emoji: u32,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(move |c| lifecycle::react(c, &conv, seq, &user, &emoji, max_emoji))
+            .await
+    }
+
+    async fn unreact(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(move |c| lifecycle::unreact(c, &conv, seq, &user, &emoji))
+            .await
+    }
+
+    async fn message_states(
+        &self,
+        viewer: &UserId,
+        conv: &ConvId,
+        first: u64,
+        last: u64,
+    ) -> Result<MessageStates, StoreError> {
+        let (viewer, conv) = (viewer.clone(), conv.clone());
+        self.readers
+            .read(move |c| lifecycle::message_states(c, &viewer, &conv, first, last))
+            .await
+    }
+
+    async fn hide(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(move |c| lifecycle::hide(c, &user, &conv, seq))
+            .await
+    }
+
+    async fn hidden(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        after: u64,
+        before: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.readers
+            .read(move |c| lifecycle::hidden(c, &user, &conv, after, before))
+            .await
+    }
+
+    async fn read_by(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        except: &UserId,
+        limit: u32,
+    ) -> Result<ReadBy, StoreError> {
+        let (conv, except) = (conv.clone(), except.clone());
+        self.readers
+            .read(move |c| lifecycle::read_by(c, &conv, seq, &except, limit))
+            .await
+    }
+
+    async fn add_mentions(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        users: &[String],
+    ) -> Result<(), StoreError> {
+        let (conv, users) = (conv.clone(), users.to_vec());
+        self.writer
+            .call(move |c| lifecycle::add_mentions(c, &conv, seq, &users))
+            .await
+    }
+
+    async fn unread_counts(
+        &self,
+        user: &UserId,
+        convs: &[(ConvId, u64)],
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let (user, convs, recent) = (user.clone(), convs.to_vec(), self.recent.clone());
+        self.readers
+            .read(move |c| lifecycle::unread_counts(c, &recent, &user, &convs))
+            .await
+    }
+
+    // ---- search (issue #22) ----
+
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
+        let (user, search, recent) = (user.clone(), search.clone(), self.recent.clone());
+        self.readers
+            .read(move |c| search::search(c, &recent, &user, &search))
             .await
     }
 }

@@ -183,6 +183,21 @@ impl Recent {
         Some(Message::clone(&pending.message))
     }
 
+    /// The lowest pending seq of `conv` above `after`, and how many pending
+    /// messages above `after` are not events (for §11's unread counts).
+    pub(super) fn unread_after(&self, conv: &str, after: u64) -> Option<(u64, u64)> {
+        let inner = self.lock();
+        let mut pending = inner
+            .convs
+            .get(conv)?
+            .messages
+            .range(after.saturating_add(1)..)
+            .peekable();
+        let first = *pending.peek()?.0;
+        let count = pending.filter(|(_, p)| p.message.kind != "event").count();
+        Some((first, count as u64))
+    }
+
     /// The counters of `conv` as its newest pending message left them.
     pub(super) fn latest(&self, conv: &str) -> Option<Latest> {
         let inner = self.lock();
@@ -201,6 +216,18 @@ impl Recent {
                 let (_, newest) = inner.convs.get(conv)?.messages.last_key_value()?;
                 Some((conv.clone(), Latest::of(newest)))
             })
+            .collect()
+    }
+
+    /// Every pending message of `user`'s direct and system conversations and
+    /// of `groups` (conversation names), for search to look through.
+    pub(super) fn messages_for(&self, user: &str, groups: &[String]) -> Vec<Pending> {
+        let inner = self.lock();
+        let named = inner.by_user.get(user).into_iter().flatten();
+        named
+            .chain(groups)
+            .filter_map(|conv| inner.convs.get(conv))
+            .flat_map(|pending| pending.messages.values().cloned())
             .collect()
     }
 

@@ -27,6 +27,23 @@ pub enum Command {
     GroupInfo,
     /// `/file PATH`
     File(String),
+    /// `/edit [SEQ] TEXT`: your latest message, or message SEQ.
+    Edit {
+        seq: Option<u64>,
+        text: String,
+    },
+    /// `/react EMOJI [SEQ]`: the latest message, or message SEQ.
+    React {
+        emoji: String,
+        seq: Option<u64>,
+    },
+    /// `/reply SEQ TEXT`
+    Reply {
+        seq: u64,
+        text: String,
+    },
+    /// `/search WORDS`: in every conversation.
+    Search(String),
     /// `/sessions`
     Sessions,
     /// `/sessions end ID`
@@ -52,6 +69,10 @@ pub const HELP: &[&str] = &[
     "/group leave                    leave the open group",
     "/group info                     the open group's members",
     "/file PATH                      send a file",
+    "/edit [SEQ] TEXT                change your latest message (or #SEQ)",
+    "/react EMOJI [SEQ]              react to the latest message (or #SEQ)",
+    "/reply SEQ TEXT                 answer message #SEQ",
+    "/search WORDS                   find messages in all your conversations",
     "/sessions                       your logged-in devices",
     "/sessions end ID                log that device out",
     "/logout [all]                   log out (all: every device) and leave",
@@ -61,6 +82,14 @@ pub const HELP: &[&str] = &[
     "keys: Tab/Shift-Tab, Up/Down, Ctrl-N/Ctrl-P switch conversations; PageUp/PageDown",
     "      scroll; Ctrl-L redraws; Ctrl-U clears the line; Esc closes this panel",
 ];
+
+/// `text` after its first word `word`, trimmed.
+fn after<'a>(text: &'a str, word: &str) -> &'a str {
+    text.trim_start()
+        .strip_prefix(word)
+        .unwrap_or_default()
+        .trim()
+}
 
 /// Parses one line; `Ok(None)` for a blank one.
 pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
@@ -97,6 +126,41 @@ pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
                 .strip_prefix("file")
                 .unwrap_or_default();
             Command::File(path.trim().to_owned())
+        }
+        ["edit", first, ..] => {
+            let rest = after(command, "edit");
+            match first.parse::<u64>() {
+                Ok(seq) if words.len() > 2 => Command::Edit {
+                    seq: Some(seq),
+                    text: after(rest, first).to_owned(),
+                },
+                _ => Command::Edit {
+                    seq: None,
+                    text: rest.to_owned(),
+                },
+            }
+        }
+        ["react", emoji] => Command::React {
+            emoji: (*emoji).to_owned(),
+            seq: None,
+        },
+        ["react", emoji, seq] => match seq.parse() {
+            Ok(seq) => Command::React {
+                emoji: (*emoji).to_owned(),
+                seq: Some(seq),
+            },
+            Err(_) => return usage("/react EMOJI [SEQ]"),
+        },
+        ["reply", seq, _, ..] => match seq.parse() {
+            Ok(n) => Command::Reply {
+                seq: n,
+                text: after(after(command, "reply"), seq).to_owned(),
+            },
+            Err(_) => return usage("/reply SEQ TEXT"),
+        },
+        ["search", _, ..] => Command::Search(after(command, "search").to_owned()),
+        ["edit" | "react" | "reply" | "search", ..] => {
+            return usage("/edit [SEQ] TEXT, /react EMOJI [SEQ], /reply SEQ TEXT, /search WORDS");
         }
         ["sessions"] => Command::Sessions,
         ["sessions", "end", id] => Command::EndSession((*id).to_owned()),

@@ -86,9 +86,8 @@ impl Conversation {
         self.last_seq = self.last_seq.max(summary.last_seq);
         self.read_seq = self.read_seq.max(summary.read_seq);
         self.last_ts = self.last_ts.max(summary.last_ts);
-        // The server's count; §11 servers send it as `summary.unread` (without
-        // events and one's own messages), which replaces this difference.
-        self.unread = summary.last_seq.saturating_sub(summary.read_seq);
+        // Without events and one's own messages (§11).
+        self.unread = summary.unread;
         if self.read_seq >= self.last_seq {
             self.unread = 0;
         }
@@ -112,7 +111,7 @@ impl Conversation {
     /// A pushed message; `counts` when it is someone else's and not seen at
     /// once. A message `sync` already counted is not counted again.
     pub fn arrived(&mut self, m: Message, counts: bool) {
-        if counts && m.seq > self.last_seq {
+        if counts && m.event.is_none() && m.seq > self.last_seq {
             self.unread += 1;
         }
         self.insert(m);
@@ -135,11 +134,52 @@ impl Conversation {
         }
     }
 
-    /// A message arrived or was loaded.
+    /// A message arrived or was loaded. Events (§11) are not shown: they
+    /// change the message they refer to.
     pub fn insert(&mut self, m: Message) {
         self.last_seq = self.last_seq.max(m.seq);
         self.last_ts = self.last_ts.max(m.ts);
-        self.msgs.insert(m.seq, m);
+        match &m.event {
+            Some(event) => self.apply(event, m.ts),
+            None => {
+                self.msgs.insert(m.seq, m);
+            }
+        }
+    }
+
+    /// Message `seq` now reads `text`.
+    pub fn edited(&mut self, seq: u64, text: String, ts: u64) {
+        if let Some(m) = self.msgs.get_mut(&seq) {
+            m.text = Some(text);
+            m.edited_ts = Some(ts);
+        }
+    }
+
+    /// An event: an edit's new text, a recall.
+    fn apply(&mut self, event: &koi_client::proto::Event, ts: u64) {
+        let Some(seq) = event.r#ref else { return };
+        match event.r#type.as_str() {
+            "recall" => self.recall(seq),
+            "edit" => {
+                if let Some(m) = self.msgs.get_mut(&seq) {
+                    if let Some(text) = &event.text {
+                        m.text = Some(text.clone());
+                    }
+                    m.edited_ts = Some(ts);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The seq of the user's latest message (for `/edit`), or of the latest
+    /// message (`mine` false, for `/react`).
+    pub fn latest(&self, me: &str, mine: bool) -> Option<u64> {
+        self.msgs
+            .values()
+            .rev()
+            .find(|m| m.kind != "recalled" && (!mine || m.from == me))
+            .map(|m| m.seq)
     }
 
     /// The oldest seq loaded, when older messages may exist.
@@ -179,6 +219,7 @@ mod tests {
             name: Some("team".into()),
             last_seq: 5,
             read_seq: 2,
+            unread: 3,
             last_ts: 1,
             peer: None,
             ..Default::default()

@@ -22,7 +22,19 @@ pub enum Effect {
         to: Option<String>,
         client_msg_id: String,
         text: String,
+        reply_to: Option<u64>,
     },
+    Edit {
+        conv: String,
+        seq: u64,
+        text: String,
+    },
+    React {
+        conv: String,
+        seq: u64,
+        emoji: String,
+    },
+    Search(String),
     /// Whether `user` exists (`/to`).
     CheckUser(String),
     GroupCreate {
@@ -57,6 +69,12 @@ pub enum Outcome {
         conv: String,
         client_msg_id: String,
         result: Result<Box<Message>, String>,
+    },
+    /// An own message was edited: (this connection gets no push of it).
+    Edited {
+        conv: String,
+        seq: u64,
+        text: String,
     },
     /// `/to`: the user exists.
     UserExists(String),

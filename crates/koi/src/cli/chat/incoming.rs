@@ -93,6 +93,12 @@ impl Chat {
                 client_msg_id,
                 result,
             } => self.sent(&conv, &client_msg_id, result),
+            Outcome::Edited { conv, seq, text } => {
+                self.conv_mut(&conv)
+                    .edited(seq, text, super::state::now_ms());
+                self.status = format!("#{seq} edited");
+                Vec::new()
+            }
             Outcome::UserExists(user) => {
                 let conv = direct_conv(&self.me, &user);
                 self.open(&conv)

@@ -104,6 +104,7 @@ async fn run(
             to,
             client_msg_id,
             text,
+            reply_to,
         } => {
             let send = koi_client::proto::Send {
                 to,
@@ -113,6 +114,8 @@ async fn run(
                 text: Some(text),
                 file: None,
                 meta: None,
+                reply_to,
+                ..koi_client::proto::Send::default()
             };
             let send = in_conv(send, &conv);
             Outcome::Sent {
@@ -184,6 +187,7 @@ async fn run(
                 text: None,
                 file: Some(info.to_file()),
                 meta: None,
+                ..koi_client::proto::Send::default()
             };
             let client_msg_id = send.client_msg_id.clone();
             Outcome::Sent {
@@ -194,6 +198,33 @@ async fn run(
                 conv,
                 client_msg_id,
             }
+        }
+        Effect::Edit { conv, seq, text } => {
+            client.edit(&conv, seq, Some(&text), None).await?;
+            Outcome::Edited { conv, seq, text }
+        }
+        Effect::React { conv, seq, emoji } => {
+            client.react(&conv, seq, &emoji).await?;
+            Outcome::Status(format!("{emoji} on #{seq}"))
+        }
+        Effect::Search(q) => {
+            let search = koi_client::proto::Search {
+                q: q.clone(),
+                ..Default::default()
+            };
+            let found = client.search(search).await?;
+            let mut lines = vec![format!("{} found for \"{q}\" (Esc closes):", found.len())];
+            lines.extend(found.iter().map(|m| {
+                format!(
+                    "  {} #{} {} {}: {}",
+                    m.conv,
+                    m.seq,
+                    clock.hh_mm(m.ts),
+                    m.from,
+                    crate::cli::body(m)
+                )
+            }));
+            Outcome::Panel(lines)
         }
         Effect::Sessions => {
             let mut lines = vec!["your sessions (/sessions end ID logs one out):".to_owned()];
@@ -248,5 +279,7 @@ async fn stored(client: &Client, send: koi_client::proto::Send) -> Result<Messag
         meta: send.meta,
         ts: ok.ts,
         client_msg_id: send.client_msg_id,
+        reply_to: send.reply_to,
+        ..Message::default()
     })
 }

@@ -197,6 +197,10 @@ impl Chat {
     }
 
     fn send(&mut self, text: String) -> Vec<Effect> {
+        self.send_reply(text, None)
+    }
+
+    fn send_reply(&mut self, text: String, reply_to: Option<u64>) -> Vec<Effect> {
         let Some((conv, to)) = self.target() else {
             return Vec::new();
         };
@@ -213,6 +217,7 @@ impl Chat {
             to,
             client_msg_id: id,
             text,
+            reply_to,
         }]
     }
 
@@ -236,6 +241,14 @@ impl Chat {
                 Some((conv, to)) => vec![Effect::File { conv, to, path }],
                 None => Vec::new(),
             },
+            Command::Edit { seq, text } => {
+                self.on_message(seq, true, |conv, seq| Effect::Edit { conv, seq, text })
+            }
+            Command::React { emoji, seq } => {
+                self.on_message(seq, false, |conv, seq| Effect::React { conv, seq, emoji })
+            }
+            Command::Reply { seq, text } => self.send_reply(text, Some(seq)),
+            Command::Search(words) => vec![Effect::Search(words)],
             Command::Sessions => vec![Effect::Sessions],
             Command::EndSession(id) => vec![Effect::EndSession(id)],
             Command::Logout { all } => vec![Effect::Logout { all }],
@@ -264,6 +277,27 @@ impl Chat {
         }
         self.status = format!("looking for {user}…");
         vec![Effect::CheckUser(user)]
+    }
+
+    /// An effect on message `seq` of the open conversation, or on its latest
+    /// (own, with `mine`) message.
+    fn on_message(
+        &mut self,
+        seq: Option<u64>,
+        mine: bool,
+        effect: impl FnOnce(String, u64) -> Effect,
+    ) -> Vec<Effect> {
+        let Some(conv) = self.open_conv() else {
+            self.status = "open a conversation first".to_owned();
+            return Vec::new();
+        };
+        match seq.or_else(|| conv.latest(&self.me, mine)) {
+            Some(seq) => vec![effect(conv.conv.clone(), seq)],
+            None => {
+                self.status = "no message to do that to here".to_owned();
+                Vec::new()
+            }
+        }
     }
 
     /// The open conversation, when it is a group; else says so for `/group WHAT`.
@@ -343,7 +377,7 @@ impl Chat {
 }
 
 /// Now, in milliseconds since the epoch.
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -131,6 +131,7 @@ fn unread_counts_follow_sync_pushes_and_other_devices() {
         peer: Some("bob".into()),
         last_seq,
         read_seq,
+        unread: last_seq - read_seq,
         last_ts: last_seq,
         ..Default::default()
     };

@@ -85,10 +85,19 @@ pub fn entries(conv: &Conversation, me: &str, clock: Clock) -> Vec<Entry> {
 /// The body, with recalled messages marked.
 fn shown(m: &Message) -> String {
     if m.kind == "recalled" {
-        "(recalled)".to_owned()
-    } else {
-        body(m)
+        return "(recalled)".to_owned();
     }
+    let mut text = match m.reply_to {
+        Some(seq) => format!("↪#{seq} {}", body(m)),
+        None => body(m),
+    };
+    if m.edited_ts.is_some() {
+        text.push_str(" (edited)");
+    }
+    for r in &m.reactions {
+        text.push_str(&format!(" {}{}", r.emoji, r.count));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -213,6 +213,38 @@ mod tests {
             }
         );
         assert_eq!(command("/group info"), Command::GroupInfo);
+        assert_eq!(
+            command("/edit 7 new  words"),
+            Command::Edit {
+                seq: Some(7),
+                text: "new  words".into()
+            }
+        );
+        assert_eq!(
+            command("/edit 42"),
+            Command::Edit {
+                seq: None,
+                text: "42".into()
+            }
+        );
+        assert_eq!(
+            command("/reply 3 yes, 3"),
+            Command::Reply {
+                seq: 3,
+                text: "yes, 3".into()
+            }
+        );
+        assert_eq!(
+            command("/react 👍"),
+            Command::React {
+                emoji: "👍".into(),
+                seq: None
+            }
+        );
+        assert_eq!(
+            command("/search two words"),
+            Command::Search("two words".into())
+        );
         assert_eq!(command("/logout all"), Command::Logout { all: true });
         assert_eq!(
             command("/sessions end s1"),

@@ -1,5 +1,5 @@
 //! A terminal for interactive clients: a tmux server of the test's own
-//! (`-L`), one 120×40 session; keys in with `send-keys`, the screen out with
+//! (`-S`, a socket in a temporary directory removed afterwards), one 120×40 session; keys in with `send-keys`, the screen out with
 //! `capture-pane`, read until what is awaited shows or a deadline passes.
 
 use std::process::{Command, Output};
@@ -10,9 +10,10 @@ pub const WAIT: Duration = Duration::from_secs(30);
 /// How often the screen is read while waiting.
 pub const POLL: Duration = Duration::from_millis(50);
 
-/// One tmux server of its own (`-L`), killed on drop.
+/// One tmux server of its own, killed on drop.
 pub struct Tmux {
     socket: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Tmux {
@@ -25,8 +26,10 @@ impl Tmux {
             "this test drives `koi chat` in tmux, which is not installed \
              (apt-get install tmux; scripts/test installs it)"
         );
+        let dir = tempfile::tempdir().expect("temp dir");
         let tmux = Tmux {
-            socket: super::unique("koi-test-tmux-"),
+            socket: dir.path().join("tmux").to_string_lossy().into_owned(),
+            _dir: dir,
         };
         tmux.run(&[
             "new-session",
@@ -44,7 +47,7 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(["-S", &self.socket, "-f", "/dev/null"])
             .args(args)
             .env_remove("TMUX")
             .output()
@@ -96,7 +99,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
+            .args(["-S", &self.socket, "kill-server"])
             .output();
     }
 }

@@ -49,6 +49,8 @@ fn run() -> anyhow::Result<()> {
     // The bench opens a NATS client per user in `relay-baseline`: not a line each.
     let default_filter = match cli.command {
         Command::Bench(_) => "info,async_nats=warn",
+        // Log lines would tear the full-screen interface apart.
+        Command::Chat(_) => "off",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -58,12 +60,14 @@ fn run() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // The time zone can be read only while the process has one thread.
+    let clock = cli::chat::Clock::local();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::serve(args)),
         Command::Bench(args) => runtime.block_on(koi_bench::run(args)),
         Command::Send(args) => runtime.block_on(cli::send::run(args)),
         Command::Tail(args) => runtime.block_on(cli::tail::run(args)),
-        Command::Chat(args) => runtime.block_on(cli::chat::run(args)),
+        Command::Chat(args) => runtime.block_on(cli::chat::run(args, clock)),
     }
 }

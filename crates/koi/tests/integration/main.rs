@@ -17,6 +17,7 @@ mod harness;
 mod abuse;
 mod accounts;
 mod bad_input;
+mod chat_tui;
 mod cluster;
 mod contacts;
 mod durability;

@@ -5,11 +5,14 @@
 //!   NATS and one PostgreSQL — that spreads clients over its nodes; and
 //!   [`on_each_topology!`], which runs a test under both.
 //!
+//! - [`tmux`]: a terminal to drive `koi chat` in.
+//!
 //! A client reaches Koi through an [`Endpoint`]: a given node, or a deployment
 //! that hands out its nodes in turn.
 
 mod deployment;
 mod node;
+mod tmux;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -22,6 +25,7 @@ use serde_json::{Value, json};
 pub use deployment::{Koi, Topology};
 pub(crate) use deployment::{on_each_topology, on_s3_cluster};
 pub use node::{FILES_TMPFS, Node};
+pub use tmux::Tmux;
 
 /// The admin token every test node is started with.
 pub const ADMIN: &str = "test-admin-token";

@@ -1,0 +1,157 @@
+//! How the screen's state follows commands, pushes and replies.
+
+use koi_client::proto::frame::Op;
+use koi_client::proto::{ConvSummary, Message, Receipt};
+
+use super::clock::Clock;
+use super::effect::{Effect, Outcome};
+use super::state::Chat;
+
+fn group(id: &str, name: &str, last_seq: u64) -> ConvSummary {
+    ConvSummary {
+        conv: format!("g:{id}"),
+        kind: "group".into(),
+        group: Some(id.into()),
+        name: Some(name.into()),
+        last_seq,
+        read_seq: 0,
+        last_ts: last_seq,
+        peer: None,
+        ..Default::default()
+    }
+}
+
+fn msg(conv: &str, seq: u64, from: &str) -> Message {
+    Message {
+        conv: conv.into(),
+        seq,
+        from: from.into(),
+        kind: "text".into(),
+        text: Some("hi".into()),
+        ts: seq,
+        ..Default::default()
+    }
+}
+
+fn typed(chat: &mut Chat, line: &str) -> Vec<Effect> {
+    for c in line.chars() {
+        chat.editor.insert(c);
+    }
+    chat.submit()
+}
+
+#[test]
+fn a_message_elsewhere_is_unread_and_one_here_is_read() {
+    let mut chat = Chat::new("alice", Clock::default());
+    chat.outcome(Outcome::Synced(vec![group("1", "team", 0)]));
+    assert_eq!(
+        chat.push(Op::Msg(msg("d:alice:bob", 1, "bob"))),
+        [Effect::Sync],
+        "a new conversation: the list is refreshed"
+    );
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.unread()), Some(1));
+    let opened = chat.open("d:alice:bob");
+    assert!(opened.contains(&Effect::Read {
+        conv: "d:alice:bob".into(),
+        seq: 1
+    }));
+    assert_eq!(
+        chat.push(Op::Msg(msg("d:alice:bob", 2, "bob"))),
+        [Effect::Read {
+            conv: "d:alice:bob".into(),
+            seq: 2
+        }]
+    );
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.unread()), Some(0));
+    chat.push(Op::Receipt(Receipt {
+        conv: "d:alice:bob".into(),
+        user: "bob".into(),
+        seq: 2,
+    }));
+    assert_eq!(chat.conv("d:alice:bob").map(|c| c.peer_read), Some(2));
+}
+
+#[test]
+fn to_checks_a_new_user_and_refuses_yourself() {
+    let mut chat = Chat::new("alice", Clock::default());
+    assert_eq!(
+        typed(&mut chat, "/to bob"),
+        [Effect::CheckUser("bob".into())]
+    );
+    assert_eq!(chat.prompt(), "› ", "no switch before the answer");
+    chat.outcome(Outcome::UserExists("bob".into()));
+    assert_eq!(chat.prompt(), "to bob › ");
+    assert!(typed(&mut chat, "/to alice").is_empty());
+    assert_eq!(chat.prompt(), "to bob › ");
+    assert!(matches!(
+        typed(&mut chat, "//help").as_slice(),
+        [Effect::Send { text, to: Some(to), .. }] if text == "/help" && to == "bob"
+    ));
+}
+
+#[test]
+fn several_groups_of_one_name_are_a_choice() {
+    let mut chat = Chat::new("alice", Clock::default());
+    chat.outcome(Outcome::Synced(vec![
+        group("1", "team", 2),
+        group("2", "Team", 1),
+        group("3", "other", 0),
+    ]));
+    assert!(typed(&mut chat, "/group team").is_empty());
+    assert_eq!(chat.prompt(), "choose 1-2 › ");
+    assert!(typed(&mut chat, "7").is_empty(), "not a choice");
+    typed(&mut chat, "2");
+    assert_eq!(chat.current.as_deref(), Some("g:2"));
+    assert_eq!(chat.prompt(), "#Team › ");
+    typed(&mut chat, "/group other");
+    assert_eq!(chat.current.as_deref(), Some("g:3"));
+    assert_eq!(
+        typed(&mut chat, "/group new"),
+        [Effect::Sync],
+        "looked up again"
+    );
+    chat.outcome(Outcome::Synced(vec![group("4", "new", 0)]));
+    assert_eq!(chat.current.as_deref(), Some("g:4"));
+    typed(&mut chat, "/group nope");
+    assert!(chat.outcome(Outcome::Synced(Vec::new())).is_empty());
+    assert_eq!(chat.current.as_deref(), Some("g:4"));
+    assert!(
+        chat.status.contains("no group named nope"),
+        "{}",
+        chat.status
+    );
+}
+
+#[test]
+fn unread_counts_follow_sync_pushes_and_other_devices() {
+    let mut chat = Chat::new("alice", Clock::default());
+    let direct = |last_seq, read_seq| ConvSummary {
+        conv: "d:alice:bob".into(),
+        kind: "direct".into(),
+        peer: Some("bob".into()),
+        last_seq,
+        read_seq,
+        unread: last_seq - read_seq,
+        last_ts: last_seq,
+        ..Default::default()
+    };
+    let unread = |chat: &Chat| chat.conv("d:alice:bob").map(|c| c.unread());
+    chat.outcome(Outcome::Synced(vec![direct(3, 1)]));
+    assert_eq!(unread(&chat), Some(2));
+    // A push of a message the sync already counted counts once.
+    chat.push(Op::Msg(msg("d:alice:bob", 3, "bob")));
+    assert_eq!(unread(&chat), Some(2));
+    chat.push(Op::Msg(msg("d:alice:bob", 4, "bob")));
+    chat.push(Op::Msg(msg("d:alice:bob", 5, "alice")));
+    assert_eq!(unread(&chat), Some(0), "one's own message reads the rest");
+    chat.push(Op::Msg(msg("d:alice:bob", 6, "bob")));
+    chat.push(Op::Msg(msg("d:alice:bob", 7, "bob")));
+    assert_eq!(unread(&chat), Some(2));
+    // Read up to 6 on another device.
+    chat.push(Op::Receipt(Receipt {
+        conv: "d:alice:bob".into(),
+        user: "alice".into(),
+        seq: 6,
+    }));
+    assert_eq!(unread(&chat), Some(1));
+}

@@ -18,6 +18,7 @@
 
 mod accounts;
 mod append;
+mod batched;
 mod conversations;
 mod files;
 mod groups;
@@ -34,6 +35,7 @@ pub use self::accounts::{contacts, files, users, users_concurrent_conflicts};
 pub use self::append::{
     commit_listener, gapless_seq_under_concurrency, idempotent_append, idempotent_append_concurrent,
 };
+pub use self::batched::{append_unless_blocked, mixed_batches};
 pub use self::conversations::{
     conversation_list, conversation_order_within_a_millisecond, set_read_only_moves_forward,
 };
@@ -70,6 +72,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     unreferenced_file_sweep(store).await;
     sessions(store).await;
     account_standing(store).await;
+    // pgwrite
+    append_unless_blocked(store).await;
+    mixed_batches(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

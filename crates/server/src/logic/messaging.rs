@@ -66,14 +66,6 @@ impl Logic {
             }
             (None, None) => unreachable!("validate_send checked"),
         };
-        if let Some(peer) = conv.peer_of(me)
-            && self.store.is_blocked(peer, me).await?
-        {
-            return Err(KoiError::new(
-                ErrorCode::Blocked,
-                format!("{peer} has blocked you"),
-            ));
-        }
         let text = match &send.text {
             Some(text) => {
                 let filter = self.filter.read().clone();
@@ -103,9 +95,12 @@ impl Logic {
             }
             None => None,
         };
+        // A direct message's recipient may have blocked the sender: the store
+        // checks that as part of the append (no read of its own per send).
+        let peer = conv.peer_of(me).cloned();
         let appended = self
             .store
-            .append(NewMessage {
+            .append_unless_blocked(NewMessage {
                 conv,
                 from: me.to_string(),
                 kind: send.kind,
@@ -116,6 +111,13 @@ impl Logic {
                 origin: caller.conn,
             })
             .await?;
+        let Some(appended) = appended else {
+            let peer = peer.map(|p| p.to_string()).unwrap_or_default();
+            return Err(KoiError::new(
+                ErrorCode::Blocked,
+                format!("{peer} has blocked you"),
+            ));
+        };
         let m = appended.message;
         Ok(SendOk {
             conv: m.conv,

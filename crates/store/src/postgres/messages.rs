@@ -54,16 +54,28 @@ pub(super) async fn append(
             duplicate: true,
         });
     }
+    Ok(announce(message, seq, id, ts, ctx))
+}
+
+/// `message`, stored at `seq` with `id` and `ts` in the open transaction:
+/// announced to the commit listener, and what its append returns.
+pub(super) fn announce(
+    message: NewMessage,
+    seq: u64,
+    id: String,
+    ts: u64,
+    ctx: &mut Ctx,
+) -> Appended {
     let name = message.conv.to_string();
     let (stored, origin) = message.stored(name, seq, id, ts);
     ctx.announced.push(Committed {
         message: std::sync::Arc::new(stored.clone()),
         origin,
     });
-    Ok(Appended {
+    Appended {
         message: stored,
         duplicate: false,
-    })
+    }
 }
 
 /// Bumps an existing conversation's counter and inserts the message at the new

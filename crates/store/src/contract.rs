@@ -18,6 +18,7 @@
 
 mod accounts;
 mod append;
+mod batched;
 mod conversations;
 mod files;
 mod groups;
@@ -37,6 +38,7 @@ pub use self::accounts::{contacts, files, users, users_concurrent_conflicts};
 pub use self::append::{
     commit_listener, gapless_seq_under_concurrency, idempotent_append, idempotent_append_concurrent,
 };
+pub use self::batched::{append_unless_blocked, mixed_batches};
 pub use self::conversations::{
     conversation_list, conversation_order_within_a_millisecond, set_read_only_moves_forward,
 };
@@ -95,6 +97,9 @@ pub async fn run_all(store: Arc<dyn Store>) {
     search_words(store).await;
     search_scope(store).await;
     search_paging(store).await;
+    // pgwrite
+    append_unless_blocked(store).await;
+    mixed_batches(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

@@ -41,6 +41,16 @@ pub struct MessageExtra {
 }
 
 impl NewMessage {
+    /// For a direct message, its recipient and its sender (one of the
+    /// conversation's two users); `None` in other conversations.
+    pub fn direct_parties(&self) -> Option<(&UserId, &UserId)> {
+        match &self.conv {
+            ConvId::Direct(a, b) if a.as_str() == self.from => Some((b, a)),
+            ConvId::Direct(a, b) if b.as_str() == self.from => Some((a, b)),
+            _ => None,
+        }
+    }
+
     /// The message as stored: in conversation `conv` (its name), at `seq`,
     /// with the store's `id` and `ts`; and the connection it came from.
     pub(crate) fn stored(

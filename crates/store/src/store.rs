@@ -358,4 +358,26 @@ pub trait Store: Send + Sync + 'static {
     /// the `hidden_messages` table). Edited messages are found by their
     /// current text.
     async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError>;
+
+    // ---- pgwrite: a direct send's block check, part of its append ----------
+
+    /// [`append`](Store::append), unless `message` is a direct message whose
+    /// recipient has blocked its sender ([`is_blocked`](Store::is_blocked)):
+    /// then nothing is stored and the result is `None`. Other conversations
+    /// are not checked.
+    ///
+    /// One write instead of a read and a write. This default reads, then
+    /// appends; a store may check within the append (PostgreSQL does, in its
+    /// batched insert).
+    async fn append_unless_blocked(
+        &self,
+        message: NewMessage,
+    ) -> Result<Option<Appended>, StoreError> {
+        if let Some((recipient, sender)) = message.direct_parties()
+            && self.is_blocked(recipient, sender).await?
+        {
+            return Ok(None);
+        }
+        self.append(message).await.map(Some)
+    }
 }

@@ -16,6 +16,7 @@ on_each_topology!(
     search_pages_back_with_before,
     search_skips_system_and_recalled_messages,
     search_refuses_bad_input,
+    search_finds_what_a_message_says_now,
 );
 
 fn query(q: &str) -> Search {
@@ -230,5 +231,30 @@ async fn search_refuses_bad_input(topology: Topology) {
             a.search(query("fine")).await.unwrap().is_empty(),
             "{transport:?}"
         );
+    }
+}
+
+/// An edited message is found by its new text, not its old, and shown as
+/// edited; a recalled one is found no more.
+async fn search_finds_what_a_message_says_now(topology: Topology) {
+    let koi = Koi::start(topology).await;
+    for transport in TRANSPORTS {
+        let (_alice, a) = koi.user("alice", transport).await;
+        let (bob, b) = koi.user("bob", transport).await;
+        let sent = say(&a, &bob, "meet at the harbour").await;
+        let conv = sent.conv.clone();
+        a.edit(&conv, sent.seq, Some("meet at the lighthouse"), None)
+            .await
+            .unwrap();
+        assert!(
+            texts(&b, query("harbour")).await.is_empty(),
+            "{transport:?}"
+        );
+        let found: Vec<Message> = b.search(query("lighthouse")).await.unwrap();
+        assert_eq!(found.len(), 1, "{transport:?}");
+        assert_eq!(found[0].text.as_deref(), Some("meet at the lighthouse"));
+        assert!(found[0].edited_ts.is_some_and(|ts| ts > 0));
+        a.recall(&conv, sent.seq).await.unwrap();
+        assert!(texts(&b, query("lighthouse")).await.is_empty());
     }
 }

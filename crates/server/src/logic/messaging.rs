@@ -68,12 +68,6 @@ impl Logic {
             (None, None) => unreachable!("validate_send checked"),
         };
         if let Some(peer) = conv.peer_of(me) {
-            if self.store.is_blocked(peer, me).await? {
-                return Err(KoiError::new(
-                    ErrorCode::Blocked,
-                    format!("{peer} has blocked you"),
-                ));
-            }
             self.check_dm_start(me, peer, &conv).await?;
         }
         let text = self.filtered(send.text)?;
@@ -100,9 +94,12 @@ impl Logic {
             None => None,
         };
         let first_known = self.first_known(&conv);
+        // A direct message's recipient may have blocked the sender: the store
+        // checks that as part of the append (no read of its own per send).
+        let peer = conv.peer_of(me).cloned();
         let appended = self
             .store
-            .append(NewMessage {
+            .append_unless_blocked(NewMessage {
                 conv: conv.clone(),
                 from: me.to_string(),
                 kind: send.kind,
@@ -114,6 +111,13 @@ impl Logic {
                 extra,
             })
             .await?;
+        let Some(appended) = appended else {
+            let peer = peer.map(|p| p.to_string()).unwrap_or_default();
+            return Err(KoiError::new(
+                ErrorCode::Blocked,
+                format!("{peer} has blocked you"),
+            ));
+        };
         if let Some(conv) = first_known {
             self.conv_started(conv);
         }

@@ -1,7 +1,7 @@
 //! `search` (issue #22): messages the caller may read that match every word
 //! of a query, newest first.
 
-use koi_core::{KoiError, Search};
+use koi_core::{ConvId, KoiError, Search};
 use koi_proto::SearchOk;
 
 use super::authorize::Access;
@@ -20,7 +20,13 @@ impl Logic {
         if let Some(conv) = &req.conv {
             self.authorize(&caller.user, conv, Access::Read).await?;
         }
-        let msgs = self.store.search(&caller.user, &search).await?;
+        let mut msgs = self.store.search(&caller.user, &search).await?;
+        // Each as it is now (edited text, reactions), as `history` shows it.
+        for m in &mut msgs {
+            let conv = ConvId::parse(&m.conv)?;
+            self.show_current(&caller.user, &conv, std::slice::from_mut(m))
+                .await?;
+        }
         Ok(SearchOk { msgs })
     }
 }

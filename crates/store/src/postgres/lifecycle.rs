@@ -30,6 +30,19 @@ pub(super) async fn edit(
         ],
     )
     .await?;
+    // Search finds the message by what it says now (only searchable kinds
+    // can be edited, so the kind does not change the document).
+    execute(
+        db,
+        "UPDATE messages SET search = $3::text::tsvector \
+         WHERE conv = (SELECT id FROM convs WHERE name = $1) AND seq = $2",
+        &[
+            &conv.to_string(),
+            &clamp(seq),
+            &super::search_index::document("text", edit.text.as_deref()),
+        ],
+    )
+    .await?;
     Ok(())
 }
 

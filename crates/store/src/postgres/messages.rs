@@ -55,16 +55,28 @@ pub(super) async fn append(
             duplicate: true,
         });
     }
+    Ok(announce(message, seq, id, ts, ctx))
+}
+
+/// `message`, stored at `seq` with `id` and `ts` in the open transaction:
+/// announced to the commit listener, and what its append returns.
+pub(super) fn announce(
+    message: NewMessage,
+    seq: u64,
+    id: String,
+    ts: u64,
+    ctx: &mut Ctx,
+) -> Appended {
     let name = message.conv.to_string();
     let (stored, origin) = message.stored(name, seq, id, ts);
     ctx.announced.push(Committed {
         message: std::sync::Arc::new(stored.clone()),
         origin,
     });
-    Ok(Appended {
+    Appended {
         message: stored,
         duplicate: false,
-    })
+    }
 }
 
 /// Bumps an existing conversation's counter and inserts the message at the new
@@ -95,13 +107,7 @@ async fn bump_and_insert(
     now_ms: u64,
 ) -> Result<Option<(u64, u64, bool)>, StoreError> {
     let file = message.file.as_ref();
-    let extra = crate::message_row::encode_extra(&koi_proto::Message {
-        event: message.extra.event.clone(),
-        reply_to: message.extra.reply_to,
-        reply_preview: message.extra.reply_preview.clone(),
-        mentions: message.extra.mentions.clone(),
-        ..koi_proto::Message::default()
-    });
+    let extra = extra_bytes(message);
     let row = query_opt(
         db,
         BUMP_AND_INSERT,
@@ -228,4 +234,16 @@ pub(super) async fn recall(db: &Db, conv: &ConvId, seq: u64) -> Result<(), Store
 /// Reads [`message_columns!`] starting at column `first`.
 fn from_row(conv: String, row: &Row, first: usize) -> Result<Message, StoreError> {
     Ok(message_row::message(conv, row, first)?)
+}
+
+/// What `message` refers to (its event, reply, mentions), as stored in
+/// `messages.extra`; `None` when nothing.
+pub(super) fn extra_bytes(message: &NewMessage) -> Option<Vec<u8>> {
+    crate::message_row::encode_extra(&koi_proto::Message {
+        event: message.extra.event.clone(),
+        reply_to: message.extra.reply_to,
+        reply_preview: message.extra.reply_preview.clone(),
+        mentions: message.extra.mentions.clone(),
+        ..koi_proto::Message::default()
+    })
 }

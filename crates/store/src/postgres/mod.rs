@@ -2,6 +2,8 @@
 //!
 //! - [`writer`]: one task per store commits every write in shared transactions
 //!   (group commit) on a connection of its own; a write returns once committed.
+//!   Appends side by side in a batch are stored with one statement
+//!   ([`batched_append`]).
 //! - Reads run on a pool of connections and never wait for the writer.
 //! - [`schema`]: the migrations, recorded in `koi_schema_migrations` and applied
 //!   under an advisory lock, so nodes starting together do not race.
@@ -19,6 +21,8 @@
 //! [`StoreError::Unavailable`]; pooled connections found closed are dropped and
 //! new ones opened, so service resumes by itself once the server is back.
 
+mod append_job;
+mod batched_append;
 mod connect;
 mod contacts;
 mod content;
@@ -105,6 +109,19 @@ impl PostgresStore {
         PgContent::new(self.readers.clone())
     }
 
+    /// Appends `message` in the writer's next batch; with `unless_blocked`,
+    /// not if its recipient blocked its sender (`None`).
+    async fn append_job(
+        &self,
+        message: NewMessage,
+        unless_blocked: bool,
+    ) -> Result<Option<Appended>, StoreError> {
+        let key = conv_key(&message.conv);
+        self.writer
+            .submit(|reply| Box::new(append_job::Append::new(key, message, unless_blocked, reply)))
+            .await
+    }
+
     /// A pooled connection for a read.
     async fn reader(&self) -> Result<Object, StoreError> {
         Ok(self.readers.get().await?)
@@ -164,11 +181,9 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
-        self.writer
-            .call(conv_key(&message.conv), move |db, ctx| {
-                Box::pin(messages::append(db, message.clone(), now_ms(), ctx))
-            })
-            .await
+        self.append_job(message, false).await?.ok_or_else(|| {
+            StoreError::Internal("an append without a block check was refused".into())
+        })
     }
 
     async fn history(
@@ -675,5 +690,14 @@ impl Store for PostgresStore {
     async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
         let db = self.reader().await?;
         search::search(&db, user, search).await
+    }
+
+    // ---- pgwrite ----
+
+    async fn append_unless_blocked(
+        &self,
+        message: NewMessage,
+    ) -> Result<Option<Appended>, StoreError> {
+        self.append_job(message, true).await
     }
 }

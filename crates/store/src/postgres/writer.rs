@@ -19,6 +19,11 @@
 //! takes its locks in one global order. A job that still loses a deadlock, or
 //! times out waiting for a lock, is rolled back alone and run again in the next
 //! transaction, after this one released its locks.
+//!
+//! Appends, the bulk of the writes, have a faster path: each run of
+//! consecutive appends in a batch (consecutive in key order) is stored with
+//! one statement in one savepoint ([`batched_append`]); only when that
+//! statement cannot store them all are they run one by one as above.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +36,7 @@ use deadpool_postgres::{Object, Pool};
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
+use super::batched_append::{self, Pending, Placed};
 use super::connect::Db;
 use crate::batch::{self, Counters, Reply};
 use crate::listener::ListenerSlot;
@@ -73,25 +79,77 @@ pub(super) struct Ctx {
 /// The future of one run of a job's work.
 pub(super) type Work<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// The future of one run of a job.
+pub(super) type Run<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
 /// How a job's run ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Outcome {
+pub(super) enum Outcome {
     Done,
     Failed,
     /// Failed for a transient reason: run it again in the next transaction.
     Again,
 }
 
+/// A job's runs so far, and the result of the last one.
+pub(super) struct Runs<T> {
+    attempts: u32,
+    result: Option<Result<T, StoreError>>,
+}
+
+impl<T> Default for Runs<T> {
+    fn default() -> Self {
+        Self {
+            attempts: 0,
+            result: None,
+        }
+    }
+}
+
+impl<T> Runs<T> {
+    /// A run starts (a panic in it leaves no result).
+    pub(super) fn start(&mut self) {
+        self.attempts += 1;
+        self.result = None;
+    }
+
+    /// The run ended with `result`: how it counts.
+    pub(super) fn finish(&mut self, result: Result<T, StoreError>) -> Outcome {
+        let outcome = match &result {
+            Ok(_) => Outcome::Done,
+            Err(StoreError::Unavailable(_)) if self.attempts < MAX_ATTEMPTS => Outcome::Again,
+            Err(_) => Outcome::Failed,
+        };
+        self.result = Some(result);
+        outcome
+    }
+
+    /// Sets the result without a run (a job the writer completed itself).
+    pub(super) fn set(&mut self, result: Result<T, StoreError>) {
+        self.result = Some(result);
+    }
+
+    /// Sends the result to `reply`, or `failure` when the batch did not commit.
+    pub(super) fn settle(self, reply: Reply<T>, failure: Option<&StoreError>) {
+        batch::settle(reply, failure, self.result);
+    }
+}
+
 /// One write operation, type-erased so that every kind shares the queue.
-trait Job: Send {
+pub(super) trait Job: Send {
     /// The lock the job takes; batches run their jobs in key order.
     fn key(&self) -> &str;
+    /// The message, when the job appends one and does nothing else: the
+    /// writer may then store it together with its neighbours' instead of
+    /// running the job ([`batched_append`]).
+    fn appends(&self) -> Option<Pending<'_>> {
+        None
+    }
+    /// Completes an [`appends`](Job::appends) job whose message the writer
+    /// stored at `placed`, in place of a run.
+    fn placed(&mut self, _placed: Placed, _ctx: &mut Ctx) {}
     /// Runs the operation in the open transaction (inside its savepoint).
-    fn run<'a>(
-        &'a mut self,
-        db: &'a Db,
-        ctx: &'a mut Ctx,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+    fn run<'a>(&'a mut self, db: &'a Db, ctx: &'a mut Ctx) -> Run<'a>;
     /// Sends the operation's result, or `failure` when its batch did not commit.
     fn reply(self: Box<Self>, failure: Option<&StoreError>);
 }
@@ -99,8 +157,7 @@ trait Job: Send {
 struct Call<T, F> {
     key: String,
     work: F,
-    attempts: u32,
-    result: Option<Result<T, StoreError>>,
+    runs: Runs<T>,
     reply: Reply<T>,
 }
 
@@ -113,27 +170,16 @@ where
         &self.key
     }
 
-    fn run<'a>(
-        &'a mut self,
-        db: &'a Db,
-        ctx: &'a mut Ctx,
-    ) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>> {
+    fn run<'a>(&'a mut self, db: &'a Db, ctx: &'a mut Ctx) -> Run<'a> {
         Box::pin(async move {
-            self.attempts += 1;
-            self.result = None;
+            self.runs.start();
             let result = (self.work)(db, ctx).await;
-            let outcome = match &result {
-                Ok(_) => Outcome::Done,
-                Err(StoreError::Unavailable(_)) if self.attempts < MAX_ATTEMPTS => Outcome::Again,
-                Err(_) => Outcome::Failed,
-            };
-            self.result = Some(result);
-            outcome
+            self.runs.finish(result)
         })
     }
 
     fn reply(self: Box<Self>, failure: Option<&StoreError>) {
-        batch::settle(self.reply, failure, self.result);
+        self.runs.settle(self.reply, failure);
     }
 }
 
@@ -176,12 +222,21 @@ impl Writer {
             Box::new(Call {
                 key,
                 work,
-                attempts: 0,
-                result: None,
+                runs: Runs::default(),
                 reply,
             })
         })
         .await
+    }
+
+    /// Queues the job that `make` builds around its reply (an append) for the
+    /// writer's next transaction, and returns its result once that
+    /// transaction committed.
+    pub(super) async fn submit<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> Box<dyn Job>,
+    ) -> Result<T, StoreError> {
+        batch::submit(&self.jobs, make).await
     }
 
     /// Installs the function called with each commit's new messages.
@@ -271,7 +326,7 @@ async fn commit(
     result
 }
 
-/// BEGIN, each job in the savepoint `job`, COMMIT.
+/// BEGIN, each job in the savepoint `job` (each run of appends in one), COMMIT.
 async fn transaction(
     db: &Db,
     batch: &mut [Box<dyn Job>],
@@ -279,37 +334,31 @@ async fn transaction(
     ctx: &mut Ctx,
 ) -> Result<(), StoreError> {
     db.batch_execute("BEGIN; SAVEPOINT job").await?;
-    // Whether the savepoint holds a finished job's changes, to keep (release)
+    // Whether the savepoint holds finished jobs' changes, to keep (release)
     // before the next job opens a fresh one. After ROLLBACK TO it is empty again
     // and the next job can use it as it is.
     let mut holds_changes = false;
-    for job in batch.iter_mut() {
-        let before = ctx.announced.len();
-        ctx.undo = false;
-        // The previous job's RELEASE and this job's first statement go out
-        // together (the client pipelines requests sent before either answer),
-        // which saves a round trip per job. Should the RELEASE fail, the
-        // transaction is aborted, the job fails too, and so does the batch.
-        let release = async {
-            if holds_changes {
-                db.batch_execute("RELEASE SAVEPOINT job; SAVEPOINT job")
-                    .await
+    let mut start = 0;
+    while start < batch.len() {
+        let appends = batch[start..]
+            .iter()
+            .take_while(|job| job.appends().is_some())
+            .count();
+        // A lone append gains nothing from the batched statement.
+        if appends >= 2 {
+            let run = &mut batch[start..start + appends];
+            if store_appends(db, run, ctx, &mut holds_changes).await? {
+                outcomes.extend(std::iter::repeat_n(Outcome::Done, appends));
             } else {
-                Ok(())
+                for job in run.iter_mut() {
+                    outcomes.push(run_job(db, job.as_mut(), ctx, &mut holds_changes).await?);
+                }
             }
-        };
-        let run = AssertUnwindSafe(job.run(db, ctx)).catch_unwind();
-        let (released, outcome) = futures::join!(release, run);
-        released?;
-        let outcome = outcome.unwrap_or(Outcome::Failed);
-        outcomes.push(outcome);
-        if outcome == Outcome::Done && !ctx.undo {
-            holds_changes = true;
+            start += appends;
         } else {
-            ctx.announced.truncate(before);
-            // Also fails when the connection is gone, which ends the batch.
-            db.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
-            holds_changes = false;
+            let job = batch[start].as_mut();
+            outcomes.push(run_job(db, job, ctx, &mut holds_changes).await?);
+            start += 1;
         }
     }
     // RELEASE fails if the transaction is in an aborted state, where COMMIT
@@ -324,4 +373,78 @@ async fn transaction(
             }
             e => StoreError::Internal(format!("the commit failed: {e}")),
         })
+}
+
+/// Releases the savepoint when it holds changes, and opens a fresh one.
+///
+/// This goes out together with the next job's first statement (the client
+/// pipelines requests sent before either answer), which saves a round trip
+/// per job. Should the RELEASE fail, the transaction is aborted, the job fails
+/// too, and so does the batch.
+async fn release(db: &Db, holds_changes: bool) -> Result<(), StoreError> {
+    if holds_changes {
+        db.batch_execute("RELEASE SAVEPOINT job; SAVEPOINT job")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs one job in the savepoint; a job that fails, or asks for it (`undo`),
+/// is rolled back alone.
+async fn run_job(
+    db: &Db,
+    job: &mut dyn Job,
+    ctx: &mut Ctx,
+    holds_changes: &mut bool,
+) -> Result<Outcome, StoreError> {
+    let before = ctx.announced.len();
+    ctx.undo = false;
+    let run = AssertUnwindSafe(job.run(db, ctx)).catch_unwind();
+    let (released, outcome) = futures::join!(release(db, *holds_changes), run);
+    released?;
+    let outcome = outcome.unwrap_or(Outcome::Failed);
+    if outcome == Outcome::Done && !ctx.undo {
+        *holds_changes = true;
+    } else {
+        ctx.announced.truncate(before);
+        // Also fails when the connection is gone, which ends the batch.
+        db.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
+        *holds_changes = false;
+    }
+    Ok(outcome)
+}
+
+/// Stores a run of append jobs with one statement in the savepoint and
+/// completes them. False when the statement could not store them all: its
+/// changes are rolled back, and the jobs are to be run one by one.
+async fn store_appends(
+    db: &Db,
+    run: &mut [Box<dyn Job>],
+    ctx: &mut Ctx,
+    holds_changes: &mut bool,
+) -> Result<bool, StoreError> {
+    let pending: Vec<Pending<'_>> = run.iter().filter_map(|job| job.appends()).collect();
+    let (released, stored) = futures::join!(
+        release(db, *holds_changes),
+        batched_append::store(db, &pending, super::now_ms())
+    );
+    drop(pending);
+    released?;
+    match stored {
+        Ok(Some(placed)) => {
+            for (job, placed) in run.iter_mut().zip(placed) {
+                job.placed(placed, ctx);
+            }
+            *holds_changes = true;
+            Ok(true)
+        }
+        not_all => {
+            if let Err(e) = not_all {
+                tracing::debug!(error = %e, "batched append failed; appending one by one");
+            }
+            db.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
+            *holds_changes = false;
+            Ok(false)
+        }
+    }
 }

@@ -27,7 +27,8 @@ pub(super) fn edit(
         edit.meta,
         clamp(edit.edited_ts)
     ])?;
-    Ok(())
+    // Search finds the message by what it says now.
+    super::search_index::reindex(conn, &conv.to_string(), seq)
 }
 
 pub(super) fn react(

@@ -10,6 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::groups;
 use super::recent::{Pending, Recent};
+use super::search_index;
 use crate::StoreError;
 use crate::message_row::{message as from_row, message_columns};
 
@@ -88,17 +89,22 @@ fn pending_matches(
 ) -> Result<Vec<Message>, StoreError> {
     let groups = groups::conv_names(conn, user)?;
     let conv = search.conv.as_ref().map(ToString::to_string);
-    let candidates: Vec<Pending> = recent
-        .messages_for(user.as_str(), &groups)
-        .into_iter()
-        .filter(|p| {
-            let m = &p.message;
-            conv.as_ref().is_none_or(|c| *c == m.conv)
-                && search.from.as_ref().is_none_or(|f| f.as_str() == m.from)
-                && search.before.as_ref().is_none_or(|b| m.id < *b)
-                && search.matches(&m.kind, m.text.as_deref())
-        })
-        .collect();
+    let mut candidates: Vec<Pending> = Vec::new();
+    for p in recent.messages_for(user.as_str(), &groups) {
+        let m = &p.message;
+        if !(conv.as_ref().is_none_or(|c| *c == m.conv)
+            && search.from.as_ref().is_none_or(|f| f.as_str() == m.from)
+            && search.before.as_ref().is_none_or(|b| m.id < *b))
+        {
+            continue;
+        }
+        // An edit of a message still in the journal lives in `edits`.
+        let edited = search_index::edited_text(conn, p.conv_id, m.seq)?;
+        let text = edited.as_deref().or(m.text.as_deref());
+        if search.matches(&m.kind, text) {
+            candidates.push(p);
+        }
+    }
     let mut hidden = conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM hidden_messages WHERE user = ?1 AND conv = ?2 AND seq = ?3)",
     )?;

@@ -43,10 +43,6 @@ fn document(message: &Message) -> Option<String> {
 /// entry if it has one, or removing it when it is no longer searched. The
 /// one function to call when a stored message's text changes (an edit), in
 /// the writer's transaction, once the message is in `messages`.
-#[allow(
-    dead_code,
-    reason = "the hook for edits, which the lifecycle branch brings"
-)]
 pub(super) fn index(conn: &Connection, conv_id: i64, message: &Message) -> Result<(), StoreError> {
     if add(conn, conv_id, message)? {
         return Ok(());
@@ -61,7 +57,18 @@ pub(super) fn index(conn: &Connection, conv_id: i64, message: &Message) -> Resul
 /// Indexes `message` (replacing any entry it has) if it is searched; whether
 /// it is. What a move does for each message it moves.
 pub(super) fn add(conn: &Connection, conv_id: i64, message: &Message) -> Result<bool, StoreError> {
-    let (Some(doc), Some(tokens)) = (doc(conv_id, message.seq), document(message)) else {
+    let Some(doc) = doc(conv_id, message.seq) else {
+        return Ok(false);
+    };
+    let edited = edited_text(conn, conv_id, message.seq)?;
+    let shown = match edited {
+        Some(text) => &Message {
+            text: Some(text),
+            ..Message::clone(message)
+        },
+        None => message,
+    };
+    let Some(tokens) = document(shown) else {
         return Ok(false);
     };
     conn.prepare_cached(
@@ -70,6 +77,54 @@ pub(super) fn add(conn: &Connection, conv_id: i64, message: &Message) -> Result<
     )?
     .execute(params![doc, tokens, message.from, message.id])?;
     Ok(true)
+}
+
+/// The text message `seq` of conversation `conv_id` shows since its last
+/// edit; `None` when it was never edited (or an edit left it no text).
+pub(super) fn edited_text(
+    conn: &Connection,
+    conv_id: i64,
+    seq: u64,
+) -> Result<Option<String>, StoreError> {
+    let Ok(seq) = i64::try_from(seq) else {
+        return Ok(None);
+    };
+    Ok(conn
+        .prepare_cached("SELECT text FROM edits WHERE conv = ?1 AND seq = ?2 AND text IS NOT NULL")?
+        .query_row(params![conv_id, seq], |row| row.get(0))
+        .optional()?)
+}
+
+/// Indexes message `seq` of conversation `conv` again after an edit, if it is
+/// in `messages` already; one still in the journal is indexed, edit and all,
+/// when it moves.
+pub(super) fn reindex(conn: &Connection, conv: &str, seq: u64) -> Result<(), StoreError> {
+    let Ok(seq_i64) = i64::try_from(seq) else {
+        return Ok(());
+    };
+    let row = conn
+        .prepare_cached(
+            "SELECT m.conv, m.id, m.sender, m.kind, m.text FROM messages m \
+             JOIN convs c ON c.id = m.conv WHERE c.name = ?1 AND m.seq = ?2",
+        )?
+        .query_row(params![conv, seq_i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                Message {
+                    seq,
+                    id: row.get(1)?,
+                    from: row.get(2)?,
+                    kind: row.get(3)?,
+                    text: row.get(4)?,
+                    ..Message::default()
+                },
+            ))
+        })
+        .optional()?;
+    match row {
+        Some((conv_id, message)) => index(conn, conv_id, &message),
+        None => Ok(()),
+    }
 }
 
 /// Removes the entry of message `seq` of conversation `conv` (a recall).

@@ -1,0 +1,191 @@
+//! Appending a run of messages in one statement: the fast path of the writer.
+//!
+//! A batch's appends could each run [`messages::append`] in a savepoint of its
+//! own: a subtransaction, a round trip and a counter bump per message, most of
+//! PostgreSQL's work per message. Instead the writer hands every run of
+//! consecutive appends in its batch to [`store`], which stores them with one
+//! statement ([`statement`]): the messages go in as one array per column
+//! (`unnest`), every conversation's counter is bumped once by its number of
+//! messages, and the rows are inserted with their seqs. One round trip, one
+//! savepoint, one bump per conversation. A direct send's block check
+//! ([`Store::append_unless_blocked`]) is part of the statement too, instead of
+//! a read of its own before the append.
+//!
+//! The statement takes the conversations' counter rows in name order (`FOR
+//! UPDATE` under `ORDER BY`), the order of the writer's lock keys, so batches of
+//! several nodes still take their locks in one global order. It stores all of
+//! its messages or none: when one cannot be stored this way — a repeat of an
+//! idempotency key (the plain insert fails on the unique index, so no seq is
+//! skipped), the first message of a conversation that has no counter row
+//! yet, or a message refused because its recipient blocked its sender — the
+//! caller rolls the statement back and runs the appends one by one, the path
+//! that handles those cases.
+//!
+//! [`messages::append`]: super::messages::append
+//! [`Store::append_unless_blocked`]: crate::Store::append_unless_blocked
+
+use std::fmt::Write as _;
+
+use tokio_postgres::types::ToSql;
+
+use super::connect::{Db, clamp, query, unsigned};
+use super::messages::extra_bytes;
+use super::search_index;
+use crate::{NewMessage, StoreError};
+
+/// One message of the run, with the id the store gives it.
+pub(super) struct Pending<'a> {
+    pub(super) message: &'a NewMessage,
+    pub(super) id: &'a str,
+    /// The recipient, when the message is not to be stored if they blocked
+    /// its sender.
+    pub(super) unless_blocked_by: Option<&'a str>,
+}
+
+/// Where and when a message of the run was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Placed {
+    pub(super) seq: u64,
+    pub(super) ts: u64,
+}
+
+/// One column of `messages` that the statement fills from the run, one array
+/// element per message.
+struct Column<'a> {
+    name: &'static str,
+    /// The element's SQL type; the parameter is an array of it.
+    sql_type: &'static str,
+    /// A cast from `sql_type` to the column's own type, where PostgreSQL
+    /// makes none by itself (`""` when none is needed).
+    cast: &'static str,
+    values: Box<dyn ToSql + Send + Sync + 'a>,
+}
+
+/// The column `name` of type `sql_type`, `value` of each message.
+fn column<'a, T>(
+    name: &'static str,
+    sql_type: &'static str,
+    run: &[Pending<'a>],
+    value: impl Fn(&Pending<'a>) -> T,
+) -> Column<'a>
+where
+    T: ToSql + Send + Sync + 'a,
+{
+    Column {
+        name,
+        sql_type,
+        cast: "",
+        values: Box::new(run.iter().map(value).collect::<Vec<T>>()),
+    }
+}
+
+/// Every column of `messages` but `conv`, `seq` and `ts`, which the statement
+/// computes. A new column of `messages` is one more line here.
+fn columns<'a>(run: &[Pending<'a>]) -> Vec<Column<'a>> {
+    vec![
+        column("id", "text", run, |p| p.id),
+        column("sender", "text", run, |p| p.message.from.as_str()),
+        column("kind", "text", run, |p| p.message.kind.as_str()),
+        column("text", "text", run, |p| p.message.text.as_deref()),
+        column("file_id", "text", run, |p| {
+            p.message.file.as_ref().map(|f| f.file_id.as_str())
+        }),
+        column("file_name", "text", run, |p| {
+            p.message.file.as_ref().map(|f| f.name.as_str())
+        }),
+        column("file_size", "bigint", run, |p| {
+            p.message.file.as_ref().map(|f| clamp(f.size))
+        }),
+        column("file_mime", "text", run, |p| {
+            p.message.file.as_ref().map(|f| f.mime.as_str())
+        }),
+        column("meta", "text", run, |p| p.message.meta.as_deref()),
+        column("client_msg_id", "text", run, |p| {
+            p.message.client_msg_id.as_str()
+        }),
+        column("extra", "bytea", run, |p| extra_bytes(p.message)),
+        Column {
+            cast: "::tsvector",
+            ..column("search", "text", run, |p| {
+                search_index::document(&p.message.kind, p.message.text.as_deref())
+            })
+        },
+    ]
+}
+
+/// The statement for `columns`. `$1` holds each message's conversation name,
+/// `$2` the writer's clock, `$3` each message's `unless_blocked_by`; each
+/// column's array follows.
+///
+/// - `m`: the run, one row per message, `n` its position; without the
+///   messages whose recipient blocked their sender.
+/// - `c`: each conversation's counter row, locked in name order, bumped by its
+///   count of messages; `base` is its seq before the run.
+/// - `r`: each message with its seq (`base` + its rank in its conversation,
+///   in run order) and the conversation's new `last_ts` as its ts, the value
+///   a single append gives it; `r` is inserted and returned.
+///
+/// A message whose conversation has no counter row has no row in `r`.
+fn statement(columns: &[Column<'_>]) -> String {
+    let mut arrays = String::from("$1::text[], $3::text[]");
+    let mut names = String::new();
+    let mut values = String::new();
+    for (index, column) in columns.iter().enumerate() {
+        let _ = write!(arrays, ", ${}::{}[]", index + 4, column.sql_type);
+        let _ = write!(names, ", {}", column.name);
+        let _ = write!(values, ", {}{}", column.name, column.cast);
+    }
+    format!(
+        "WITH m AS ( \
+             SELECT * FROM unnest({arrays}) \
+                 WITH ORDINALITY AS m(conv_name, unless_blocked_by{names}, n) \
+             WHERE NOT EXISTS (SELECT 1 FROM contacts b WHERE b.user_id = m.unless_blocked_by \
+                               AND b.other = m.sender AND b.blocked)), \
+         k AS (SELECT conv_name, count(*) AS count FROM m GROUP BY conv_name), \
+         c AS ( \
+             UPDATE convs SET last_seq = convs.last_seq + k.count, \
+                 last_ts = GREATEST(convs.last_ts, $2::bigint), \
+                 activity = nextval('conv_activity') \
+             FROM (SELECT id, name FROM convs WHERE name = ANY ($1::text[]) \
+                   ORDER BY name FOR UPDATE) AS l \
+             JOIN k ON k.conv_name = l.name \
+             WHERE convs.id = l.id \
+             RETURNING convs.id, l.name, convs.last_seq - k.count AS base, convs.last_ts), \
+         r AS MATERIALIZED ( \
+             SELECT m.*, c.id AS conv, c.last_ts AS ts, \
+                 c.base + row_number() OVER (PARTITION BY m.conv_name ORDER BY m.n) AS seq \
+             FROM m JOIN c ON c.name = m.conv_name), \
+         i AS (INSERT INTO messages (conv, seq, ts{names}) SELECT conv, seq, ts{values} FROM r) \
+         SELECT n, seq, ts FROM r"
+    )
+}
+
+/// Stores `run` in one statement: each message's place, in run order, or `None`
+/// when some message was not stored, its conversation having no counter row
+/// yet or its recipient having blocked its sender (then the caller must roll
+/// the statement's changes back). Fails, having stored nothing, when one
+/// of them repeats an idempotency key.
+pub(super) async fn store(
+    db: &Db,
+    run: &[Pending<'_>],
+    now_ms: u64,
+) -> Result<Option<Vec<Placed>>, StoreError> {
+    let convs: Vec<String> = run.iter().map(|p| p.message.conv.to_string()).collect();
+    let now = clamp(now_ms);
+    let columns = columns(run);
+    let blocked_by: Vec<Option<&str>> = run.iter().map(|p| p.unless_blocked_by).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&convs, &now, &blocked_by];
+    params.extend(columns.iter().map(|c| &*c.values as &(dyn ToSql + Sync)));
+    let rows = query(db, &statement(&columns), &params).await?;
+    let mut placed = vec![None; run.len()];
+    for row in rows {
+        let n = unsigned(row.try_get(0)?) as usize;
+        if let Some(slot) = n.checked_sub(1).and_then(|i| placed.get_mut(i)) {
+            *slot = Some(Placed {
+                seq: unsigned(row.try_get(1)?),
+                ts: unsigned(row.try_get(2)?),
+            });
+        }
+    }
+    Ok(placed.into_iter().collect())
+}

@@ -11,10 +11,18 @@ import { linkify } from './links.js';
 import { showImage, wireViewer } from './viewer.js';
 import { upload } from './upload.js';
 import { rows as timeline } from './timeline.js';
+import { el } from './dom.js';
+import { mentionsMe, noticeText } from './events.js';
+import { mentionBox, mentionsIn } from './mentions.js';
+import { searchBox } from './search.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'koi.session';
 const RECALL_WINDOW_MS = 120_000;
+/** The server's default `edit_window_s` (172800 s). */
+const EDIT_WINDOW_MS = 172_800_000;
+/** How often the latest own message's `read_by` is asked again in a group. */
+const READ_BY_EVERY_MS = 10_000;
 const TYPING_EVERY_MS = 3000;
 /** The server's bound on `send.text` (UTF-8 bytes). */
 const MAX_TEXT_BYTES = 16_384;
@@ -34,21 +42,16 @@ let unreadAfter = null; // the open conversation's read cursor when it was opene
 let picker = null;
 let uploading = null; // the upload in progress: {cancel}
 let toComposer = false; // the next route() puts the focus in the message box (a chat was asked for)
+// §11: the composer edits a message, or replies to one; the emoji picker reacts to one.
+let editing = null; // {conv, seq}
+let replying = null; // {conv, seq}
+let reactFor = null; // {conv, seq}
+let mentioner = null;
+let jumpAfterOpen = null; // {conv, seq}: a search result to show once its conversation is open
+const readBy = new Map(); // `${conv}#${seq}` -> {count, users, at}
+let readByOpen = null; // the key whose reader list is shown
 
 // ---- small helpers ---------------------------------------------------------
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
 
 let toastTimer = 0;
 function toast(text) {
@@ -319,11 +322,15 @@ function dot(user) {
   });
 }
 
+/** An unread count as shown: the server stops counting at 999. */
+const count = (n) => (n >= 999 ? '999+' : String(n));
+
 function renderList() {
   const list = $('conv-list');
   const focused = document.activeElement?.dataset?.conv;
   const items = chat.list(current).map((c) => {
     const unread = chat.unread(c);
+    const mentions = chat.mentions(c);
     const last = chat.last(c);
     const b = el(
       'button',
@@ -345,13 +352,14 @@ function renderList() {
         'span',
         { class: 'conv-side' },
         c.last_ts ? el('time', { text: clock(c.last_ts) }) : null,
-        unread ? el('span', { class: 'badge', text: String(unread), 'aria-label': `${unread} unread` }) : null,
+        mentions ? el('span', { class: 'badge at', text: '@', 'aria-label': `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` }) : null,
+        unread ? el('span', { class: 'badge', text: count(unread), 'aria-label': `${count(unread)} unread` }) : null,
       ),
     );
     return el('li', {}, b);
   });
   list.replaceChildren(...items);
-  $('conv-empty').hidden = items.length > 0;
+  $('conv-empty').hidden = items.length > 0 || !$('search-results').hidden;
   if (focused) list.querySelector(`[data-conv="${CSS.escape(focused)}"]`)?.focus();
 }
 
@@ -414,6 +422,13 @@ function renderMessages() {
     for (const m of msgs) if (m.from === session.user && m.seq <= c.peerRead) seen = m.seq;
   }
   const now = chat.now();
+  const moderator = isModerator(c);
+  // "Read by N": the latest own message of a group (asked again now and then; no push tells).
+  let lastOwn = 0;
+  if (c.kind === 'group') {
+    for (const m of msgs) if (m.from === session.user && m.seq && m.kind !== 'custom') lastOwn = m.seq;
+    if (lastOwn) askReadBy(c, lastOwn);
+  }
   const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
   let prev = null;
   for (const row of timeline(msgs, c.pending, { unreadAfter, me: session.user, now })) {
@@ -427,9 +442,13 @@ function renderMessages() {
     let sig;
     if (row.kind === 'msg') {
       const m = row.m;
-      const recallable = m.seq && m.from === session.user && m.kind !== 'recalled' && now - m.ts < RECALL_WINDOW_MS;
-      sig = [m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, chat.contacts.get(metaOf(m)?.from)].join('|');
-      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable });
+      const own = m.seq && m.from === session.user;
+      const content = m.seq && !['recalled', 'system', 'event', 'custom'].includes(m.kind);
+      const recallable = content && ((own && now - m.ts < RECALL_WINDOW_MS) || moderator);
+      const editable = own && content && m.text !== undefined && !m.file && now - m.ts < EDIT_WINDOW_MS;
+      const readers = m.seq === lastOwn ? readBy.get(`${c.id}#${m.seq}`) : null;
+      sig = JSON.stringify([m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
+      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable, editable, readers });
     } else {
       sig = row.kind === 'day' ? row.label : 'new';
       if (li.dataset.sig !== sig) fillSeparator(li, row);
@@ -451,6 +470,27 @@ function renderMessages() {
     else box.scrollTop = box.scrollHeight;
     box.dataset.conv = c.id;
   } else if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+/** Whether the user is the owner or an admin of group `c` (may recall any message). */
+function isModerator(c) {
+  const me = c.kind === 'group' && c.info?.members?.find((x) => x.user === session.user);
+  return !!me && (me.role === 'owner' || me.role === 'admin');
+}
+
+/** Asks who read `seq` of group `c`, unless asked recently; renders when the answer comes. */
+function askReadBy(c, seq) {
+  const key = `${c.id}#${seq}`;
+  const had = readBy.get(key);
+  if (had && (had.asking || Date.now() - had.at < READ_BY_EVERY_MS)) return;
+  readBy.set(key, { ...had, asking: true, at: Date.now() });
+  chat.readBy(c, seq).then(
+    (r) => {
+      readBy.set(key, { count: r.count, users: r.users || [], at: Date.now() });
+      changed('msgs', { conv: c });
+    },
+    () => readBy.set(key, { ...had, at: Date.now() }),
+  );
 }
 
 /** A day separator, or the "new messages" divider. */
@@ -508,9 +548,17 @@ function failedActions(c, m) {
   return actions;
 }
 
-function fillMessage(li, c, m, { seen, recallable }) {
+function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
   const mine = m.from === session.user;
   const meta = metaOf(m);
+  li.dataset.seq = m.seq ? String(m.seq) : '';
+  if (m.kind === 'event') {
+    // A group change (§11 events): a notice line.
+    li.className = 'msg note event';
+    const when = el('time', { class: 'note-time', datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) });
+    li.replaceChildren(el('div', { class: 'note-body' }, el('span', { class: 'note-text', text: noticeText(m) }), ' ', when));
+    return;
+  }
   if (m.kind === 'system' || m.kind === 'custom') {
     li.className = 'msg note';
     const body = el('span', { class: 'note-text' }, m.from !== 'system' ? el('strong', { text: `${m.from} ` }) : null, m.text || '');
@@ -525,7 +573,7 @@ function fillMessage(li, c, m, { seen, recallable }) {
     li.replaceChildren(el('div', { class: 'note-body' }, body, ' ', when, ...actions));
     return;
   }
-  li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}`;
+  li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}${!mine && mentionsMe(m, session.user) ? ' mentioned' : ''}`;
   const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : m.from });
   let body;
   const save = () => files.download(session.token, m.file.file_id, m.file.name).catch(fail);
@@ -564,21 +612,120 @@ function fillMessage(li, c, m, { seen, recallable }) {
     body = el('span', { class: emojiOnly(m.text) ? 'text big' : 'text' }, ...linkify(m.text ?? ''));
   }
   const status = [];
+  if (m.edited_ts && m.kind !== 'recalled') status.push(el('span', { class: 'edited', text: ' · edited', title: `Edited ${new Date(m.edited_ts).toLocaleString()}` }));
   if (m.status === 'sending') status.push(' · sending…');
   if (m.status === 'failed') status.push(el('span', { class: 'why', text: ` · not sent: ${failure(c, m)} ` }), ...failedActions(c, m));
   if (seen) status.push(el('span', { class: 'seen', text: ' · Seen' }));
+  if (readers?.count !== undefined) status.push(readByButton(c, m, readers));
   const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) }), ...status);
-  const recall = recallable
-    ? el('button', {
-        type: 'button',
-        class: 'link recall',
-        text: 'Recall',
-        'aria-label': 'Recall this message',
-        onclick: () => chat.recall(c, m.seq).catch(fail),
-      })
-    : null;
   const media = (m.kind === 'image' || m.kind === 'gif') && m.file;
-  li.replaceChildren(el('div', { class: media ? 'bubble media' : 'bubble' }, from, body, el('div', { class: 'foot' }, info, recall)));
+  const readerList =
+    readers?.users && readByOpen === `${c.id}#${m.seq}`
+      ? el('p', { class: 'readers', text: readers.users.length ? `Read by ${readers.users.join(', ')}${readers.count > readers.users.length ? ` and ${readers.count - readers.users.length} more` : ''}` : 'Nobody has read it yet.' })
+      : null;
+  li.replaceChildren(
+    el(
+      'div',
+      { class: media ? 'bubble media' : 'bubble' },
+      from,
+      m.reply_to && m.reply_preview ? quote(c, m) : null,
+      body,
+      reactionsRow(c, m),
+      el('div', { class: 'foot' }, info, m.seq && m.kind !== 'recalled' ? messageActions(c, m, { recallable, editable }) : null),
+      readerList,
+    ),
+  );
+}
+
+/** The quote of the message `m` replies to: a click scrolls to the original. */
+function quote(c, m) {
+  const p = m.reply_preview;
+  const who = p.from === session.user ? 'You' : p.from;
+  const text = p.kind === 'recalled' ? 'Message recalled' : p.text || preview({ ...p, from: '' }).trim() || p.kind;
+  return el(
+    'button',
+    { type: 'button', class: 'quote', 'aria-label': `In reply to ${who}: ${text}. Show the original`, onclick: () => jumpTo(c, m.reply_to) },
+    el('strong', { text: who }),
+    el('span', { text }),
+  );
+}
+
+/** Reaction counts; each toggles the reader's own; who reacted shows on hover and focus. */
+function reactionsRow(c, m) {
+  if (!m.reactions?.length || m.kind === 'recalled') return null;
+  return el(
+    'div',
+    { class: 'reactions' },
+    ...m.reactions.map((r) => {
+      const names = (r.users || []).map((u) => (u === session.user ? 'you' : u));
+      const more = r.count - names.length;
+      const who = `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+      return el(
+        'button',
+        {
+          type: 'button',
+          class: 'reaction',
+          'aria-pressed': String(!!r.me),
+          'aria-label': `${r.emoji} ${r.count}: ${who}. ${r.me ? 'Take back your reaction' : 'React'}`,
+          'data-who': who,
+          title: who,
+          onclick: () => chat.react(c, m.seq, r.emoji, !r.me).catch(fail),
+        },
+        el('span', { class: 'reaction-emoji', text: r.emoji }),
+        el('span', { class: 'reaction-count', text: String(r.count) }),
+      );
+    }),
+  );
+}
+
+/** What one can do to a stored message: react, reply, edit, delete for me, recall. */
+function messageActions(c, m, { recallable, editable }) {
+  const act = (text, label, onclick) => el('button', { type: 'button', class: 'link act', text, 'aria-label': label, onclick });
+  const writable = c.kind !== 'system' && !c.gone;
+  return el(
+    'span',
+    { class: 'acts' },
+    writable ? act('React', 'React to this message', () => startReact(c, m)) : null,
+    writable ? act('Reply', 'Reply to this message', () => startReply(c, m)) : null,
+    editable ? act('Edit', 'Edit this message', () => startEdit(c, m)) : null,
+    act('Delete', 'Delete this message for me', () => chat.remove(c, m.seq).catch(fail)),
+    recallable ? act('Recall', 'Recall this message', () => chat.recall(c, m.seq).catch(fail)) : null,
+  );
+}
+
+/** "Read by N" under the latest own message of a group; a tap lists the readers. */
+function readByButton(c, m, readers) {
+  const key = `${c.id}#${m.seq}`;
+  return el('button', {
+    type: 'button',
+    class: 'link read-by',
+    text: ` · Read by ${readers.count}`,
+    'aria-expanded': String(readByOpen === key),
+    onclick: () => {
+      readByOpen = readByOpen === key ? null : key;
+      changed('msgs', { conv: c });
+    },
+  });
+}
+
+/** Scrolls to message `seq` of `c` (loading older pages until it is there) and marks it briefly. */
+async function jumpTo(c, seq) {
+  let found;
+  try {
+    found = await chat.reach(c, seq);
+  } catch (e) {
+    return fail(e);
+  }
+  if (current !== c) return;
+  if (!found) return toast('That message is no longer there.');
+  render();
+  const li = $('msg-list').querySelector(`li[data-seq="${seq}"]`);
+  if (!li) return toast('That message is no longer there.');
+  li.scrollIntoView({ block: 'center' });
+  li.classList.add('flash');
+  li.tabIndex = -1;
+  li.focus({ preventScroll: true });
+  setTimeout(() => li.classList.remove('flash'), 2000);
 }
 
 function renderContacts() {
@@ -661,14 +808,28 @@ function route() {
     $('info').hidden = true;
     $('info-btn').setAttribute('aria-expanded', 'false');
     $('emoji-panel').hidden = true;
+    reactFor = null;
+    readByOpen = null;
+    readBy.clear();
+    if (editing || replying) {
+      if (editing) $('composer-text').value = '';
+      endCompose();
+    }
+    mentioner?.close();
   }
   dirty = { list: true, msgs: true, contacts: true, info: true, head: true };
   render();
   if (!c) return;
+  const jump = jumpAfterOpen?.conv === c.id ? jumpAfterOpen.seq : 0;
+  jumpAfterOpen = null;
   if (!c.loaded) {
-    chat.open(c).then(markRead, fail);
+    chat.open(c).then(() => {
+      markRead();
+      if (jump) jumpTo(c, jump);
+    }, fail);
   } else {
     markRead();
+    if (jump) jumpTo(c, jump);
   }
   if (c.kind === 'group' && !c.gone) chat.groupInfo(c).catch(() => {});
   const desktop = matchMedia('(min-width: 701px)').matches;
@@ -689,12 +850,104 @@ async function sendText(ev) {
   ev.preventDefault();
   const box = $('composer-text');
   const text = box.value.trim();
-  if (!text || !current || bytes(text) > MAX_TEXT_BYTES) return;
+  if (!current || bytes(text) > MAX_TEXT_BYTES) return;
+  const c = current;
+  if (editing) {
+    const { seq } = editing;
+    const was = c.msgs.get(seq)?.text;
+    if (!text) return;
+    endCompose();
+    box.value = '';
+    composerChanged();
+    if (text !== was) chat.edit(c, seq, text).catch(fail);
+    return;
+  }
+  if (!text) return;
+  const reply_to = replying?.conv === c.id ? replying.seq : undefined;
+  const mentions = c.kind === 'group' ? mentionsIn(text, new Set(mentionable(c))) : [];
+  endCompose();
   box.value = '';
   composerChanged();
   toggleEmoji(false);
+  chat.send(c, { kind: emojiOnly(text) ? 'emoji' : 'text', text, reply_to, mentions }).catch((e) => sendFailed(c, e));
+}
+
+/** Who may be @mentioned in group `c`: its members (not me), and "all" for owners and admins. */
+function mentionable(c) {
+  const members = (c.info?.members || []).map((x) => x.user).filter((u) => u !== session.user);
+  return isModerator(c) ? ['all', ...members] : members;
+}
+
+/** The composer edits own message `m` (Enter saves, Escape cancels). */
+function startEdit(c, m) {
+  replying = null;
+  editing = { conv: c.id, seq: m.seq };
+  const box = $('composer-text');
+  box.value = m.text || '';
+  showCompose(`Editing your message`, 'Cancel editing');
+  $('send-btn').textContent = 'Save';
+  composerChanged();
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+}
+
+/** The next message sent replies to `m`. */
+function startReply(c, m) {
+  if (editing) {
+    editing = null;
+    $('composer-text').value = '';
+  }
+  replying = { conv: c.id, seq: m.seq };
+  const who = m.from === session.user ? 'yourself' : m.from;
+  showCompose(`Replying to ${who}: ${preview({ ...m, from: '' }).trim()}`, 'Cancel reply');
+  $('send-btn').textContent = 'Send';
+  $('composer-text').focus();
+}
+
+/** The emoji picker reacts to `m` instead of inserting. */
+function startReact(c, m) {
+  reactFor = { conv: c.id, seq: m.seq };
+  toggleEmoji(true);
+}
+
+function showCompose(text, cancelLabel) {
+  $('compose-ctx-text').textContent = text;
+  $('compose-ctx-cancel').setAttribute('aria-label', cancelLabel);
+  $('compose-ctx').hidden = false;
+}
+
+/** Leaves edit or reply mode. */
+function endCompose() {
+  editing = null;
+  replying = null;
+  $('compose-ctx').hidden = true;
+  $('send-btn').textContent = 'Send';
+}
+
+/** Cancels edit (emptying the box) or reply; true when there was one. */
+function cancelCompose() {
+  if (!editing && !replying) return false;
+  if (editing) {
+    $('composer-text').value = '';
+    composerChanged();
+  }
+  endCompose();
+  $('composer-text').focus();
+  return true;
+}
+
+/** Up in an empty composer: edit the latest own message that can still be edited. */
+function editLast() {
   const c = current;
-  chat.send(c, { kind: emojiOnly(text) ? 'emoji' : 'text', text }).catch((e) => sendFailed(c, e));
+  if (!c) return false;
+  const now = chat.now();
+  const own = chat
+    .messages(c)
+    .filter((m) => m.seq && m.from === session.user && ['text', 'emoji'].includes(m.kind) && now - m.ts < EDIT_WINDOW_MS)
+    .pop();
+  if (!own) return false;
+  startEdit(c, own);
+  return true;
 }
 
 /** A send that failed: the bubble says why; a direct chat with no such user goes away. */
@@ -761,12 +1014,21 @@ async function sendFiles(picked) {
 }
 
 function toggleEmoji(show = $('emoji-panel').hidden) {
+  if (!show) reactFor = null;
   $('emoji-panel').hidden = !show;
   $('emoji-btn').setAttribute('aria-expanded', String(show));
   if (show) picker.open();
 }
 
 function insertEmoji(e) {
+  if (reactFor) {
+    const c = chat.conv(reactFor.conv);
+    const { seq } = reactFor;
+    toggleEmoji(false);
+    const had = c.msgs.get(seq)?.reactions?.find((r) => r.emoji === e)?.me;
+    if (!had) chat.react(c, seq, e, true).catch(fail);
+    return;
+  }
   const box = $('composer-text');
   const at = box.selectionStart ?? box.value.length;
   box.value = box.value.slice(0, at) + e + box.value.slice(box.selectionEnd ?? at);
@@ -841,10 +1103,42 @@ function wire() {
   });
   $('composer').addEventListener('submit', sendText);
   const box = $('composer-text');
+  mentioner = mentionBox({
+    input: box,
+    list: $('mention-list'),
+    candidates: () => (current?.kind === 'group' ? mentionable(current) : []),
+  });
   box.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) sendText(ev);
+    if (ev.isComposing || mentioner.keydown(ev)) return;
+    if (ev.key === 'Enter' && !ev.shiftKey) sendText(ev);
+    else if (ev.key === 'Escape' && cancelCompose()) ev.preventDefault();
+    else if (ev.key === 'ArrowUp' && !box.value && editLast()) ev.preventDefault();
+  });
+  box.addEventListener('blur', () => mentioner.close());
+  $('compose-ctx-cancel').addEventListener('click', cancelCompose);
+  searchBox({
+    form: $('search-form'),
+    input: $('search-q'),
+    results: $('search-results'),
+    status: $('search-status'),
+    run: (q) => chat.search(q),
+    open: (m) => {
+      jumpAfterOpen = { conv: m.conv, seq: m.seq };
+      openConv(m.conv);
+    },
+    describe: (m) => ({
+      where: title(chat.conv(m.conv)),
+      who: m.from === session.user ? 'You' : m.from,
+      text: m.text || preview({ ...m, from: '' }).trim(),
+      when: clock(m.ts),
+    }),
+    toggle: (searching) => {
+      $('conv-list').hidden = searching;
+      $('conv-empty').hidden = searching || chat.list(current).length > 0;
+    },
   });
   box.addEventListener('input', () => {
+    mentioner.update();
     composerChanged();
     if (current && box.value && Date.now() - lastTypingSent > TYPING_EVERY_MS) {
       lastTypingSent = Date.now();

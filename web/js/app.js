@@ -15,6 +15,8 @@ import { el } from './dom.js';
 import { mentionsMe, noticeText } from './events.js';
 import { mentionBox, mentionsIn } from './mentions.js';
 import { searchBox } from './search.js';
+import { avatar, squareCrop } from './avatar.js';
+import { profilePanel } from './profile.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'koi.session';
@@ -50,6 +52,9 @@ let mentioner = null;
 let jumpAfterOpen = null; // {conv, seq}: a search result to show once its conversation is open
 const readBy = new Map(); // `${conv}#${seq}` -> {count, users, at}
 let readByOpen = null; // the key whose reader list is shown
+// §13
+let profile = null; // the profile panel
+let showArchived = false; // the list shows the archived conversations instead
 
 // ---- small helpers ---------------------------------------------------------
 
@@ -92,14 +97,14 @@ function users(text) {
 }
 
 function title(c) {
-  if (c.kind === 'direct') return c.peer;
+  if (c.kind === 'direct') return chat.name(c.peer);
   if (c.kind === 'system') return 'Koi notices';
   return c.name || `Group ${c.group}`;
 }
 
 function preview(m, group = false) {
   if (!m) return '';
-  const who = m.from === session.user ? 'You: ' : group && m.from ? `${m.from}: ` : '';
+  const who = m.from === session.user ? 'You: ' : group && m.from ? `${chat.name(m.from)}: ` : '';
   switch (m.kind) {
     case 'image':
       return `${who}🖼 Image`;
@@ -260,6 +265,7 @@ function notify(m) {
   document.title = `(${chat.totalUnread()}) Koi`;
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
   const c = chat.conv(m.conv);
+  if (chat.muted(c) && !mentionsMe(m, session.user)) return;
   const n = new Notification(c.kind === 'direct' ? m.from : `${m.from} in ${title(c)}`, {
     body: preview({ ...m, from: '' }).trim() || 'New message',
     tag: m.conv,
@@ -292,6 +298,9 @@ function changed(what, detail = {}) {
   } else if (what === 'info') {
     dirty.info = true;
     dirty.head = true;
+  } else if (what === 'profiles') {
+    dirty = { list: true, msgs: true, contacts: true, info: true, head: true };
+    profile?.refresh();
   }
   if (!frame) frame = requestAnimationFrame(render);
 }
@@ -328,7 +337,12 @@ const count = (n) => (n >= 999 ? '999+' : String(n));
 function renderList() {
   const list = $('conv-list');
   const focused = document.activeElement?.dataset?.conv;
-  const items = chat.list(current).map((c) => {
+  const archived = chat.archivedCount();
+  if (!archived) showArchived = false;
+  $('archived-btn').hidden = !archived && !showArchived;
+  $('archived-btn').textContent = showArchived ? 'Back to chats' : `Archived chats (${archived})`;
+  $('archived-btn').setAttribute('aria-expanded', String(showArchived));
+  const items = chat.list(current, showArchived).map((c) => {
     const unread = chat.unread(c);
     const mentions = chat.mentions(c);
     const last = chat.last(c);
@@ -341,7 +355,11 @@ function renderList() {
         'aria-current': c === current ? 'true' : null,
         onclick: () => openConv(c.id),
       },
-      c.kind === 'direct' ? dot(c.peer) : el('span', { class: 'avatar', 'aria-hidden': 'true', text: c.kind === 'group' ? '#' : '★' }),
+      c.kind === 'direct'
+        ? el('span', { class: 'who' }, avatar(session.token, chat.profile(c.peer)?.avatar, title(c)), dot(c.peer))
+        : c.kind === 'group'
+          ? el('span', { class: 'who' }, avatar(session.token, c.info?.group?.avatar, title(c)))
+          : el('span', { class: 'avatar', 'aria-hidden': 'true', text: '★' }),
       el(
         'span',
         { class: 'conv-text' },
@@ -352,6 +370,9 @@ function renderList() {
         'span',
         { class: 'conv-side' },
         c.last_ts ? el('time', { text: clock(c.last_ts) }) : null,
+        c.pinned || chat.muted(c)
+          ? el('span', { class: 'flags' }, c.pinned ? el('span', { role: 'img', 'aria-label': 'pinned', text: '📌' }) : null, chat.muted(c) ? el('span', { role: 'img', 'aria-label': 'muted', text: '🔕' }) : null)
+          : null,
         mentions ? el('span', { class: 'badge at', text: '@', 'aria-label': `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` }) : null,
         unread ? el('span', { class: 'badge', text: count(unread), 'aria-label': `${count(unread)} unread` }) : null,
       ),
@@ -370,6 +391,11 @@ function renderHead() {
   $('composer').hidden = !c || c.kind === 'system' || c.gone;
   $('info-btn').hidden = !c || c.kind !== 'group' || c.gone;
   $('block-btn').hidden = !c || c.kind !== 'direct';
+  $('profile-btn').hidden = !c || c.kind !== 'direct';
+  for (const [id, on] of [['pin-btn', c?.pinned], ['mute-btn', c && chat.muted(c)], ['archive-btn', c?.archived]]) {
+    $(id).hidden = !c || c.kind === 'system' || c.gone;
+    $(id).setAttribute('aria-pressed', String(!!on));
+  }
   $('chat-dot').hidden = !c || c.kind !== 'direct';
   if (!c) {
     $('chat-title').textContent = 'Koi';
@@ -398,7 +424,7 @@ function renderHead() {
 
 function renderTyping() {
   const who = current ? [...current.typing.keys()] : [];
-  $('typing').textContent = who.length ? `${who.join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
+  $('typing').textContent = who.length ? `${who.map((u) => chat.name(u)).join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
 }
 
 /** The key of a message element: own messages by client_msg_id, so that a pending
@@ -447,7 +473,7 @@ function renderMessages() {
       const recallable = content && ((own && now - m.ts < RECALL_WINDOW_MS) || moderator);
       const editable = own && content && m.text !== undefined && !m.file && now - m.ts < EDIT_WINDOW_MS;
       const readers = m.seq === lastOwn ? readBy.get(`${c.id}#${m.seq}`) : null;
-      sig = JSON.stringify([m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
+      sig = JSON.stringify([chat.name(m.from), m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
       if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable, editable, readers });
     } else {
       sig = row.kind === 'day' ? row.label : 'new';
@@ -556,7 +582,7 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
     // A group change (§11 events): a notice line.
     li.className = 'msg note event';
     const when = el('time', { class: 'note-time', datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) });
-    li.replaceChildren(el('div', { class: 'note-body' }, el('span', { class: 'note-text', text: noticeText(m) }), ' ', when));
+    li.replaceChildren(el('div', { class: 'note-body' }, el('span', { class: 'note-text', text: noticeText(m, (u) => chat.name(u)) }), ' ', when));
     return;
   }
   if (m.kind === 'system' || m.kind === 'custom') {
@@ -574,7 +600,7 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
     return;
   }
   li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}${!mine && mentionsMe(m, session.user) ? ' mentioned' : ''}`;
-  const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : m.from });
+  const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : chat.name(m.from) });
   let body;
   const save = () => files.download(session.token, m.file.file_id, m.file.name).catch(fail);
   if (m.kind === 'recalled') {
@@ -757,20 +783,42 @@ function renderInfo() {
   $('info-title').textContent = title(c);
   $('info-id').textContent = c.group;
   $('add-form').hidden = !admin;
+  $('info-desc').textContent = c.info.group.description || '';
+  const owner = me?.role === 'owner';
   $('member-list').replaceChildren(
-    ...c.info.members.map((x) =>
-      el(
+    ...c.info.members.map((x) => {
+      const name = chat.name(x.user);
+      const shown = name === x.user ? x.user : `${name} (@${x.user})`;
+      return el(
         'li',
         { class: 'member' },
+        avatar(session.token, chat.profile(x.user)?.avatar, name),
         dot(x.user),
-        el('span', { class: 'name', text: x.user === session.user ? `${x.user} (you)` : x.user }),
+        el('button', { type: 'button', class: 'link name', text: x.user === session.user ? `${shown} (you)` : shown, 'aria-label': `Profile of ${name}`, onclick: () => profile.show(x.user) }),
         el('span', { class: 'muted', text: x.role }),
+        owner && x.user !== session.user
+          ? el('button', {
+              type: 'button',
+              class: 'small',
+              text: x.role === 'admin' ? 'Make member' : 'Make admin',
+              'aria-label': `Make ${x.user} ${x.role === 'admin' ? 'a member' : 'an admin'}`,
+              onclick: () => chat.groupRole(c, x.user, x.role === 'admin' ? 'member' : 'admin').catch(fail),
+            })
+          : null,
         admin && x.user !== session.user && x.role !== 'owner'
           ? el('button', { type: 'button', class: 'small danger', text: 'Remove', 'aria-label': `Remove ${x.user}`, onclick: () => chat.groupKick(c, x.user).catch(fail) })
           : null,
-      ),
-    ),
+      );
+    }),
   );
+  // Group settings (§13) for the owner and admins; a form being edited is left alone.
+  const form = $('group-settings');
+  form.hidden = !admin;
+  if (admin && !form.contains(document.activeElement)) {
+    $('gs-name').value = c.info.group.name || '';
+    $('gs-desc').value = c.info.group.description || '';
+    $('gs-public').checked = !!c.info.group.public;
+  }
 }
 
 // ---- navigation ----------------------------------------------------------
@@ -832,6 +880,8 @@ function route() {
     if (jump) jumpTo(c, jump);
   }
   if (c.kind === 'group' && !c.gone) chat.groupInfo(c).catch(() => {});
+  // A profile change is pushed to contacts and small groups only: ask when a chat is shown.
+  if (changedConv && c.kind === 'direct') chat.refreshProfiles([c.peer]);
   const desktop = matchMedia('(min-width: 701px)').matches;
   if (((changedConv && desktop) || toComposer) && !$('composer').hidden) $('composer-text').focus();
   toComposer = false;
@@ -1037,6 +1087,58 @@ function insertEmoji(e) {
   toggleEmoji(false);
 }
 
+// ---- §13 profiles, conversation settings, group settings -----------------
+
+function wireProfiles() {
+  profile = profilePanel({
+    chat: () => chat,
+    session: () => session,
+    fail,
+    toast,
+    openChat: (user) => {
+      toComposer = true;
+      openConv(directConv(session.user, user));
+    },
+  });
+  $('me-btn').addEventListener('click', () => profile.show(session.user));
+  $('profile-btn').addEventListener('click', () => current?.peer && profile.show(current.peer));
+  $('archived-btn').addEventListener('click', () => {
+    showArchived = !showArchived;
+    changed('convs');
+  });
+  const toggle = (id, field, value) =>
+    $(id).addEventListener('click', () => {
+      const c = current;
+      if (c) chat.convSet(c, { [field]: value(c) }).catch(fail);
+    });
+  toggle('pin-btn', 'pinned', (c) => !c.pinned);
+  toggle('archive-btn', 'archived', (c) => !c.archived);
+  // Muted "until": a long time from now; the server does not interpret it.
+  toggle('mute-btn', 'muted_until', (c) => (chat.muted(c) ? 0 : chat.now() + 10 * 365 * 86_400_000));
+  $('group-settings').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const c = current;
+    if (!c?.info) return;
+    $('gs-error').textContent = '';
+    chat
+      .groupUpdate(c, { name: $('gs-name').value.trim(), description: $('gs-desc').value.trim(), public: $('gs-public').checked })
+      .then(() => toast('Group settings saved.'), (e) => ($('gs-error').textContent = e.message));
+  });
+  $('gs-avatar').addEventListener('change', async (ev) => {
+    const [file] = ev.target.files;
+    ev.target.value = '';
+    const c = current;
+    if (!file || !c?.info) return;
+    try {
+      const info = await upload(session.token, await squareCrop(file), () => {}).done;
+      await chat.groupUpdate(c, { avatar: info.file_id });
+      toast('Group picture saved.');
+    } catch (e) {
+      $('gs-error').textContent = `The picture was not saved: ${e.message}`;
+    }
+  });
+}
+
 // ---- wiring --------------------------------------------------------------
 
 function wire() {
@@ -1065,7 +1167,7 @@ function wire() {
   $('start-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const user = $('start-user').value.trim();
-    const check = await checkUser(user, session.user);
+    const check = await checkUser(user, session.user, chat.canProfile ? (users) => chat.lookup(users) : null);
     $('start-error').textContent = check.ok ? '' : check.why;
     if (!check.ok) return;
     $('start-user').value = '';
@@ -1157,6 +1259,7 @@ function wire() {
   });
   $('upload-cancel').addEventListener('click', () => uploading?.cancel());
   wireViewer();
+  wireProfiles();
   $('emoji-btn').addEventListener('click', () => toggleEmoji());
   $('file-input').addEventListener('change', (ev) => {
     const picked = [...ev.target.files];

@@ -45,6 +45,9 @@ export class Chat {
     this.contacts = new Map(); // user -> state
     this.online = new Map(); // user -> bool
     this.clockSkew = 0; // server_time - local time, ms
+    this.profiles = new Map(); // user -> profile (§13), or null while asked
+    this.wanted = new Set(); // users whose profile is to be asked
+    this.canProfile = true; // false on a server without `profiles`
   }
 
   #emit(what, detail) {
@@ -87,11 +90,22 @@ export class Chat {
    * Conversations, newest activity first. A direct chat with nothing in it yet is listed
    * only while it is `open` (so a mistyped name leaves nothing behind).
    */
-  list(open = null) {
+  list(open = null, archived = false) {
     return [...this.convs.values()]
       .filter((c) => !c.gone || c.msgs.size)
       .filter((c) => c === open || c.kind !== 'direct' || c.last_seq > 0 || c.msgs.size || c.pending.length)
-      .sort((x, y) => y.last_ts - x.last_ts || x.id.localeCompare(y.id));
+      .filter((c) => c === open || !!c.archived === archived)
+      .sort((x, y) => (y.pinned ? 1 : 0) - (x.pinned ? 1 : 0) || y.last_ts - x.last_ts || x.id.localeCompare(y.id));
+  }
+
+  /** How many conversations are archived (§13), the open one aside. */
+  archivedCount() {
+    return this.list(null, true).length;
+  }
+
+  /** Whether `c` is muted now. */
+  muted(c) {
+    return (c.muted_until || 0) > this.now();
   }
 
   /** Unread messages of `c`: neither events nor the reader's own (`unread` of `sync`, then what came since). */
@@ -121,7 +135,7 @@ export class Chat {
 
   totalUnread() {
     let n = 0;
-    for (const c of this.convs.values()) n += this.unread(c);
+    for (const c of this.convs.values()) if (!this.muted(c)) n += this.unread(c);
     return n;
   }
 
@@ -331,6 +345,18 @@ export class Chat {
       case 'deleted':
         this.#deleted(this.conv(body.conv), body.seq);
         break;
+      case 'profile':
+        // Someone's profile changed: ask again.
+        this.refreshProfiles([body.user]);
+        break;
+      case 'conv_settings': {
+        const c = this.conv(body.conv);
+        c.muted_until = body.muted_until || 0;
+        c.pinned = !!body.pinned;
+        c.archived = !!body.archived;
+        this.#emit('convs');
+        break;
+      }
       case 'presence':
         this.online.set(body.user, !!body.online);
         this.#emit('presence', { user: body.user });
@@ -563,6 +589,8 @@ export class Chat {
     c.info = await this.socket.request('group_info', { group: c.group });
     if (c.info.group?.name) c.name = c.info.group.name;
     this.#emit('info', { conv: c });
+    // Names and pictures are pushed to small groups' members only: ask when shown.
+    this.refreshProfiles(c.info.members.map((m) => m.user).slice(0, 500));
     // The members' dots: presence is pushed for contacts only.
     await this.refreshPresence(c.info.members.map((m) => m.user)).catch(() => {});
     return c.info;
@@ -654,6 +682,92 @@ export class Chat {
     }
     return c.msgs.has(seq);
   }
+
+  // ---- §13 profiles, conversation settings, privacy, group settings ----
+
+  /** `user`'s profile when known; else null, and it is asked for (a few at a time). */
+  profile(user) {
+    if (!user || user === 'system') return null;
+    const p = this.profiles.get(user);
+    if (p === undefined && this.canProfile && !this.wanted.has(user)) {
+      this.wanted.add(user);
+      if (this.wanted.size === 1) queueMicrotask(() => this.#askProfiles());
+    }
+    return p || null;
+  }
+
+  /** Asks the profiles of `users` again (the ones held stay shown meanwhile). */
+  refreshProfiles(users) {
+    if (!this.canProfile) return;
+    const first = !this.wanted.size;
+    for (const u of users) if (u && u !== 'system') this.wanted.add(u);
+    if (first && this.wanted.size) queueMicrotask(() => this.#askProfiles());
+  }
+
+  /** The name to show for `user`: the display name, else the username. */
+  name(user) {
+    return this.profiles.get(user)?.display_name || user;
+  }
+
+  async #askProfiles() {
+    const users = [...this.wanted].slice(0, 500);
+    for (const u of users) {
+      this.wanted.delete(u);
+      if (!this.profiles.get(u)) this.profiles.set(u, null);
+    }
+    if (this.wanted.size) queueMicrotask(() => this.#askProfiles());
+    try {
+      const { profiles = [] } = await this.socket.request('profiles', { users });
+      for (const p of profiles) this.profiles.set(p.user, p);
+      this.#emit('profiles');
+    } catch (e) {
+      if (e.code === 'bad_request' && /unknown|operation/i.test(e.message)) this.canProfile = false;
+      // Asked again when shown next.
+      for (const u of users) if (this.profiles.get(u) === null) this.profiles.delete(u);
+    }
+  }
+
+  /** Profiles of `users` now (unknown users are left out). */
+  async lookup(users) {
+    const { profiles = [] } = await this.socket.request('profiles', { users });
+    for (const p of profiles) this.profiles.set(p.user, p);
+    return profiles;
+  }
+
+  async profileSet(fields) {
+    await this.socket.request('profile_set', fields);
+    this.profiles.delete(this.me);
+    await this.lookup([this.me]);
+    this.#emit('profiles');
+  }
+
+  /** Sets `fields` of `muted_until`, `pinned`, `archived` for `c` (synced to my other devices). */
+  async convSet(c, fields) {
+    await this.socket.request('conv_set', { conv: c.id, ...fields });
+    Object.assign(c, fields);
+    this.#emit('convs');
+  }
+
+  settings() {
+    return this.socket.request('settings');
+  }
+
+  settingsSet(fields) {
+    return this.socket.request('settings_set', fields);
+  }
+
+  async groupUpdate(c, fields) {
+    await this.socket.request('group_update', { group: c.group, ...fields });
+    this.#caughtUp(c);
+    await this.groupInfo(c);
+  }
+
+  async groupRole(c, user, role) {
+    await this.socket.request('group_role', { group: c.group, user, role });
+    this.#caughtUp(c);
+    await this.groupInfo(c);
+  }
+
 }
 
 /** Whether `m` is a row of the timeline. */

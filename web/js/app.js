@@ -392,8 +392,8 @@ function renderHead() {
   $('info-btn').hidden = !c || c.kind !== 'group' || c.gone;
   $('block-btn').hidden = !c || c.kind !== 'direct';
   $('profile-btn').hidden = !c || c.kind !== 'direct';
+  $('conv-menu').hidden = !c || c.kind === 'system' || c.gone;
   for (const [id, on] of [['pin-btn', c?.pinned], ['mute-btn', c && chat.muted(c)], ['archive-btn', c?.archived]]) {
-    $(id).hidden = !c || c.kind === 'system' || c.gone;
     $(id).setAttribute('aria-pressed', String(!!on));
   }
   $('chat-dot').hidden = !c || c.kind !== 'direct';
@@ -670,8 +670,8 @@ function quote(c, m) {
   const text = p.kind === 'recalled' ? 'Message recalled' : p.text || preview({ ...p, from: '' }).trim() || p.kind;
   return el(
     'button',
-    { type: 'button', class: 'quote', 'aria-label': `In reply to ${who}: ${text}. Show the original`, onclick: () => jumpTo(c, m.reply_to) },
-    el('strong', { text: who }),
+    { type: 'button', class: 'quote', title: 'Show the original', onclick: () => jumpTo(c, m.reply_to) },
+    el('strong', {}, el('span', { class: 'sr-only', text: 'In reply to ' }), who),
     el('span', { text }),
   );
 }
@@ -692,13 +692,13 @@ function reactionsRow(c, m) {
           type: 'button',
           class: 'reaction',
           'aria-pressed': String(!!r.me),
-          'aria-label': `${r.emoji} ${r.count}: ${who}. ${r.me ? 'Take back your reaction' : 'React'}`,
           'data-who': who,
           title: who,
           onclick: () => chat.react(c, m.seq, r.emoji, !r.me).catch(fail),
         },
         el('span', { class: 'reaction-emoji', text: r.emoji }),
         el('span', { class: 'reaction-count', text: String(r.count) }),
+        el('span', { class: 'sr-only', text: ` from ${who}` }),
       );
     }),
   );
@@ -801,7 +801,7 @@ function renderInfo() {
               type: 'button',
               class: 'small',
               text: x.role === 'admin' ? 'Make member' : 'Make admin',
-              'aria-label': `Make ${x.user} ${x.role === 'admin' ? 'a member' : 'an admin'}`,
+              'aria-label': `${x.role === 'admin' ? 'Make member' : 'Make admin'} ${x.user}`,
               onclick: () => chat.groupRole(c, x.user, x.role === 'admin' ? 'member' : 'admin').catch(fail),
             })
           : null,
@@ -856,6 +856,7 @@ function route() {
     $('info').hidden = true;
     $('info-btn').setAttribute('aria-expanded', 'false');
     $('emoji-panel').hidden = true;
+    $('conv-menu').open = false;
     reactFor = null;
     readByOpen = null;
     readBy.clear();
@@ -1109,6 +1110,7 @@ function wireProfiles() {
   const toggle = (id, field, value) =>
     $(id).addEventListener('click', () => {
       const c = current;
+      $('conv-menu').open = false;
       if (c) chat.convSet(c, { [field]: value(c) }).catch(fail);
     });
   toggle('pin-btn', 'pinned', (c) => !c.pinned);

@@ -76,9 +76,11 @@ test('pinned chats first, archived ones behind a toggle, mute marked; on every d
   assert.deepEqual(await order(), ['d:ann:cat', 'd:ann:ben']);
   const other = await userPage(env, 'ann', { register: false });
   await chatWith(ann, 'ben');
+  await ann.locator('#conv-menu summary').click();
   await ann.getByRole('button', { name: 'Pin' }).click();
   await ann.locator('.conv-item[data-conv="d:ann:ben"] [aria-label="pinned"]').waitFor();
   assert.deepEqual(await order(), ['d:ann:ben', 'd:ann:cat']);
+  await ann.locator('#conv-menu summary').click();
   await ann.getByRole('button', { name: 'Mute' }).click();
   await ann.locator('.conv-item[data-conv="d:ann:ben"] [aria-label="muted"]').waitFor();
   // The other device follows (conv_settings push).
@@ -86,6 +88,7 @@ test('pinned chats first, archived ones behind a toggle, mute marked; on every d
   await other.locator('.conv-item[data-conv="d:ann:ben"] [aria-label="muted"]').waitFor();
 
   await chatWith(ann, 'cat');
+  await ann.locator('#conv-menu summary').click();
   await ann.getByRole('button', { name: 'Archive' }).click();
   await ann.evaluate(() => (location.hash = ''));
   await ann.locator('.conv-item[data-conv="d:ann:cat"]').waitFor({ state: 'detached' });
@@ -104,7 +107,7 @@ test('group settings for the owner; an admin made by the owner gets them too', a
   await ann.getByRole('button', { name: 'Save group settings' }).click();
   await ann.locator('#chat-title', { hasText: 'Koi Pond' }).waitFor();
   await ann.locator('#info-desc', { hasText: 'For koi keepers' }).waitFor();
-  await ann.getByRole('button', { name: 'Make ben an admin' }).click();
+  await ann.getByRole('button', { name: 'Make admin ben' }).click();
   await ann.locator('#member-list li', { hasText: 'ben' }).getByText('admin', { exact: true }).waitFor();
 
   await ben.locator('.conv-item', { hasText: 'Pond' }).click();

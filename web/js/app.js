@@ -114,6 +114,8 @@ function preview(m, group = false) {
       return `${who}📄 ${m.file?.name || 'File'}`;
     case 'recalled':
       return 'Message recalled';
+    case 'event':
+      return noticeText(m, (u) => chat.name(u)) || '';
     case 'custom':
     case 'system':
       return `${m.from === 'system' ? '' : `${m.from} `}${m.text || ''}`;

@@ -771,7 +771,9 @@ function renderContacts() {
         requested: [el('span', { class: 'muted', text: 'request sent' }), act('Cancel', 'contact_remove', user)],
         blocked: [el('span', { class: 'muted', text: 'blocked' }), act('Unblock', 'unblock', user)],
       }[state] || [];
-      return el('li', { class: 'contact' }, dot(user), el('span', { class: 'name', text: user }), el('span', { class: 'actions' }, ...actions));
+      chat.profile(user);
+      const name = chat.name(user);
+      return el('li', { class: 'contact' }, dot(user), el('span', { class: 'name', text: name === user ? user : `${name} (@${user})` }), el('span', { class: 'actions' }, ...actions));
     }),
   );
   if (!rows.length) $('contact-list').replaceChildren(el('li', { class: 'muted empty', text: 'No contacts yet.' }));

@@ -173,3 +173,30 @@ test('the owner recalls any message; "read by N" with the list on tap; member ch
   await cat.locator('#composer').waitFor({ state: 'hidden' });
   assert.equal(await ben.locator('#msg-list li', { hasText: 'removed cat' }).count(), 1);
 });
+
+test('an event applied twice, or one older than the state held, changes nothing', async () => {
+  const out = await ann.evaluate(async () => {
+    const { applyEvent } = await import('/static/js/events.js');
+    const msg = { conv: 'd:a:b', seq: 5, from: 'a', kind: 'text', text: 'hi', ts: 1, asOf: 5 };
+    const react = (seq, from, type, emoji) => ({ conv: 'd:a:b', seq, from, kind: 'event', ts: 2, event: { type, ref: 5, emoji } });
+    let m = applyEvent(msg, react(6, 'b', 'react', '👍'), 'a');
+    const once = m.reactions;
+    m = applyEvent({ ...m, asOf: 0 }, react(6, 'b', 'react', '👍'), 'a'); // seen again from history
+    const twice = m.reactions;
+    m = applyEvent(m, react(7, 'a', 'react', '👍'), 'a');
+    const mine = m.reactions;
+    m = applyEvent(m, react(8, 'c', 'unreact', '👍'), 'a'); // c never reacted: nothing to take back
+    const stray = m.reactions;
+    const edited = applyEvent(m, { conv: 'd:a:b', seq: 9, from: 'a', kind: 'event', ts: 3, event: { type: 'edit', ref: 5, text: 'hello' } }, 'a');
+    const stale = applyEvent({ ...edited }, { conv: 'd:a:b', seq: 4, from: 'a', kind: 'event', ts: 3, event: { type: 'edit', ref: 5, text: 'old' } }, 'a');
+    const recalled = applyEvent(edited, { conv: 'd:a:b', seq: 10, from: 'a', kind: 'event', ts: 4, event: { type: 'recall', ref: 5 } }, 'a');
+    return { once, twice, mine, stray, edited: [edited.text, edited.edited_ts], stale: stale.text, recalled: [recalled.kind, recalled.text, recalled.reactions] };
+  });
+  assert.deepEqual(out.once, [{ emoji: '👍', count: 1, users: ['b'], me: false }]);
+  assert.deepEqual(out.twice, out.once);
+  assert.deepEqual(out.mine, [{ emoji: '👍', count: 2, users: ['b', 'a'], me: true }]);
+  assert.deepEqual(out.stray, out.mine);
+  assert.deepEqual(out.edited, ['hello', 3]);
+  assert.equal(out.stale, 'hello');
+  assert.deepEqual(out.recalled, ['recalled', undefined, undefined]);
+});

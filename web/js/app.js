@@ -15,6 +15,7 @@ import { el } from './dom.js';
 import { mentionsMe, noticeText } from './events.js';
 import { mentionBox, mentionsIn } from './mentions.js';
 import { searchBox } from './search.js';
+import { messageActions, quote, reactionsRow } from './bubble.js';
 import { avatar, squareCrop } from './avatar.js';
 import { profilePanel } from './profile.js';
 
@@ -656,69 +657,27 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
       'div',
       { class: media ? 'bubble media' : 'bubble' },
       from,
-      m.reply_to && m.reply_preview ? quote(c, m) : null,
+      m.reply_to && m.reply_preview
+        ? quote(m.reply_preview, { me: session.user, name: (u) => chat.name(u), text: preview({ ...m.reply_preview, from: '' }).trim(), onJump: () => jumpTo(c, m.reply_to) })
+        : null,
       body,
-      reactionsRow(c, m),
-      el('div', { class: 'foot' }, info, m.seq && m.kind !== 'recalled' ? messageActions(c, m, { recallable, editable }) : null),
+      m.kind === 'recalled' ? null : reactionsRow(m.reactions, { me: session.user, name: (u) => chat.name(u), onToggle: (emoji, add) => chat.react(c, m.seq, emoji, add).catch(fail) }),
+      el('div', { class: 'foot' }, info, m.seq && m.kind !== 'recalled' ? actionsOf(c, m, { recallable, editable }) : null),
       readerList,
     ),
   );
 }
 
-/** The quote of the message `m` replies to: a click scrolls to the original. */
-function quote(c, m) {
-  const p = m.reply_preview;
-  const who = p.from === session.user ? 'You' : p.from;
-  const text = p.kind === 'recalled' ? 'Message recalled' : p.text || preview({ ...p, from: '' }).trim() || p.kind;
-  return el(
-    'button',
-    { type: 'button', class: 'quote', title: 'Show the original', onclick: () => jumpTo(c, m.reply_to) },
-    el('strong', {}, el('span', { class: 'sr-only', text: 'In reply to ' }), who),
-    el('span', { text }),
-  );
-}
-
-/** Reaction counts; each toggles the reader's own; who reacted shows on hover and focus. */
-function reactionsRow(c, m) {
-  if (!m.reactions?.length || m.kind === 'recalled') return null;
-  return el(
-    'div',
-    { class: 'reactions' },
-    ...m.reactions.map((r) => {
-      const names = (r.users || []).map((u) => (u === session.user ? 'you' : u));
-      const more = r.count - names.length;
-      const who = `${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-      return el(
-        'button',
-        {
-          type: 'button',
-          class: 'reaction',
-          'aria-pressed': String(!!r.me),
-          'data-who': who,
-          title: who,
-          onclick: () => chat.react(c, m.seq, r.emoji, !r.me).catch(fail),
-        },
-        el('span', { class: 'reaction-emoji', text: r.emoji }),
-        el('span', { class: 'reaction-count', text: String(r.count) }),
-        el('span', { class: 'sr-only', text: ` from ${who}` }),
-      );
-    }),
-  );
-}
-
-/** What one can do to a stored message: react, reply, edit, delete for me, recall. */
-function messageActions(c, m, { recallable, editable }) {
-  const act = (text, label, onclick) => el('button', { type: 'button', class: 'link act', text, 'aria-label': label, onclick });
+/** What one can do to stored message `m` of `c`. */
+function actionsOf(c, m, { recallable, editable }) {
   const writable = c.kind !== 'system' && !c.gone;
-  return el(
-    'span',
-    { class: 'acts' },
-    writable ? act('React', 'React to this message', () => startReact(c, m)) : null,
-    writable ? act('Reply', 'Reply to this message', () => startReply(c, m)) : null,
-    editable ? act('Edit', 'Edit this message', () => startEdit(c, m)) : null,
-    act('Delete', 'Delete this message for me', () => chat.remove(c, m.seq).catch(fail)),
-    recallable ? act('Recall', 'Recall this message', () => chat.recall(c, m.seq).catch(fail)) : null,
-  );
+  return messageActions({
+    react: writable ? () => startReact(c, m) : null,
+    reply: writable ? () => startReply(c, m) : null,
+    edit: editable ? () => startEdit(c, m) : null,
+    remove: () => chat.remove(c, m.seq).catch(fail),
+    recall: recallable ? () => chat.recall(c, m.seq).catch(fail) : null,
+  });
 }
 
 /** "Read by N" under the latest own message of a group; a tap lists the readers. */

@@ -78,6 +78,7 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         // message search, §13 avatars and the profile panel.
         "js/dom.js" => (JS, include_str!("../../../../web/js/dom.js")),
         "js/events.js" => (JS, include_str!("../../../../web/js/events.js")),
+        "js/bubble.js" => (JS, include_str!("../../../../web/js/bubble.js")),
         "js/mentions.js" => (JS, include_str!("../../../../web/js/mentions.js")),
         "js/search.js" => (JS, include_str!("../../../../web/js/search.js")),
         "js/avatar.js" => (JS, include_str!("../../../../web/js/avatar.js")),

@@ -13,6 +13,10 @@ use koi_proto::{
     GroupRef, History, HistoryOk, Message, Presence, PresenceOk, Read, Recall, SendOk, Signal,
     SignalOk, SyncOk, Typing, UserRef,
 };
+use koi_proto::{
+    ConvSet, GroupRole, GroupUpdate, Profile, ProfileSet, Profiles, ProfilesOk, SettingsOk,
+    SettingsSet,
+};
 
 use crate::error::{ClientError, Result};
 use crate::reply::expect;
@@ -253,6 +257,60 @@ pub trait Api: Sync {
             online: None,
         }));
         async move { Ok(expect::<PresenceOk>(reply.await?)?.online) }
+    }
+
+    // ---- profiles, conversation settings, privacy, group settings (§13) ----
+
+    /// `profile_set`: each field given is set, `""` clears it.
+    fn profile_set(&self, profile: ProfileSet) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::ProfileSet(profile)))
+    }
+
+    /// `profiles` of `users` (unknown users are left out).
+    fn profiles<S: Into<String>>(
+        &self,
+        users: impl IntoIterator<Item = S>,
+    ) -> impl Future<Output = Result<Vec<Profile>>> + Send {
+        let reply = self.request(Op::Profiles(Profiles {
+            users: strings(users),
+        }));
+        async move { Ok(expect::<ProfilesOk>(reply.await?)?.profiles) }
+    }
+
+    /// `conv_set`: the caller's settings of one conversation.
+    fn conv_set(&self, settings: ConvSet) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::ConvSet(settings)))
+    }
+
+    /// `settings`: the caller's privacy settings.
+    fn settings(&self) -> impl Future<Output = Result<SettingsOk>> + Send {
+        let reply = self.request(Op::Settings(Empty {}));
+        async move { expect(reply.await?) }
+    }
+
+    /// `settings_set`: changes the fields given; returns all of them.
+    fn settings_set(&self, set: SettingsSet) -> impl Future<Output = Result<SettingsOk>> + Send {
+        let reply = self.request(Op::SettingsSet(set));
+        async move { expect(reply.await?) }
+    }
+
+    /// `group_update`: owner or admins.
+    fn group_update(&self, update: GroupUpdate) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::GroupUpdate(update)))
+    }
+
+    /// `group_role`: owner only; `role` is `admin`, `member` or `owner`.
+    fn group_role(
+        &self,
+        group: &str,
+        user: &str,
+        role: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::GroupRole(GroupRole {
+            group: group.to_owned(),
+            user: user.to_owned(),
+            role: role.to_owned(),
+        })))
     }
 }
 

@@ -7,7 +7,8 @@
 
 use koi_proto::ok::Body;
 use koi_proto::{
-    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, SendOk, SignalOk, SyncOk,
+    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, ProfilesOk, SendOk,
+    SettingsOk, SignalOk, SyncOk,
 };
 
 use crate::error::{ClientError, Result};
@@ -51,6 +52,20 @@ from_body!(GroupOk, GroupCreate, "group_create", empty_ok: false);
 from_body!(GroupInfoOk, GroupInfo, "group_info", empty_ok: false);
 from_body!(ContactsOk, Contacts, "contacts", empty_ok: true);
 from_body!(PresenceOk, Presence, "presence", empty_ok: true);
+// Profiles, conversation settings, privacy, group settings (§13).
+from_body!(ProfilesOk, Profiles, "profiles", empty_ok: true);
+
+/// `settings` and `settings_set` answer the same body (in JSON both decode as
+/// `settings`; protobuf names the operation).
+impl FromBody for SettingsOk {
+    const NAME: &'static str = "settings";
+    fn from_body(body: Body) -> Option<Self> {
+        match body {
+            Body::Settings(x) | Body::SettingsSet(x) => Some(x),
+            _ => None,
+        }
+    }
+}
 
 /// The name of a reply body, for errors and logs.
 pub fn body_name(body: &Body) -> &'static str {
@@ -76,6 +91,14 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::Block(_) => "block",
         Body::Unblock(_) => "unblock",
         Body::Presence(_) => "presence",
+        // Profiles, conversation settings, privacy, group settings (§13).
+        Body::ProfileSet(_) => "profile_set",
+        Body::Profiles(_) => "profiles",
+        Body::ConvSet(_) => "conv_set",
+        Body::Settings(_) => "settings",
+        Body::SettingsSet(_) => "settings_set",
+        Body::GroupUpdate(_) => "group_update",
+        Body::GroupRole(_) => "group_role",
     }
 }
 

@@ -10,12 +10,14 @@
 //! - [`WordFilter`]: the sensitive-word filter.
 //! - [`TokenBucket`]: the per-connection rate limit.
 //! - [`Role`], [`ContactState`]: group roles and contact states.
+//! - [`Privacy`], [`Audience`]: a user's privacy settings.
 
 mod contact;
 mod conv_id;
 mod error;
 mod filter;
 mod history;
+mod privacy;
 mod rate_limit;
 mod role;
 mod send;
@@ -26,6 +28,7 @@ pub use conv_id::ConvId;
 pub use error::{ErrorCode, KoiError};
 pub use filter::{FilterAction, FilterOutcome, WordFilter};
 pub use history::{DEFAULT_LIMIT, HistoryRange, MAX_LIMIT};
+pub use privacy::{Audience, Privacy};
 pub use rate_limit::TokenBucket;
 pub use role::Role;
 pub use send::{MAX_META_BYTES, MAX_TEXT_BYTES, SENDABLE_KINDS, validate_send};

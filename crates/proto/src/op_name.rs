@@ -2,7 +2,7 @@ use crate::frame::Op;
 
 /// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
 /// in both (a test checks that each one here is an operation).
-pub const OP_NAMES: [&str; 27] = [
+pub const OP_NAMES: [&str; 36] = [
     "auth",
     "ping",
     "ok",
@@ -30,6 +30,16 @@ pub const OP_NAMES: [&str; 27] = [
     "receipt",
     "recalled",
     "kicked",
+    // Profiles, conversation settings, privacy, group settings (§13).
+    "profile_set",
+    "profiles",
+    "conv_set",
+    "settings",
+    "settings_set",
+    "group_update",
+    "group_role",
+    "profile",
+    "conv_settings",
 ];
 
 /// The JSON key of an operation, for logs, metrics and error messages.
@@ -62,6 +72,16 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::Receipt(_) => "receipt",
         Op::Recalled(_) => "recalled",
         Op::Kicked(_) => "kicked",
+        // Profiles, conversation settings, privacy, group settings (§13).
+        Op::ProfileSet(_) => "profile_set",
+        Op::Profiles(_) => "profiles",
+        Op::ConvSet(_) => "conv_set",
+        Op::Settings(_) => "settings",
+        Op::SettingsSet(_) => "settings_set",
+        Op::GroupUpdate(_) => "group_update",
+        Op::GroupRole(_) => "group_role",
+        Op::Profile(_) => "profile",
+        Op::ConvSettings(_) => "conv_settings",
     }
 }
 

@@ -137,3 +137,57 @@ fn signal_data_round_trips_any_json_value() {
         roundtrip(&frame);
     }
 }
+
+/// The §13 replies are recognised by their JSON shape (`profiles`; the three
+/// settings), round-trip in both encodings, and a profile leaves `last_seen`
+/// and `deleted_user` out when absent.
+#[test]
+fn people_replies_and_pushes_round_trip() {
+    use koi_proto::{ConvSettings, Profile, ProfilesOk, SettingsOk, UserRef};
+    let profiles = Frame {
+        id: 4,
+        op: Some(Op::Ok(OkReply {
+            body: Some(Body::Profiles(ProfilesOk {
+                profiles: vec![Profile {
+                    user: "alice".into(),
+                    display_name: "Alice".into(),
+                    last_seen: Some(17),
+                    ..Profile::default()
+                }],
+            })),
+        })),
+    };
+    let settings = Frame {
+        id: 5,
+        op: Some(Op::Ok(OkReply {
+            body: Some(Body::Settings(SettingsOk {
+                dm: "everyone".into(),
+                presence: "nobody".into(),
+                group_add: "contacts".into(),
+            })),
+        })),
+    };
+    let pushes = [
+        Frame {
+            id: 0,
+            op: Some(Op::Profile(UserRef {
+                user: "alice".into(),
+            })),
+        },
+        Frame {
+            id: 0,
+            op: Some(Op::ConvSettings(ConvSettings {
+                conv: "d:alice:bob".into(),
+                muted_until: 9,
+                pinned: true,
+                archived: false,
+            })),
+        },
+    ];
+    for frame in [&profiles, &settings].into_iter().chain(&pushes) {
+        roundtrip(frame);
+    }
+    let text = json::encode(&profiles);
+    assert!(text.contains(r#""last_seen":17"#), "{text}");
+    assert!(!text.contains("deleted_user"), "{text}");
+}

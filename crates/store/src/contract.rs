@@ -23,6 +23,7 @@ mod files;
 mod groups;
 mod history;
 mod membership;
+mod people;
 mod sessions;
 
 use std::sync::{Arc, OnceLock};
@@ -41,6 +42,9 @@ pub use self::files::{file_references, unreferenced_file_sweep};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
+pub use self::people::{
+    conv_settings, group_settings_and_ownership, privacy_settings, profiles_and_last_seen,
+};
 pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
@@ -70,6 +74,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     unreferenced_file_sweep(store).await;
     sessions(store).await;
     account_standing(store).await;
+    // Profiles, privacy, conversation and group settings (§13, people).
+    profiles_and_last_seen(store).await;
+    privacy_settings(store).await;
+    conv_settings(store).await;
+    group_settings_and_ownership(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

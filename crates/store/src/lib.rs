@@ -25,6 +25,7 @@ mod error;
 mod ids;
 mod listener;
 mod message_row;
+mod people_records;
 pub mod postgres;
 mod records;
 mod session_records;
@@ -44,6 +45,9 @@ pub use records::{
 
 /// Called by the store after each commit with the messages it stored, in order.
 pub type CommitListener = std::sync::Arc<dyn Fn(Vec<Committed>) + Send + Sync>;
+pub use people_records::{
+    ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
+};
 pub use session_records::{AccountState, NewSession, RevocationState, SessionRecord};
 pub use store::Store;
 pub use writer_stats::WriterStats;

@@ -93,6 +93,10 @@ pub struct GroupRecord {
     pub owner: String,
     pub public: bool,
     pub size: u32,
+    /// Set by `group_update`; empty when unset.
+    pub description: String,
+    /// A file id; empty when unset.
+    pub avatar: String,
 }
 
 /// The outcome of adding members.

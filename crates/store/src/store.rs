@@ -1,11 +1,14 @@
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, StoreError, WriterStats,
+};
+use crate::{
+    ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
 
 /// Everything Koi keeps durably. Implementations: [`crate::sqlite`] (embedded) and
@@ -211,4 +214,56 @@ pub trait Store: Send + Sync + 'static {
     /// Revoked sessions unexpired at `now_ms`, and the accounts that are
     /// disabled, deleted or revoked their tokens after `since_ms`.
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError>;
+
+    // ---- profiles, privacy, conversation and group settings (§13, people) ----
+
+    /// Changes `user`'s profile; false when there is no such user or the
+    /// account was deleted.
+    async fn set_profile(&self, user: &UserId, update: ProfileUpdate) -> Result<bool, StoreError>;
+
+    /// The profiles (and privacy settings) of those of `users` that exist, in
+    /// the order given, each once.
+    async fn profiles(&self, users: &[UserId]) -> Result<Vec<ProfileRecord>, StoreError>;
+
+    /// Records that `user`'s last connection closed at `at_ms`; never moves
+    /// back.
+    async fn set_last_seen(&self, user: &UserId, at_ms: u64) -> Result<(), StoreError>;
+
+    /// Changes `user`'s privacy settings and returns them; `NotFound` when
+    /// there is no such user.
+    async fn set_privacy(
+        &self,
+        user: &UserId,
+        update: PrivacyUpdate,
+    ) -> Result<Privacy, StoreError>;
+
+    /// Changes `user`'s settings of `conv` and returns them.
+    async fn set_conv_settings(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        update: ConvSettingsUpdate,
+    ) -> Result<ConvSettings, StoreError>;
+
+    /// `user`'s settings of each conversation they changed any for.
+    async fn conv_settings(&self, user: &UserId)
+    -> Result<Vec<(String, ConvSettings)>, StoreError>;
+
+    /// Changes a group's settings and returns the group; `None` when there
+    /// is no such group.
+    async fn update_group(
+        &self,
+        id: &str,
+        update: GroupUpdate,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// Hands the group to `user`, a member; the owner becomes an admin.
+    /// False when `user` is not a member.
+    async fn transfer_owner(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
+
+    /// The groups whose avatar is file `file_id`.
+    async fn avatar_groups(&self, file_id: &str) -> Result<Vec<GroupRecord>, StoreError>;
+
+    /// The users who have blocked `user`.
+    async fn blocked_by(&self, user: &UserId) -> Result<Vec<String>, StoreError>;
 }

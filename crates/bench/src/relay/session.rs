@@ -117,6 +117,7 @@ fn group_create(hub: &Hub, user: &str, id: u64, create: GroupCreate) -> Frame {
                 owner: user.to_owned(),
                 public: create.public,
                 size,
+                ..Group::default()
             }),
         }),
     )

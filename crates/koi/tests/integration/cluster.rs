@@ -400,14 +400,7 @@ async fn engine_restarts_with_clients_connected() {
 
 /// `GET /v1/sessions` with `token` on `node`: its HTTP status.
 async fn sessions_status(node: &Node, token: &str) -> u16 {
-    crate::harness::http()
-        .get(format!("{}/v1/sessions", node.base()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    crate::harness::get_status(format!("{}/v1/sessions", node.base()), token).await
 }
 
 /// Nodes started with only `--nats` and `--postgres` agree on one signing

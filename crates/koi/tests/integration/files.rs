@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::harness::{
     Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, register_login, unique,
+    upload,
 };
 
 on_each_topology!(
@@ -38,27 +39,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// `POST /v1/files?name=` with `body` as `mime`, as `token` (none: no header).
-async fn upload(
-    koi: &Koi,
-    token: Option<&str>,
-    name: &str,
-    mime: &str,
-    body: reqwest::Body,
-) -> (u16, Value) {
-    let mut req = http()
-        .post(format!("{}/v1/files", koi.base()))
-        .query(&[("name", name)])
-        .header(CONTENT_TYPE, mime)
-        .body(body);
-    if let Some(token) = token {
-        req = req.bearer_auth(token);
-    }
-    let res = req.send().await.expect("upload");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// A token for a fresh user.

@@ -45,6 +45,11 @@ impl<'de> Deserialize<'de> for OkReply {
             Body::Contacts(body(map)?)
         } else if has("online") {
             Body::Presence(body(map)?)
+        } else if has("profiles") {
+            Body::Profiles(body(map)?)
+        } else if has("dm") && has("group_add") {
+            // `settings` and `settings_set` answer the same shape.
+            Body::Settings(body(map)?)
         } else if map.is_empty() {
             Body::Ping(Empty {})
         } else {

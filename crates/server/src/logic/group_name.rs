@@ -26,7 +26,8 @@ pub(super) fn group_name(raw: &str) -> Result<String, KoiError> {
     Ok(name.to_owned())
 }
 
-fn refused(c: char) -> bool {
+/// Whether `c` may not appear in a name or short text shown to others.
+pub(super) fn refused(c: char) -> bool {
     matches!(
         c.general_category(),
         GeneralCategory::Control

@@ -196,8 +196,9 @@ impl Logic {
         Ok(self.store.last_seq(&conv).await?)
     }
 
-    /// Blocks bind in groups too (§13): nobody is added to a group by a user
-    /// they blocked; `forbidden` names the first such user.
+    /// Blocks and privacy bind in groups too (§13): nobody is added to a group
+    /// by a user they blocked, or whose `group_add` setting excludes them;
+    /// `forbidden` names the first such user.
     async fn refuse_blocked_adds(&self, caller: &Caller, users: &[UserId]) -> Result<(), KoiError> {
         let me = &caller.user;
         let others: Vec<&UserId> = users.iter().filter(|u| *u != me).collect();
@@ -211,10 +212,10 @@ impl Logic {
                 )));
             }
         }
-        Ok(())
+        self.check_group_adds(me, &others).await
     }
 
-    async fn existing_group(&self, id: &str) -> Result<GroupRecord, KoiError> {
+    pub(super) async fn existing_group(&self, id: &str) -> Result<GroupRecord, KoiError> {
         self.store
             .group(id)
             .await?
@@ -222,7 +223,7 @@ impl Logic {
     }
 
     /// The group and the caller's role in it; `forbidden` for non-members.
-    async fn group_as_member(
+    pub(super) async fn group_as_member(
         &self,
         caller: &Caller,
         id: &str,
@@ -253,5 +254,7 @@ fn to_wire(g: GroupRecord) -> Group {
         owner: g.owner,
         public: g.public,
         size: g.size,
+        description: g.description,
+        avatar: g.avatar,
     }
 }

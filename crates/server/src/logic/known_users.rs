@@ -1,12 +1,15 @@
-//! Users this node has seen exist, so that a direct send does not read the
-//! store to learn again that its recipient exists.
+//! Facts this node has seen that never become false again, so that a direct
+//! send does not read the store to learn them again: users that exist, and
+//! direct conversations that hold a message (and so were started, §13 `dm`).
 //!
-//! Accounts are never deleted, so "exists" never becomes false and a positive
-//! answer may be kept for good; a negative one is never kept (the user may
-//! register a moment later, on any node). The set is bounded: past
-//! [`CAPACITY`] names it starts over, which costs one store read per name.
+//! Accounts are never deleted (a deleted one keeps its name) and messages are
+//! never removed, so a positive answer may be kept for good; a negative one
+//! is never kept (the user may register a moment later, on any node). The set
+//! is bounded: past [`CAPACITY`] names it starts over, which costs one store
+//! read per name.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 
 use koi_core::UserId;
 use parking_lot::RwLock;
@@ -14,19 +17,30 @@ use parking_lot::RwLock;
 /// The most names kept (about 64 bytes each).
 const CAPACITY: usize = 200_000;
 
-#[derive(Debug, Default)]
-pub(super) struct KnownUsers {
-    names: RwLock<HashSet<UserId>>,
+#[derive(Debug)]
+pub(super) struct Known<T> {
+    names: RwLock<HashSet<T>>,
 }
 
-impl KnownUsers {
-    /// Whether `user` was recorded as existing.
-    pub(super) fn contains(&self, user: &UserId) -> bool {
+/// Users known to exist.
+pub(super) type KnownUsers = Known<UserId>;
+
+impl<T> Default for Known<T> {
+    fn default() -> Self {
+        Self {
+            names: RwLock::new(HashSet::new()),
+        }
+    }
+}
+
+impl<T: Hash + Eq> Known<T> {
+    /// Whether `user` was recorded.
+    pub(super) fn contains(&self, user: &T) -> bool {
         self.names.read().contains(user)
     }
 
-    /// Records that `user` exists.
-    pub(super) fn insert(&self, user: UserId) {
+    /// Records `user`.
+    pub(super) fn insert(&self, user: T) {
         let mut names = self.names.write();
         if names.len() >= CAPACITY {
             names.clear();

@@ -66,13 +66,14 @@ impl Logic {
             }
             (None, None) => unreachable!("validate_send checked"),
         };
-        if let Some(peer) = conv.peer_of(me)
-            && self.store.is_blocked(peer, me).await?
-        {
-            return Err(KoiError::new(
-                ErrorCode::Blocked,
-                format!("{peer} has blocked you"),
-            ));
+        if let Some(peer) = conv.peer_of(me) {
+            if self.store.is_blocked(peer, me).await? {
+                return Err(KoiError::new(
+                    ErrorCode::Blocked,
+                    format!("{peer} has blocked you"),
+                ));
+            }
+            self.check_dm_start(me, peer, &conv).await?;
         }
         let text = match &send.text {
             Some(text) => {
@@ -103,6 +104,7 @@ impl Logic {
             }
             None => None,
         };
+        let first_known = self.first_known(&conv);
         let appended = self
             .store
             .append(NewMessage {
@@ -116,6 +118,9 @@ impl Logic {
                 origin: caller.conn,
             })
             .await?;
+        if let Some(conv) = first_known {
+            self.conv_started(conv);
+        }
         let m = appended.message;
         Ok(SendOk {
             conv: m.conv,
@@ -127,6 +132,7 @@ impl Logic {
 
     pub(super) async fn sync(&self, caller: &Caller) -> Result<SyncOk, KoiError> {
         let convs = self.store.conversations(&caller.user).await?;
+        let convs = self.with_conv_settings(&caller.user, convs).await?;
         Ok(SyncOk { convs })
     }
 
@@ -179,25 +185,39 @@ impl Logic {
             conv: conv.to_string(),
             user: Some(me.to_string()),
         })));
+        // A user who blocked the typist never sees them type (§13).
         match &conv {
             ConvId::Direct(..) => {
-                let peer = conv
-                    .peer_of(me)
-                    .expect("authorized direct conversation")
-                    .to_string();
-                self.router
-                    .to_user(&peer, push, None)
-                    .await
-                    .map_err(unavailable)?;
-            }
-            ConvId::Group(id) => {
-                let size = self.store.group(id).await?.map_or(0, |g| g.size);
-                if size <= TYPING_MAX_MEMBERS {
+                let peer = conv.peer_of(me).expect("authorized direct conversation");
+                if !self.store.is_blocked(peer, me).await? {
                     self.router
-                        .to_group(id, push, None, Some(me.as_str()))
+                        .to_user(peer.as_str(), push, None)
                         .await
                         .map_err(unavailable)?;
                 }
+            }
+            ConvId::Group(id) => {
+                let size = self.store.group(id).await?.map_or(0, |g| g.size);
+                if size > TYPING_MAX_MEMBERS {
+                    return Ok(());
+                }
+                let blockers = self.store.blocked_by(me).await?;
+                let sent = if blockers.is_empty() {
+                    self.router
+                        .to_group(id, push, None, Some(me.as_str()))
+                        .await
+                } else {
+                    let members: Vec<String> = self
+                        .store
+                        .group_members(id, TYPING_MAX_MEMBERS)
+                        .await?
+                        .into_iter()
+                        .map(|(user, _)| user)
+                        .filter(|user| user != me.as_str() && !blockers.contains(user))
+                        .collect();
+                    self.router.to_users(&members, push, None).await
+                };
+                sent.map_err(unavailable)?;
             }
             ConvId::System(_) => {}
         }

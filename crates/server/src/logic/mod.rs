@@ -14,6 +14,14 @@ mod messaging;
 mod presence;
 mod presence_visibility;
 mod push_api;
+// Profiles, conversation settings, privacy, group settings (§13).
+mod avatar;
+mod consent;
+mod conv_settings;
+mod group_settings;
+mod profile_text;
+mod profiles;
+mod settings;
 
 pub use push_api::PushOutcome;
 
@@ -50,6 +58,8 @@ pub struct Logic {
     fanout: Fanout,
     meters: Meters,
     known_users: known_users::KnownUsers,
+    /// Direct conversations known to hold a message (§13 `dm`).
+    started_convs: known_users::Known<koi_core::ConvId>,
 }
 
 impl Logic {
@@ -74,6 +84,7 @@ impl Logic {
             fanout,
             meters,
             known_users: Default::default(),
+            started_convs: Default::default(),
         }
     }
 
@@ -128,6 +139,14 @@ impl Logic {
             Op::Block(req) => empty(self.set_blocked(caller, req, true).await, Body::Block),
             Op::Unblock(req) => empty(self.set_blocked(caller, req, false).await, Body::Unblock),
             Op::Presence(req) => self.presence(caller, req).await.map(Body::Presence),
+            // Profiles, conversation settings, privacy, group settings (§13).
+            Op::ProfileSet(req) => empty(self.profile_set(caller, req).await, Body::ProfileSet),
+            Op::Profiles(req) => self.profiles(caller, req).await.map(Body::Profiles),
+            Op::ConvSet(req) => empty(self.conv_set(caller, req).await, Body::ConvSet),
+            Op::Settings(_) => self.settings(caller).await.map(Body::Settings),
+            Op::SettingsSet(req) => self.settings_set(caller, req).await.map(Body::SettingsSet),
+            Op::GroupUpdate(req) => empty(self.group_update(caller, req).await, Body::GroupUpdate),
+            Op::GroupRole(req) => empty(self.group_role(caller, req).await, Body::GroupRole),
             Op::Auth(_) => Err(KoiError::bad_request("already authenticated")),
             other => Err(KoiError::bad_request(format!(
                 "`{}` is not a request",

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use koi_cluster::{ConnHandle, Push};
+use koi_cluster::ConnHandle;
 use koi_core::{KoiError, UserId};
-use koi_proto::frame::Op;
 use koi_proto::{Presence, PresenceOk};
 
-use super::messaging::unavailable;
+use super::messaging::{now_ms, unavailable};
 use super::{Caller, Logic};
 
 /// The most users one `presence` query may ask about.
@@ -90,32 +89,19 @@ impl Logic {
             .await
             .map_err(unavailable)?
         {
+            // Durable, so every node answers `last_seen` alike (§13).
+            self.store.set_last_seen(&user, now_ms()).await?;
             self.announce_presence(&user, false).await?;
         }
         Ok(())
     }
 
+    /// Tells the user's mutual contacts they came online or went offline,
+    /// unless their `presence` setting is `nobody`.
     async fn announce_presence(&self, user: &UserId, online: bool) -> Result<(), KoiError> {
-        let mutual: Vec<String> = self
-            .store
-            .contacts(user)
-            .await?
-            .into_iter()
-            .filter(|e| e.i_added && e.they_added && !e.i_blocked)
-            .map(|e| e.user)
-            .collect();
-        if mutual.is_empty() {
+        if self.privacy(user).await?.presence == koi_core::Audience::Nobody {
             return Ok(());
         }
-        let push = Arc::new(Push::new(Op::Presence(Presence {
-            users: vec![],
-            user: Some(user.to_string()),
-            online: Some(online),
-        })));
-        self.router
-            .to_users(&mutual, push, None)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.push_presence(user, online).await
     }
 }

@@ -1,17 +1,18 @@
-//! Who may see whom online (§13, the default `presence: contacts`): a user's
-//! online state shows to their mutual contacts and to co-members of groups of
-//! at most [`SMALL_GROUP`] members, never to a user they blocked; everyone
-//! else sees them offline.
+//! Who may see whom online (§13): with `presence: contacts` (the default) a
+//! user's online state (and `last_seen`) shows to their mutual contacts and to
+//! co-members of groups of at most [`SMALL_GROUP`] members, never to a user
+//! they blocked; with `presence: nobody` to nobody. Everyone else sees them
+//! offline.
 
 use std::collections::HashSet;
 
-use koi_core::{KoiError, UserId};
+use koi_core::{Audience, KoiError, UserId};
 use koi_store::ContactEdge;
 
 use super::Logic;
 
 /// Groups up to this size make their members see each other online.
-const SMALL_GROUP: u32 = 100;
+pub(super) const SMALL_GROUP: u32 = 100;
 
 impl Logic {
     /// `online[i]` for `users[i]` as `viewer` may see it: only the online
@@ -71,11 +72,45 @@ impl Logic {
                     .any(|g| mine.contains(g));
             visible.push(shared);
         }
+        self.hide_from_everyone(viewer, users, &mut visible).await?;
         Ok(visible)
     }
 
+    /// Turns off `visible[i]` where `users[i]` (not the viewer) chose
+    /// `presence: nobody`; one store read for all.
+    async fn hide_from_everyone(
+        &self,
+        viewer: &UserId,
+        users: &[String],
+        visible: &mut [bool],
+    ) -> Result<(), KoiError> {
+        let shown: Vec<UserId> = users
+            .iter()
+            .zip(visible.iter())
+            .filter(|(name, on)| **on && name.as_str() != viewer.as_str())
+            .filter_map(|(name, _)| UserId::parse(name).ok())
+            .collect();
+        if shown.is_empty() {
+            return Ok(());
+        }
+        let hidden: HashSet<String> = self
+            .store
+            .profiles(&shown)
+            .await?
+            .into_iter()
+            .filter(|p| p.privacy.presence == Audience::Nobody)
+            .map(|p| p.user)
+            .collect();
+        for (name, on) in users.iter().zip(visible.iter_mut()) {
+            if hidden.contains(name) {
+                *on = false;
+            }
+        }
+        Ok(())
+    }
+
     /// The groups of `user` with at most [`SMALL_GROUP`] members.
-    async fn small_groups(&self, user: &UserId) -> Result<HashSet<String>, KoiError> {
+    pub(super) async fn small_groups(&self, user: &UserId) -> Result<HashSet<String>, KoiError> {
         let mut small = HashSet::new();
         for id in self.store.user_groups(user).await? {
             if let Some(group) = self.store.group(&id).await?

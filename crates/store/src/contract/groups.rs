@@ -33,6 +33,8 @@ pub async fn group_create(store: &Arc<dyn Store>) {
         owner: owner.to_string(),
         public: true,
         size: 3,
+        description: String::new(),
+        avatar: String::new(),
     };
     assert_eq!(created, expected, "owner and repeats are not counted twice");
     assert_eq!(store.group(&id).await.expect("group"), Some(expected));

@@ -108,6 +108,7 @@ pub(super) async fn conversations(db: &Db, user: &UserId) -> Result<Vec<ConvSumm
                 last_seq: unsigned(row.try_get(1)?),
                 read_seq: unsigned(row.try_get(3)?),
                 last_ts: unsigned(row.try_get(2)?),
+                ..ConvSummary::default()
             };
             crate::conv_summary::complete(&mut summary, user)?;
             Ok(summary)

@@ -82,6 +82,8 @@ pub(super) async fn unreferenced_files(
         "SELECT id, owner, name, size, mime, sha256, created_ms FROM files f \
          WHERE created_ms < $1 \
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id) \
+           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar = f.id) \
+           AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.avatar = f.id) \
          ORDER BY created_ms LIMIT $2",
         &[&clamp(created_before_ms), &i64::from(limit)],
     )
@@ -101,7 +103,9 @@ pub(super) async fn delete_unreferenced_file(
     let deleted = tx
         .execute(
             "DELETE FROM files f WHERE id = $1 AND created_ms < $2 \
-             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id)",
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id) \
+             AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar = f.id) \
+             AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.avatar = f.id)",
             &[&id, &clamp(created_before_ms)],
         )
         .await?;

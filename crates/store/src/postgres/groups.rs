@@ -62,6 +62,8 @@ pub(super) async fn create_group(
         owner: group.owner.into_string(),
         public: group.public,
         size,
+        description: String::new(),
+        avatar: String::new(),
     })
 }
 
@@ -69,18 +71,27 @@ pub(super) async fn create_group(
 pub(super) async fn group(db: &Db, id: &str) -> Result<Option<GroupRecord>, StoreError> {
     let row = query_opt(
         db,
-        "SELECT id, name, owner, public, size FROM groups WHERE id = $1",
+        &format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = $1"),
         &[&id],
     )
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(GroupRecord {
+    row.as_ref().map(record).transpose()
+}
+
+/// The columns [`record`] reads, in order.
+pub(super) const GROUP_COLUMNS: &str = "id, name, owner, public, size, description, avatar";
+
+/// A group from a row of [`GROUP_COLUMNS`].
+pub(super) fn record(row: &tokio_postgres::Row) -> Result<GroupRecord, StoreError> {
+    Ok(GroupRecord {
         id: row.try_get(0)?,
         name: row.try_get(1)?,
         owner: row.try_get(2)?,
         public: row.try_get(3)?,
         size: size(row.try_get(4)?),
-    }))
+        description: row.try_get(5)?,
+        avatar: row.try_get(6)?,
+    })
 }
 
 /// The first `limit` members in joining order.
@@ -246,7 +257,7 @@ pub(super) async fn user_groups(db: &Db, user: &UserId) -> Result<Vec<String>, S
 
 /// Locks the group's row until the transaction ends; its size, `None` when
 /// there is no such group.
-async fn lock(db: &Db, id: &str) -> Result<Option<u32>, StoreError> {
+pub(super) async fn lock(db: &Db, id: &str) -> Result<Option<u32>, StoreError> {
     let row = query_opt(
         db,
         "SELECT size FROM groups WHERE id = $1 FOR NO KEY UPDATE",

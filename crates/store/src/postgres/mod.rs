@@ -27,6 +27,7 @@ mod error;
 mod files;
 mod groups;
 mod messages;
+mod people;
 mod schema;
 mod secrets;
 mod sessions;
@@ -37,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 use tokio_postgres::NoTls;
 
@@ -48,6 +49,9 @@ use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
+};
+use crate::{
+    ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
 
 /// How many reads run at once per store.
@@ -448,5 +452,103 @@ impl Store for PostgresStore {
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
         let db = self.reader().await?;
         sessions::revocations(&db, now_ms, since_ms).await
+    }
+
+    // ---- profiles, privacy, conversation and group settings (§13, people) ----
+
+    async fn set_profile(&self, user: &UserId, update: ProfileUpdate) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let (user, update) = (user.clone(), update.clone());
+                Box::pin(async move { people::set_profile(db, &user, &update).await })
+            })
+            .await
+    }
+
+    async fn profiles(&self, users: &[UserId]) -> Result<Vec<ProfileRecord>, StoreError> {
+        let db = self.reader().await?;
+        people::profiles(&db, users).await
+    }
+
+    async fn set_last_seen(&self, user: &UserId, at_ms: u64) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let user = user.clone();
+                Box::pin(async move { people::set_last_seen(db, &user, at_ms).await })
+            })
+            .await
+    }
+
+    async fn set_privacy(
+        &self,
+        user: &UserId,
+        update: PrivacyUpdate,
+    ) -> Result<Privacy, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(format!("u:{user}"), move |db, _| {
+                let user = user.clone();
+                Box::pin(async move { people::set_privacy(db, &user, update).await })
+            })
+            .await
+    }
+
+    async fn set_conv_settings(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        update: ConvSettingsUpdate,
+    ) -> Result<ConvSettings, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(format!("s:{user}:{conv}"), move |db, _| {
+                let (user, conv) = (user.clone(), conv.clone());
+                Box::pin(async move { people::set_conv_settings(db, &user, &conv, update).await })
+            })
+            .await
+    }
+
+    async fn conv_settings(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(String, ConvSettings)>, StoreError> {
+        let db = self.reader().await?;
+        people::conv_settings(&db, user).await
+    }
+
+    async fn update_group(
+        &self,
+        id: &str,
+        update: GroupUpdate,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .call(group_key(&id), move |db, _| {
+                let (id, update) = (id.clone(), update.clone());
+                Box::pin(async move { people::update_group(db, &id, &update).await })
+            })
+            .await
+    }
+
+    async fn transfer_owner(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(group_key(&id), move |db, _| {
+                let (id, user) = (id.clone(), user.clone());
+                Box::pin(async move { people::transfer_owner(db, &id, &user).await })
+            })
+            .await
+    }
+
+    async fn avatar_groups(&self, file_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
+        let db = self.reader().await?;
+        people::avatar_groups(&db, file_id).await
+    }
+
+    async fn blocked_by(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        let db = self.reader().await?;
+        people::blocked_by(&db, user).await
     }
 }

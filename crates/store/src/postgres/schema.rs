@@ -168,6 +168,30 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL
     );
     "#,
+    // 9 (people; renumber at merge): profiles, privacy settings and last
+    // seen on `users`; a group's description and avatar; each user's settings
+    // of their conversations. The avatar indexes let the sweep of
+    // unreferenced uploads keep avatars, and file access find them.
+    r#"
+    ALTER TABLE users ADD COLUMN avatar TEXT COLLATE "C" NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN last_seen BIGINT;
+    ALTER TABLE users ADD COLUMN dm TEXT NOT NULL DEFAULT 'everyone';
+    ALTER TABLE users ADD COLUMN presence TEXT NOT NULL DEFAULT 'contacts';
+    ALTER TABLE users ADD COLUMN group_add TEXT NOT NULL DEFAULT 'everyone';
+    CREATE INDEX users_by_avatar ON users (avatar) WHERE avatar <> '';
+    ALTER TABLE groups ADD COLUMN description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE groups ADD COLUMN avatar TEXT COLLATE "C" NOT NULL DEFAULT '';
+    CREATE INDEX groups_by_avatar ON groups (avatar) WHERE avatar <> '';
+    CREATE TABLE conv_settings (
+        user_id     TEXT COLLATE "C" NOT NULL,
+        conv        TEXT COLLATE "C" NOT NULL,
+        muted_until BIGINT NOT NULL DEFAULT 0,
+        pinned      BOOLEAN NOT NULL DEFAULT false,
+        archived    BOOLEAN NOT NULL DEFAULT false,
+        PRIMARY KEY (user_id, conv)
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

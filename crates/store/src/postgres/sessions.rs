@@ -176,6 +176,7 @@ pub(super) async fn delete_account(db: &Db, user: &UserId, at_ms: u64) -> Result
     let changed = execute(
         db,
         "UPDATE users SET deleted = TRUE, password_hash = '', display_name = NULL, \
+         avatar = '', status = '', \
          tokens_before = greatest(tokens_before, $2) WHERE name = $1",
         &[&user.as_str(), &clamp(at_ms)],
     )

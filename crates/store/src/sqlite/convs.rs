@@ -155,6 +155,7 @@ pub(super) fn conversations(
             last_seq: row.get::<_, i64>(1)? as u64,
             read_seq: row.get::<_, i64>(3)? as u64,
             last_ts: row.get::<_, i64>(2)? as u64,
+            ..ConvSummary::default()
         };
         Ok((activity, summary))
     })?;

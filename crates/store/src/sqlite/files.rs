@@ -92,6 +92,8 @@ pub(super) fn unreferenced_files(
         "SELECT id, owner, name, size, mime, sha256, created_ms FROM files f \
          WHERE created_ms < ?1 \
            AND NOT EXISTS (SELECT 1 FROM file_refs r WHERE r.file_id = f.id) \
+           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.avatar = f.id) \
+           AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.avatar = f.id) \
          ORDER BY created_ms LIMIT ?2",
     )?;
     let found = stmt
@@ -109,7 +111,9 @@ pub(super) fn delete_unreferenced_file(
     let deleted = conn
         .prepare_cached(
             "DELETE FROM files WHERE id = ?1 AND created_ms < ?2 \
-             AND NOT EXISTS (SELECT 1 FROM file_refs WHERE file_id = ?1)",
+             AND NOT EXISTS (SELECT 1 FROM file_refs WHERE file_id = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE avatar = ?1) \
+             AND NOT EXISTS (SELECT 1 FROM groups WHERE avatar = ?1)",
         )?
         .execute(params![id, clamp(created_before_ms)])?;
     Ok(deleted > 0)

@@ -59,24 +59,34 @@ pub(super) fn create_group(
         owner: group.owner.into_string(),
         public: group.public,
         size,
+        description: String::new(),
+        avatar: String::new(),
     })
 }
 
 /// A group, `None` when it does not exist.
 pub(super) fn group(conn: &Connection, id: &str) -> Result<Option<GroupRecord>, StoreError> {
     let found = conn
-        .prepare_cached("SELECT id, name, owner, public, size FROM groups WHERE id = ?1")?
-        .query_row([id], |row| {
-            Ok(GroupRecord {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                owner: row.get(2)?,
-                public: row.get(3)?,
-                size: row.get(4)?,
-            })
-        })
+        .prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM groups WHERE id = ?1"))?
+        .query_row([id], record)
         .optional()?;
     Ok(found)
+}
+
+/// The columns [`record`] reads, in order.
+pub(super) const GROUP_COLUMNS: &str = "id, name, owner, public, size, description, avatar";
+
+/// A group from a row of [`GROUP_COLUMNS`].
+pub(super) fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        owner: row.get(2)?,
+        public: row.get(3)?,
+        size: row.get(4)?,
+        description: row.get(5)?,
+        avatar: row.get(6)?,
+    })
 }
 
 /// The first `limit` members in joining order.

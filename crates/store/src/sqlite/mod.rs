@@ -22,6 +22,7 @@ mod files;
 mod groups;
 mod journal;
 mod messages;
+mod people;
 mod readers;
 mod recent;
 mod schema;
@@ -37,7 +38,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
@@ -52,6 +53,9 @@ use crate::{AccountState, NewSession, RevocationState, SessionRecord};
 use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
+};
+use crate::{
+    ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
 
 /// The SQLite implementation of [`Store`].
@@ -439,6 +443,94 @@ impl Store for SqliteStore {
     async fn revocations(&self, now_ms: u64, since_ms: u64) -> Result<RevocationState, StoreError> {
         self.readers
             .read(move |c| sessions::revocations(c, now_ms, since_ms))
+            .await
+    }
+
+    // ---- profiles, privacy, conversation and group settings (§13, people) ----
+
+    async fn set_profile(&self, user: &UserId, update: ProfileUpdate) -> Result<bool, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| people::set_profile(c, &user, &update))
+            .await
+    }
+
+    async fn profiles(&self, users: &[UserId]) -> Result<Vec<ProfileRecord>, StoreError> {
+        let users = users.to_vec();
+        self.readers
+            .read(move |c| people::profiles(c, &users))
+            .await
+    }
+
+    async fn set_last_seen(&self, user: &UserId, at_ms: u64) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| people::set_last_seen(c, &user, at_ms))
+            .await
+    }
+
+    async fn set_privacy(
+        &self,
+        user: &UserId,
+        update: PrivacyUpdate,
+    ) -> Result<Privacy, StoreError> {
+        let user = user.clone();
+        self.writer
+            .call(move |c| people::set_privacy(c, &user, update))
+            .await
+    }
+
+    async fn set_conv_settings(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        update: ConvSettingsUpdate,
+    ) -> Result<ConvSettings, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(move |c| people::set_conv_settings(c, &user, &conv, update))
+            .await
+    }
+
+    async fn conv_settings(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(String, ConvSettings)>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| people::conv_settings(c, &user))
+            .await
+    }
+
+    async fn update_group(
+        &self,
+        id: &str,
+        update: GroupUpdate,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .call(move |c| people::update_group(c, &id, &update))
+            .await
+    }
+
+    async fn transfer_owner(&self, id: &str, user: &UserId) -> Result<bool, StoreError> {
+        let (id, user) = (id.to_owned(), user.clone());
+        self.writer
+            .call(move |c| people::transfer_owner(c, &id, &user))
+            .await
+    }
+
+    async fn avatar_groups(&self, file_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
+        let file_id = file_id.to_owned();
+        self.readers
+            .read(move |c| people::avatar_groups(c, &file_id))
+            .await
+    }
+
+    async fn blocked_by(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
+        let user = user.clone();
+        self.readers
+            .read(move |c| people::blocked_by(c, &user))
             .await
     }
 }

@@ -180,6 +180,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_user ON sessions (user, created_ms);
     CREATE INDEX sessions_revoked ON sessions (expires_ms) WHERE revoked = 1;
     "#,
+    // 9 (people; renumber at merge): profiles, privacy settings and last
+    // seen on `users`; a group's description and avatar; each user's settings
+    // of their conversations. The avatar indexes let the sweep of
+    // unreferenced uploads keep avatars, and file access find them.
+    r#"
+    ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN status TEXT NOT NULL DEFAULT '';
+    ALTER TABLE users ADD COLUMN last_seen INTEGER;
+    ALTER TABLE users ADD COLUMN dm TEXT NOT NULL DEFAULT 'everyone';
+    ALTER TABLE users ADD COLUMN presence TEXT NOT NULL DEFAULT 'contacts';
+    ALTER TABLE users ADD COLUMN group_add TEXT NOT NULL DEFAULT 'everyone';
+    CREATE INDEX users_by_avatar ON users (avatar) WHERE avatar <> '';
+    ALTER TABLE groups ADD COLUMN description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE groups ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
+    CREATE INDEX groups_by_avatar ON groups (avatar) WHERE avatar <> '';
+    CREATE TABLE conv_settings (
+        user        TEXT NOT NULL,
+        conv        TEXT NOT NULL,
+        muted_until INTEGER NOT NULL DEFAULT 0,
+        pinned      INTEGER NOT NULL DEFAULT 0,
+        archived    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user, conv)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

@@ -142,6 +142,7 @@ pub(super) fn delete_account(
     let changed = conn
         .prepare_cached(
             "UPDATE users SET deleted = 1, password_hash = '', display_name = NULL, \
+             avatar = '', status = '', \
              tokens_before = max(tokens_before, ?2) WHERE name = ?1",
         )?
         .execute(params![user.as_str(), at_ms as i64])?;

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use koi_client::{ClientError, Connection, RawConnection, Transport};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 pub(crate) use deployment::on_each_topology;
@@ -158,4 +159,37 @@ pub fn code<T: std::fmt::Debug>(result: Result<T, ClientError>) -> String {
         .code()
         .expect("an error reply with a code")
         .to_owned()
+}
+
+/// `POST /v1/files?name=` with `body` as `mime`, as `token` (none: no header).
+pub async fn upload(
+    koi: &impl Endpoint,
+    token: Option<&str>,
+    name: &str,
+    mime: &str,
+    body: reqwest::Body,
+) -> (u16, Value) {
+    let mut req = http()
+        .post(format!("{}/v1/files", koi.base()))
+        .query(&[("name", name)])
+        .header(CONTENT_TYPE, mime)
+        .body(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("upload");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// `GET url` with `token` as the bearer: the HTTP status.
+pub async fn get_status(url: String, token: &str) -> u16 {
+    http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

@@ -104,7 +104,7 @@ test('group members and the account panel', async () => {
   await ann.keyboard.press('Escape');
 });
 
-test('replies, an edit and reactions; search results; a profile; group settings', async () => {
+test('replies, an edit and reactions; search results', async () => {
   await ann.locator('.conv-item[data-conv="d:ann:bo"]').click();
   await message(ann, 'Here is mine').hover();
   await message(ann, 'Here is mine').getByRole('button', { name: 'Reply to this message' }).click();
@@ -134,7 +134,9 @@ test('replies, an edit and reactions; search results; a profile; group settings'
   await ann.locator('#search-results .search-hit').first().waitFor();
   await accessible(ann, 'search results');
   await ann.getByLabel('Search messages').press('Escape');
+});
 
+test('a profile, your own with privacy, and group settings', async () => {
   await ann.getByRole('button', { name: 'Your profile' }).click();
   await ann.getByLabel('Display name').fill('Ann Abbott');
   await ann.getByLabel('Status').fill('Feeding the koi at dawn');

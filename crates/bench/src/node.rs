@@ -217,6 +217,7 @@ impl Target {
             text: Some(draft.text.to_string()),
             file: None,
             meta: Some(draft.meta),
+            ..koi_proto::Send::default()
         })
     }
 }

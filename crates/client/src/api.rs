@@ -9,9 +9,9 @@ use std::sync::Arc;
 use koi_proto::frame::Op;
 use koi_proto::ok::Body;
 use koi_proto::{
-    ContactsOk, ConvSummary, Empty, Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk,
-    GroupRef, History, HistoryOk, Message, Presence, PresenceOk, Read, Recall, SendOk, Signal,
-    SignalOk, SyncOk, Typing, UserRef,
+    ContactsOk, ConvSummary, Edit, EditOk, Empty, Group, GroupAdd, GroupCreate, GroupInfoOk,
+    GroupKick, GroupOk, GroupRef, History, HistoryOk, Message, MessageRef, Presence, PresenceOk,
+    React, Read, ReadByOk, Recall, SendOk, Signal, SignalOk, SyncOk, Typing, UserRef,
 };
 use koi_proto::{
     ConvSet, GroupRole, GroupUpdate, Profile, ProfileSet, Profiles, ProfilesOk, SettingsOk,
@@ -37,6 +37,7 @@ pub fn text_send(to_or_conv: &str, client_msg_id: &str, text: &str) -> koi_proto
         text: Some(text.to_owned()),
         file: None,
         meta: None,
+        ..koi_proto::Send::default()
     }
 }
 
@@ -311,6 +312,67 @@ pub trait Api: Sync {
             user: user.to_owned(),
             role: role.to_owned(),
         })))
+    }
+
+    // ---- message lifecycle (§11) ---------------------------------------------
+
+    /// `edit` of message `seq` of `conv`: new `text` and/or `meta`; returns
+    /// the seq of the `edit` event.
+    fn edit(
+        &self,
+        conv: &str,
+        seq: u64,
+        text: Option<&str>,
+        meta: Option<&str>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let reply = self.request(Op::Edit(Edit {
+            conv: conv.to_owned(),
+            seq,
+            text: text.map(str::to_owned),
+            meta: meta.map(str::to_owned),
+        }));
+        async move { Ok(expect::<EditOk>(reply.await?)?.seq) }
+    }
+
+    /// `delete` ("delete for me") of message `seq` of `conv`.
+    fn delete(&self, conv: &str, seq: u64) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::Delete(message_ref(conv, seq))))
+    }
+
+    /// `react` with `emoji` to message `seq` of `conv`.
+    fn react(&self, conv: &str, seq: u64, emoji: &str) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::React(react(conv, seq, emoji))))
+    }
+
+    /// `unreact`: takes back the reaction `emoji` to message `seq` of `conv`.
+    fn unreact(
+        &self,
+        conv: &str,
+        seq: u64,
+        emoji: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        unit(self.request(Op::Unreact(react(conv, seq, emoji))))
+    }
+
+    /// `read_by`: the other members who read message `seq` of `conv`.
+    fn read_by(&self, conv: &str, seq: u64) -> impl Future<Output = Result<ReadByOk>> + Send {
+        let reply = self.request(Op::ReadBy(message_ref(conv, seq)));
+        async move { expect(reply.await?) }
+    }
+}
+
+fn message_ref(conv: &str, seq: u64) -> MessageRef {
+    MessageRef {
+        conv: conv.to_owned(),
+        seq,
+    }
+}
+
+fn react(conv: &str, seq: u64, emoji: &str) -> React {
+    React {
+        conv: conv.to_owned(),
+        seq,
+        emoji: emoji.to_owned(),
     }
 }
 

@@ -47,6 +47,9 @@ impl ClientOptions {
 }
 
 /// What a [`Client`] reports, in order.
+// A push is the common case and is moved once per message; boxing it would
+// cost an allocation per push to shrink the rare `Connected`/`Disconnected`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A connection is up and authenticated. After a reconnect

@@ -7,8 +7,8 @@
 
 use koi_proto::ok::Body;
 use koi_proto::{
-    AuthOk, ContactsOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, ProfilesOk, SendOk,
-    SettingsOk, SignalOk, SyncOk,
+    AuthOk, ContactsOk, EditOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, ProfilesOk, ReadByOk,
+    SendOk, SettingsOk, SignalOk, SyncOk,
 };
 
 use crate::error::{ClientError, Result};
@@ -66,6 +66,9 @@ impl FromBody for SettingsOk {
         }
     }
 }
+// Message lifecycle (§11).
+from_body!(EditOk, Edit, "edit", empty_ok: false);
+from_body!(ReadByOk, ReadBy, "read_by", empty_ok: true);
 
 /// The name of a reply body, for errors and logs.
 pub fn body_name(body: &Body) -> &'static str {
@@ -99,6 +102,12 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::SettingsSet(_) => "settings_set",
         Body::GroupUpdate(_) => "group_update",
         Body::GroupRole(_) => "group_role",
+        // Message lifecycle (§11).
+        Body::Edit(_) => "edit",
+        Body::Delete(_) => "delete",
+        Body::React(_) => "react",
+        Body::Unreact(_) => "unreact",
+        Body::ReadBy(_) => "read_by",
     }
 }
 

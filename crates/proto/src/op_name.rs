@@ -2,7 +2,7 @@ use crate::frame::Op;
 
 /// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
 /// in both (a test checks that each one here is an operation).
-pub const OP_NAMES: [&str; 36] = [
+pub const OP_NAMES: [&str; 42] = [
     "auth",
     "ping",
     "ok",
@@ -40,6 +40,13 @@ pub const OP_NAMES: [&str; 36] = [
     "group_role",
     "profile",
     "conv_settings",
+    // Message lifecycle (§11).
+    "edit",
+    "delete",
+    "react",
+    "unreact",
+    "read_by",
+    "deleted",
 ];
 
 /// The JSON key of an operation, for logs, metrics and error messages.
@@ -82,6 +89,13 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::GroupRole(_) => "group_role",
         Op::Profile(_) => "profile",
         Op::ConvSettings(_) => "conv_settings",
+        // Message lifecycle (§11).
+        Op::Edit(_) => "edit",
+        Op::Delete(_) => "delete",
+        Op::React(_) => "react",
+        Op::Unreact(_) => "unreact",
+        Op::ReadBy(_) => "read_by",
+        Op::Deleted(_) => "deleted",
     }
 }
 

@@ -191,3 +191,39 @@ fn people_replies_and_pushes_round_trip() {
     assert!(text.contains(r#""last_seen":17"#), "{text}");
     assert!(!text.contains("deleted_user"), "{text}");
 }
+
+/// §11: the lifecycle replies decode by their shape (`{seq}` is `edit`,
+/// `{count, users}` is `read_by`), and an event message round-trips in both
+/// encodings with `ref` spelled as in the protocol.
+#[test]
+fn lifecycle_replies_and_events() {
+    for body in [
+        Body::Edit(koi_proto::EditOk { seq: 7 }),
+        Body::ReadBy(koi_proto::ReadByOk {
+            count: 2,
+            users: vec!["ann".into(), "bob".into()],
+        }),
+    ] {
+        roundtrip(&Frame {
+            id: 3,
+            op: Some(Op::Ok(OkReply { body: Some(body) })),
+        });
+    }
+    let event = Frame {
+        id: 0,
+        op: Some(Op::Msg(Message {
+            conv: "d:a:b".into(),
+            seq: 8,
+            kind: "event".into(),
+            event: Some(koi_proto::Event {
+                r#type: "react".into(),
+                r#ref: Some(7),
+                emoji: Some("👍".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })),
+    };
+    assert!(json::encode(&event).contains(r#""event":{"type":"react","ref":7,"emoji":"👍"}"#));
+    roundtrip(&event);
+}

@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// Seconds during which a sender may recall a message [default: 120].
     #[arg(long, env = "KOI_RECALL_WINDOW_S")]
     pub recall_window_s: Option<u64>,
+    /// Seconds during which a sender may edit a message [default: 172800].
+    #[arg(long, env = "KOI_EDIT_WINDOW_S")]
+    pub edit_window_s: Option<u64>,
     /// Largest group size [default: 100000].
     #[arg(long, env = "KOI_MAX_GROUP_MEMBERS")]
     pub max_group_members: Option<u32>,
@@ -199,6 +202,7 @@ pub struct Limits {
     /// Per user on a node, across their connections (burst twice this).
     pub user_msgs_per_sec: u32,
     pub recall_window_s: u64,
+    pub edit_window_s: u64,
     pub max_group_members: u32,
     pub max_file_bytes: u64,
     pub max_user_bytes: u64,
@@ -272,6 +276,7 @@ impl ServeArgs {
                 msgs_burst: m.pick(|a| a.msgs_burst).unwrap_or(100).max(1),
                 user_msgs_per_sec: m.pick(|a| a.user_msgs_per_sec).unwrap_or(100).max(1),
                 recall_window_s: m.pick(|a| a.recall_window_s).unwrap_or(120),
+                edit_window_s: m.pick(|a| a.edit_window_s).unwrap_or(172_800),
                 max_group_members: m.pick(|a| a.max_group_members).unwrap_or(100_000).max(1),
                 max_file_bytes: m.pick(|a| a.max_file_bytes).unwrap_or(50 * 1024 * 1024),
                 max_user_bytes: m.pick(|a| a.max_user_bytes).unwrap_or(1024 * 1024 * 1024),

@@ -101,6 +101,7 @@ fn append(store: &Arc<SqliteStore>, conv: &ConvId) -> impl Future<Output = ()> +
         meta: None,
         client_msg_id: format!("c{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
         origin: Some(1),
+        extra: Default::default(),
     };
     let store = store.clone();
     async move {

@@ -22,6 +22,7 @@ mod conversations;
 mod files;
 mod groups;
 mod history;
+mod lifecycle;
 mod membership;
 mod people;
 mod sessions;
@@ -41,6 +42,9 @@ pub use self::conversations::{
 pub use self::files::{file_references, unreferenced_file_sweep};
 pub use self::groups::{group_create, group_create_rejects};
 pub use self::history::{history_shapes, message_lookup, recall};
+pub use self::lifecycle::{
+    edits_and_reactions, hidden_messages, message_extras, read_by_and_unread,
+};
 pub use self::membership::{group_add_members, group_remove_and_handoff, group_roles};
 pub use self::people::{
     conv_settings, group_settings_and_ownership, privacy_settings, profiles_and_last_seen,
@@ -79,6 +83,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     privacy_settings(store).await;
     conv_settings(store).await;
     group_settings_and_ownership(store).await;
+    // Message lifecycle (§11).
+    message_extras(store).await;
+    edits_and_reactions(store).await;
+    hidden_messages(store).await;
+    read_by_and_unread(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.
@@ -130,6 +139,7 @@ fn text(conv: &ConvId, from: &UserId, body: &str, client_msg_id: &str) -> NewMes
         meta: None,
         client_msg_id: client_msg_id.into(),
         origin: None,
+        extra: Default::default(),
     }
 }
 

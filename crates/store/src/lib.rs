@@ -8,6 +8,8 @@
 //!   doing group commits, a pool of readers).
 //! - [`postgres`]: the cluster implementation (PostgreSQL shared by every node,
 //!   one writer task per node doing group commits, a pool of readers).
+//! - [`MessageStates`]: a message's lifecycle (§11) kept beside it: edits,
+//!   reactions, hidden messages.
 //! - [`contract`]: the test suite every implementation must pass.
 //! - `testing` (with the `testing` feature): an ephemeral PostgreSQL server for
 //!   tests.
@@ -23,6 +25,7 @@ pub mod contract;
 mod conv_summary;
 mod error;
 mod ids;
+mod lifecycle;
 mod listener;
 mod message_row;
 mod people_records;
@@ -38,9 +41,10 @@ mod writer_stats;
 pub use content::{FileContent, LocalContent};
 pub use error::StoreError;
 pub use ids::new_id;
+pub use lifecycle::{EditRecord, MessageStates, REACTION_USERS_SHOWN, ReadBy, UNREAD_CAP};
 pub use records::{
-    AddMembers, Appended, Committed, ContactEdge, FileRecord, GroupRecord, NewGroup, NewMessage,
-    NewUser,
+    AddMembers, Appended, Committed, ContactEdge, FileRecord, GroupRecord, MessageExtra, NewGroup,
+    NewMessage, NewUser,
 };
 
 /// Called by the store after each commit with the messages it stored, in order.

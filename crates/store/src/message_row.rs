@@ -13,7 +13,7 @@ use koi_proto::{File, Message};
 macro_rules! message_columns {
     () => {
         "m.seq, m.id, m.sender, m.kind, m.text, m.file_id, m.file_name, m.file_size, \
-         m.file_mime, m.meta, m.ts, m.client_msg_id"
+         m.file_mime, m.meta, m.ts, m.client_msg_id, m.extra"
     };
 }
 pub(crate) use message_columns;
@@ -26,6 +26,7 @@ pub(crate) trait Columns {
     fn optional_text(&self, index: usize) -> Result<Option<String>, Self::Error>;
     /// A BIGINT / INTEGER column.
     fn integer(&self, index: usize) -> Result<i64, Self::Error>;
+    fn optional_bytes(&self, index: usize) -> Result<Option<Vec<u8>>, Self::Error>;
 }
 
 impl Columns for rusqlite::Row<'_> {
@@ -39,6 +40,9 @@ impl Columns for rusqlite::Row<'_> {
     fn integer(&self, index: usize) -> rusqlite::Result<i64> {
         self.get(index)
     }
+    fn optional_bytes(&self, index: usize) -> rusqlite::Result<Option<Vec<u8>>> {
+        self.get(index)
+    }
 }
 
 impl Columns for tokio_postgres::Row {
@@ -50,6 +54,9 @@ impl Columns for tokio_postgres::Row {
         self.try_get(index)
     }
     fn integer(&self, index: usize) -> Result<i64, tokio_postgres::Error> {
+        self.try_get(index)
+    }
+    fn optional_bytes(&self, index: usize) -> Result<Option<Vec<u8>>, tokio_postgres::Error> {
         self.try_get(index)
     }
 }
@@ -75,6 +82,7 @@ pub(crate) fn message<R: Columns + ?Sized>(
         }),
         None => None,
     };
+    let extra = decode_extra(row.optional_bytes(col(12))?);
     Ok(Message {
         conv,
         seq: unsigned(row.integer(col(0))?),
@@ -86,6 +94,39 @@ pub(crate) fn message<R: Columns + ?Sized>(
         meta: row.optional_text(col(9))?,
         ts: unsigned(row.integer(col(10))?),
         client_msg_id: row.text(col(11))?,
+        event: extra.event,
+        reply_to: extra.reply_to,
+        reply_preview: extra.reply_preview,
+        mentions: extra.mentions,
+        ..Message::default()
+    })
+}
+
+/// The `extra` column of `m`: the protobuf encoding of a [`Message`] holding
+/// only its §11 references (event, reply, mentions), or NULL when it has none.
+pub(crate) fn encode_extra(m: &Message) -> Option<Vec<u8>> {
+    if m.event.is_none() && m.reply_to.is_none() && m.mentions.is_empty() {
+        return None;
+    }
+    let only = Message {
+        event: m.event.clone(),
+        reply_to: m.reply_to,
+        reply_preview: m.reply_preview.clone(),
+        mentions: m.mentions.clone(),
+        ..Message::default()
+    };
+    Some(prost::Message::encode_to_vec(&only))
+}
+
+/// The message [`encode_extra`] stored; an unreadable column (never written
+/// by Koi) reads as none, and is logged.
+fn decode_extra(bytes: Option<Vec<u8>>) -> Message {
+    let Some(bytes) = bytes else {
+        return Message::default();
+    };
+    <Message as prost::Message>::decode(bytes.as_slice()).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a stored message's extra column does not decode");
+        Message::default()
     })
 }
 

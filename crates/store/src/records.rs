@@ -1,5 +1,5 @@
 use koi_core::{ConvId, UserId};
-use koi_proto::{File, Message};
+use koi_proto::{Event, File, Message, ReplyPreview};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -25,6 +25,19 @@ pub struct NewMessage {
     /// The connection the message came from. Not stored: it is handed to the
     /// commit listener so that fan-out skips the sending connection itself.
     pub origin: Option<u64>,
+    /// What the message refers to (§11); empty for most messages.
+    pub extra: MessageExtra,
+}
+
+/// What a message carries beyond its content (§11): its event, the message it
+/// replies to and whom it mentions. Stored with the message as one column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageExtra {
+    /// Set on messages of kind `event`.
+    pub event: Option<Event>,
+    pub reply_to: Option<u64>,
+    pub reply_preview: Option<ReplyPreview>,
+    pub mentions: Vec<String>,
 }
 
 impl NewMessage {
@@ -48,6 +61,11 @@ impl NewMessage {
             meta: self.meta,
             ts,
             client_msg_id: self.client_msg_id,
+            event: self.extra.event,
+            reply_to: self.extra.reply_to,
+            reply_preview: self.extra.reply_preview,
+            mentions: self.extra.mentions,
+            ..Message::default()
         };
         (message, self.origin)
     }

@@ -10,6 +10,7 @@ use crate::{
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 
 /// Everything Koi keeps durably. Implementations: [`crate::sqlite`] (embedded) and
 /// PostgreSQL (cluster); both pass [`crate::contract`].
@@ -266,4 +267,85 @@ pub trait Store: Send + Sync + 'static {
 
     /// The users who have blocked `user`.
     async fn blocked_by(&self, user: &UserId) -> Result<Vec<String>, StoreError>;
+    // ---- message lifecycle (§11, branch `lifecycle`) ---------------------------
+
+    /// Records an edit of message `seq` of `conv`: reads show its text, meta
+    /// and `edited_ts` from now on (until it is recalled).
+    async fn edit(&self, conv: &ConvId, seq: u64, edit: EditRecord) -> Result<(), StoreError>;
+
+    /// Adds `user`'s reaction `emoji` to message `seq`; false when it was
+    /// there already. `Limit` when the message has `max_emoji` distinct
+    /// emoji already and `emoji` is not one of them.
+    async fn react(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+        max_emoji: u32,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes `user`'s reaction `emoji` from message `seq`; false when there
+    /// was none.
+    async fn unreact(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// The edits and reactions of the messages `first..=last` of `conv`, as
+    /// `viewer` sees them (`me`): two queries, whatever the page holds.
+    async fn message_states(
+        &self,
+        viewer: &UserId,
+        conv: &ConvId,
+        first: u64,
+        last: u64,
+    ) -> Result<MessageStates, StoreError>;
+
+    /// Hides message `seq` of `conv` from `user` ("delete for me"); a repeat
+    /// changes nothing. The message must exist.
+    async fn hide(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<(), StoreError>;
+
+    /// The seqs of `conv` that `user` hid, strictly between `after` and
+    /// `before`, ascending.
+    async fn hidden(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        after: u64,
+        before: u64,
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// The members of `conv` other than `except` whose read cursor is at or
+    /// past `seq`: how many, and the first `limit` of them (groups: in joining
+    /// order).
+    async fn read_by(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        except: &UserId,
+        limit: u32,
+    ) -> Result<ReadBy, StoreError>;
+
+    /// Records that message `seq` of `conv` mentions `users` (`"all"`:
+    /// everyone in it), for [`Store::unread_counts`].
+    async fn add_mentions(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        users: &[String],
+    ) -> Result<(), StoreError>;
+
+    /// For each `(conv, read_seq)`: how many messages after `read_seq` are not
+    /// events, and how many mention `user` or `all`; each count stops at
+    /// [`crate::UNREAD_CAP`]. One query per conversation at most, over its
+    /// unread messages only.
+    async fn unread_counts(
+        &self,
+        user: &UserId,
+        convs: &[(ConvId, u64)],
+    ) -> Result<Vec<(u64, u64)>, StoreError>;
 }

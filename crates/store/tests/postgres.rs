@@ -34,6 +34,7 @@ fn text(conv: &ConvId, from: &str, body: &str, client_msg_id: &str) -> NewMessag
         meta: None,
         client_msg_id: client_msg_id.into(),
         origin: None,
+        extra: Default::default(),
     }
 }
 

@@ -26,6 +26,7 @@ fn text(conv: &ConvId, from: &str, body: &str) -> NewMessage {
         meta: None,
         client_msg_id: String::new(),
         origin: None,
+        extra: Default::default(),
     }
 }
 

@@ -195,6 +195,7 @@ async fn relay(hub: &Hub, user: &str, me: u64, id: u64, send: Send) -> Frame {
             meta: send.meta,
             ts,
             client_msg_id: send.client_msg_id,
+            ..Message::default()
         })),
     };
     // Encoded once per encoding, shared by every connection that speaks it.

@@ -63,6 +63,7 @@ impl Target {
             text: None,
             file: None,
             meta: None,
+            ..koi_client::proto::Send::default()
         }
     }
 }

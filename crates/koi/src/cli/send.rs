@@ -32,6 +32,7 @@ pub async fn run(args: SendArgs) -> anyhow::Result<()> {
         text: Some(args.text.join(" ")),
         file: None,
         meta: None,
+        ..koi_client::proto::Send::default()
     };
     let result = client.send(send).await;
     client.close().await;

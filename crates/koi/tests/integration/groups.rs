@@ -228,10 +228,11 @@ async fn join_public_groups_only(topology: Topology) {
             roles(&info.members).contains(&(dave.clone(), "member".to_owned())),
             "{transport:?}"
         );
+        // Seq 1 is the `member_added` event of the join (§11).
         let ok = d.send_text(&conv(&public), "j1", "hello").await.unwrap();
-        assert_eq!(ok.seq, 1);
+        assert_eq!(ok.seq, 2);
         let pushed = next_msg(&a).await;
-        assert_eq!((pushed.seq, pushed.from.as_str()), (1, dave.as_str()));
+        assert_eq!((pushed.seq, pushed.from.as_str()), (2, dave.as_str()));
 
         assert_eq!(code(d.group_join(&private.id).await), "forbidden");
         assert_eq!(
@@ -280,17 +281,18 @@ async fn add_and_kick_by_the_owner_only(topology: Topology) {
             .unwrap();
         let info = a.group_info(&group.id).await.unwrap();
         assert_eq!(info.group.unwrap().size, 4);
+        // Seqs 1 and 2 are the `member_added` events of the add (§11).
         a.send_text(&g, "m1", "welcome").await.unwrap();
         let msg = next_msg(&c).await;
         assert_eq!(
             (msg.conv.as_str(), msg.seq),
-            (g.as_str(), 1),
+            (g.as_str(), 3),
             "{transport:?}"
         );
         c.send_text(&g, "c1", "thanks").await.unwrap();
-        assert_eq!(c.history(&g, None, None, None).await.unwrap().len(), 2);
-        assert_eq!(next_msg(&b).await.seq, 1);
-        assert_eq!(next_msg(&b).await.seq, 2);
+        assert_eq!(c.history(&g, None, None, None).await.unwrap().len(), 4);
+        assert_eq!(next_msg(&b).await.seq, 3);
+        assert_eq!(next_msg(&b).await.seq, 4);
 
         assert_eq!(code(b.group_kick(&group.id, &carol).await), "forbidden");
         a.group_kick(&group.id, &carol).await.unwrap();
@@ -308,21 +310,22 @@ async fn add_and_kick_by_the_owner_only(topology: Topology) {
         assert_eq!(info.group.unwrap().size, 3);
         assert!(!info.members.iter().any(|m| m.user == carol));
 
-        // Seq 3 is sent while carol is out. Barrier: she is added back and seq 4
-        // is sent; pushes of the group arrive in seq order, so her first group
-        // push being seq 4 proves seq 3 never reached her.
+        // Seq 5 is the kick's event; seq 6 is sent while carol is out.
+        // Barrier: she is added back (event 7) and seq 8 is sent; pushes of
+        // the group arrive in seq order, so her first group message push
+        // being seq 8 proves seq 6 never reached her.
         a.send_text(&g, "m3", "carol is gone").await.unwrap();
-        assert_eq!(next_msg(&b).await.seq, 3);
+        assert_eq!(next_msg(&b).await.seq, 6);
         a.group_add(&group.id, [carol.as_str()]).await.unwrap();
         a.send_text(&g, "m4", "carol is back").await.unwrap();
         let msg = next_push(&c, |op| match op {
-            Op::Msg(m) if m.conv == g => Some(m),
+            Op::Msg(m) if m.conv == g && m.event.is_none() => Some(m),
             _ => None,
         })
         .await;
         assert_eq!(
             (msg.seq, msg.text.as_deref()),
-            (4, Some("carol is back")),
+            (8, Some("carol is back")),
             "{transport:?}: the kicked user got no push while out of the group"
         );
     }
@@ -351,14 +354,15 @@ async fn leave_a_group(topology: Topology) {
         assert_eq!(info.group.unwrap().size, 1);
         assert!(!info.members.iter().any(|m| m.user == bob));
 
-        // Barrier as for a kick: seq 2 while bob is out, he joins back, seq 3.
+        // Barrier as for a kick: seq 2 is the leave's event, seq 3 is sent
+        // while bob is out, he joins back (event 4), seq 5.
         a.send_text(&g, "l2", "while away").await.unwrap();
         b.group_join(&group.id).await.unwrap();
         a.send_text(&g, "l3", "after").await.unwrap();
         let msg = next_msg(&b).await;
         assert_eq!(
             (msg.conv.as_str(), msg.seq),
-            (g.as_str(), 3),
+            (g.as_str(), 5),
             "{transport:?}: no push while out of the group"
         );
     }

@@ -27,6 +27,7 @@ mod group_settings;
 mod groups;
 mod http_api;
 mod input_bounds;
+mod lifecycle;
 mod messaging;
 mod people;
 mod presence;

@@ -355,9 +355,10 @@ async fn sync_read_and_receipts(topology: Topology) {
         assert_eq!(convs.len(), 2);
         assert_eq!(convs[0].conv, to_carol.conv, "newest activity first");
         assert_eq!(convs[0].peer.as_deref(), Some(carol.as_str()));
+        // One's own send moves one's read cursor (§11).
         assert_eq!(
             (convs[1].kind.as_str(), convs[1].last_seq, convs[1].read_seq),
-            ("direct", 2, 0)
+            ("direct", 2, 2)
         );
 
         b1.read(&to_bob.conv, 2).await.unwrap();

@@ -50,6 +50,10 @@ impl<'de> Deserialize<'de> for OkReply {
         } else if has("dm") && has("group_add") {
             // `settings` and `settings_set` answer the same shape.
             Body::Settings(body(map)?)
+        } else if has("count") && has("users") {
+            Body::ReadBy(body(map)?)
+        } else if has("seq") && map.len() == 1 {
+            Body::Edit(body(map)?)
         } else if map.is_empty() {
             Body::Ping(Empty {})
         } else {

@@ -55,6 +55,7 @@ impl Logic {
                 meta: Some(meta),
                 client_msg_id,
                 origin: None,
+                extra: Default::default(),
             })
             .await?;
         Ok(())

@@ -1,9 +1,15 @@
 //! `group_create`, `group_info`, `group_join`, `group_add`, `group_kick`, `group_leave`.
+//!
+//! Each change of membership after creation appends an event (§11):
+//! `member_added`, `role_changed`, `member_kicked`, `member_left`.
 
-use koi_core::{ErrorCode, KoiError, Role, UserId};
-use koi_proto::{Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk, GroupRef, Member};
+use koi_core::{ConvId, ErrorCode, KoiError, Role, UserId};
+use koi_proto::{
+    Event, Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk, GroupRef, Member,
+};
 use koi_store::{GroupRecord, NewGroup, StoreError};
 
+use super::events::member;
 use super::group_name::group_name;
 use super::messaging::unavailable;
 use super::{Caller, Logic};
@@ -101,7 +107,16 @@ impl Logic {
         self.router
             .group_joined(&group.id, caller.user.as_str(), after_seq)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let me = caller.user.as_str();
+        self.append_event(
+            &group_conv(&group.id),
+            me,
+            member("member_added", me),
+            caller.conn,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Adds users as members; with `role` (owner only) adds them with that role
@@ -144,9 +159,21 @@ impl Logic {
                 .await
                 .map_err(unavailable)?;
         }
+        let conv = group_conv(&group.id);
+        let me = caller.user.as_str();
+        for user in &added.added {
+            self.append_event(&conv, me, member("member_added", user), caller.conn)
+                .await?;
+        }
         if let Some(role) = role {
             for user in &users {
-                self.store.set_role(&group.id, user, role).await?;
+                if self.store.set_role(&group.id, user, role).await? {
+                    let event = Event {
+                        role: Some(role.as_str().to_owned()),
+                        ..member("role_changed", user.as_str())
+                    };
+                    self.append_event(&conv, me, event, caller.conn).await?;
+                }
             }
         }
         Ok(())
@@ -172,7 +199,16 @@ impl Logic {
         self.router
             .group_left(&group.id, target.as_str())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let event = member("member_kicked", target.as_str());
+        self.append_event(
+            &group_conv(&group.id),
+            caller.user.as_str(),
+            event,
+            caller.conn,
+        )
+        .await?;
+        Ok(())
     }
 
     pub(super) async fn group_leave(&self, caller: &Caller, req: GroupRef) -> Result<(), KoiError> {
@@ -183,7 +219,16 @@ impl Logic {
         self.router
             .group_left(&group.id, caller.user.as_str())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let me = caller.user.as_str();
+        self.append_event(
+            &group_conv(&group.id),
+            me,
+            member("member_left", me),
+            caller.conn,
+        )
+        .await?;
+        Ok(())
     }
 
     /// The group's last seq, read before members are added: every message up
@@ -245,6 +290,10 @@ fn group_full(e: StoreError) -> KoiError {
         }
         other => other.into(),
     }
+}
+
+fn group_conv(id: &str) -> ConvId {
+    ConvId::Group(id.to_owned())
 }
 
 fn to_wire(g: GroupRecord) -> Group {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use koi_cluster::{ConnId, Push};
-use koi_core::{ConvId, ErrorCode, FilterOutcome, HistoryRange, KoiError, validate_send};
+use koi_core::{ConvId, ErrorCode, FilterOutcome, HistoryRange, KoiError, Role, validate_send};
 use koi_proto::frame::Op;
 use koi_proto::{
     History, HistoryOk, Read, Recall, Recalled, Receipt, Send, SendOk, Signal, SignalOk, SyncOk,
@@ -13,6 +13,7 @@ use koi_proto::{
 use koi_store::NewMessage;
 
 use super::authorize::Access;
+use super::events::{EVENT_KIND, about};
 use super::{Caller, Logic};
 
 /// Typing indicators are relayed in groups up to this size only.
@@ -75,16 +76,10 @@ impl Logic {
             }
             self.check_dm_start(me, peer, &conv).await?;
         }
-        let text = match &send.text {
-            Some(text) => {
-                let filter = self.filter.read().clone();
-                match filter.apply(text)? {
-                    FilterOutcome::Clean => send.text,
-                    FilterOutcome::Masked(masked) => Some(masked),
-                }
-            }
-            None => None,
-        };
+        let text = self.filtered(send.text)?;
+        let extra = self
+            .references(&conv, me, send.reply_to, send.mentions)
+            .await?;
         let file = match send.file {
             Some(file) => {
                 let no_file = || KoiError::bad_request(format!("no file {}", file.file_id));
@@ -108,7 +103,7 @@ impl Logic {
         let appended = self
             .store
             .append(NewMessage {
-                conv,
+                conv: conv.clone(),
                 from: me.to_string(),
                 kind: send.kind,
                 text,
@@ -116,12 +111,20 @@ impl Logic {
                 meta: send.meta,
                 client_msg_id: send.client_msg_id,
                 origin: caller.conn,
+                extra,
             })
             .await?;
         if let Some(conv) = first_known {
             self.conv_started(conv);
         }
         let m = appended.message;
+        // One's own message is read (§11); no `receipt` push for it.
+        if !appended.duplicate {
+            if !m.mentions.is_empty() {
+                self.store.add_mentions(&conv, m.seq, &m.mentions).await?;
+            }
+            self.store.set_read(me, &conv, m.seq).await?;
+        }
         Ok(SendOk {
             conv: m.conv,
             seq: m.seq,
@@ -130,8 +133,35 @@ impl Logic {
         })
     }
 
+    /// `text` through the word filter: as it is, masked, or refused.
+    pub(super) fn filtered(&self, text: Option<String>) -> Result<Option<String>, KoiError> {
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        let filter = self.filter.read().clone();
+        Ok(match filter.apply(&text)? {
+            FilterOutcome::Clean => Some(text),
+            FilterOutcome::Masked(masked) => Some(masked),
+        })
+    }
+
     pub(super) async fn sync(&self, caller: &Caller) -> Result<SyncOk, KoiError> {
-        let convs = self.store.conversations(&caller.user).await?;
+        let mut convs = self.store.conversations(&caller.user).await?;
+        // Only conversations with something past the cursor are counted.
+        let behind: Vec<usize> = (0..convs.len())
+            .filter(|&i| convs[i].last_seq > convs[i].read_seq)
+            .collect();
+        let cursors = behind
+            .iter()
+            .map(|&i| Ok((ConvId::parse(&convs[i].conv)?, convs[i].read_seq)))
+            .collect::<Result<Vec<_>, KoiError>>()?;
+        if !cursors.is_empty() {
+            let counts = self.store.unread_counts(&caller.user, &cursors).await?;
+            for (&i, (unread, mentions)) in behind.iter().zip(counts) {
+                convs[i].unread = unread;
+                convs[i].mentions = mentions;
+            }
+        }
         let convs = self.with_conv_settings(&caller.user, convs).await?;
         Ok(SyncOk { convs })
     }
@@ -145,8 +175,7 @@ impl Logic {
             .authorize(&caller.user, &req.conv, Access::Read)
             .await?;
         let msgs = self
-            .store
-            .history(&conv, HistoryRange::from_request(&req))
+            .view_history(&caller.user, &conv, HistoryRange::from_request(&req))
             .await?;
         Ok(HistoryOk { msgs })
     }
@@ -232,20 +261,33 @@ impl Logic {
             .message(&conv, req.seq)
             .await?
             .ok_or_else(|| KoiError::not_found(format!("no message {} in {conv}", req.seq)))?;
-        if message.from != me.as_str() {
+        // A group's owner and admins moderate: any message, at any time (§11).
+        let moderator = match &conv {
+            ConvId::Group(id) => matches!(
+                self.store.member_role(id, me).await?,
+                Some(Role::Owner | Role::Admin)
+            ),
+            _ => false,
+        };
+        if message.from != me.as_str() && !moderator {
             return Err(KoiError::forbidden("only the sender may recall a message"));
         }
         if message.kind == "recalled" {
             return Ok(());
         }
+        if message.kind == EVENT_KIND {
+            return Err(KoiError::forbidden("an event cannot be recalled"));
+        }
         let age_ms = now_ms().saturating_sub(message.ts);
-        if age_ms >= self.limits.recall_window_s * 1000 {
+        if !moderator && age_ms >= self.limits.recall_window_s * 1000 {
             return Err(KoiError::forbidden(format!(
                 "the recall window of {} s has passed",
                 self.limits.recall_window_s
             )));
         }
         self.store.recall(&conv, req.seq).await?;
+        self.append_event(&conv, me.as_str(), about("recall", req.seq), caller.conn)
+            .await?;
         let push = Arc::new(Push::new(Op::Recalled(Recalled {
             conv: conv.to_string(),
             seq: req.seq,

@@ -5,11 +5,15 @@
 
 mod authorize;
 mod contacts;
+mod edit;
+mod events;
 mod fanout;
 mod file_access;
 mod group_name;
 mod groups;
+mod hide;
 mod known_users;
+mod message_view;
 mod messaging;
 mod presence;
 mod presence_visibility;
@@ -22,6 +26,9 @@ mod group_settings;
 mod profile_text;
 mod profiles;
 mod settings;
+mod reactions;
+mod read_by;
+mod references;
 
 pub use push_api::PushOutcome;
 
@@ -147,6 +154,12 @@ impl Logic {
             Op::SettingsSet(req) => self.settings_set(caller, req).await.map(Body::SettingsSet),
             Op::GroupUpdate(req) => empty(self.group_update(caller, req).await, Body::GroupUpdate),
             Op::GroupRole(req) => empty(self.group_role(caller, req).await, Body::GroupRole),
+            // Message lifecycle (§11).
+            Op::Edit(req) => self.edit(caller, req).await.map(Body::Edit),
+            Op::Delete(req) => empty(self.delete_for_me(caller, req).await, Body::Delete),
+            Op::React(req) => empty(self.react(caller, req, true).await, Body::React),
+            Op::Unreact(req) => empty(self.react(caller, req, false).await, Body::Unreact),
+            Op::ReadBy(req) => self.read_by(caller, req).await.map(Body::ReadBy),
             Op::Auth(_) => Err(KoiError::bad_request("already authenticated")),
             other => Err(KoiError::bad_request(format!(
                 "`{}` is not a request",

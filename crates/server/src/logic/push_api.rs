@@ -68,6 +68,7 @@ impl Logic {
                     meta: meta.clone(),
                     client_msg_id: String::new(),
                     origin: None,
+                    extra: Default::default(),
                 })
             });
         let appends: Vec<_> = appends.collect();

@@ -77,9 +77,9 @@ const BUMP_AND_INSERT: &str = "\
         WHERE name = $1::text RETURNING id, last_seq, last_ts), \
     m AS ( \
         INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
-                              file_size, file_mime, meta, ts, client_msg_id) \
+                              file_size, file_mime, meta, ts, client_msg_id, extra) \
         SELECT c.id, c.last_seq, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, \
-               $9::bigint, $10::text, $11::text, c.last_ts, $12::text FROM c \
+               $9::bigint, $10::text, $11::text, c.last_ts, $12::text, $13::bytea FROM c \
         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING \
         RETURNING 1) \
     SELECT c.last_seq, c.last_ts, EXISTS (SELECT 1 FROM m) FROM c";
@@ -93,6 +93,13 @@ async fn bump_and_insert(
     now_ms: u64,
 ) -> Result<Option<(u64, u64, bool)>, StoreError> {
     let file = message.file.as_ref();
+    let extra = crate::message_row::encode_extra(&koi_proto::Message {
+        event: message.extra.event.clone(),
+        reply_to: message.extra.reply_to,
+        reply_preview: message.extra.reply_preview.clone(),
+        mentions: message.extra.mentions.clone(),
+        ..koi_proto::Message::default()
+    });
     let row = query_opt(
         db,
         BUMP_AND_INSERT,
@@ -109,6 +116,7 @@ async fn bump_and_insert(
             &file.map(|f| f.mime.as_str()),
             &message.meta,
             &message.client_msg_id,
+            &extra,
         ],
     )
     .await?;
@@ -211,7 +219,7 @@ pub(super) async fn recall(db: &Db, conv: &ConvId, seq: u64) -> Result<(), Store
     if changed == 0 {
         return Err(StoreError::NotFound(format!("message {conv}/{seq}")));
     }
-    Ok(())
+    super::lifecycle::forget(db, &conv.to_string(), seq).await
 }
 
 /// Reads [`message_columns!`] starting at column `first`.

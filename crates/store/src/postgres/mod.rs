@@ -27,6 +27,7 @@ mod error;
 mod files;
 mod groups;
 mod messages;
+mod lifecycle;
 mod people;
 mod schema;
 mod secrets;
@@ -50,6 +51,7 @@ use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
@@ -550,5 +552,119 @@ impl Store for PostgresStore {
     async fn blocked_by(&self, user: &UserId) -> Result<Vec<String>, StoreError> {
         let db = self.reader().await?;
         people::blocked_by(&db, user).await
+    }
+
+    // ---- message lifecycle (§11, branch `lifecycle`) ---------------------------
+
+    async fn edit(&self, conv: &ConvId, seq: u64, edit: EditRecord) -> Result<(), StoreError> {
+        let conv = conv.clone();
+        self.writer
+            .call(format!("m:{conv}:{seq}"), move |db, _| {
+                let (conv, edit) = (conv.clone(), edit.clone());
+                Box::pin(async move { lifecycle::edit(db, &conv, seq, &edit).await })
+            })
+            .await
+    }
+
+    async fn react(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+        max_emoji: u32,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(format!("m:{conv}:{seq}"), move |db, _| {
+                let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.clone());
+                Box::pin(
+                    async move { lifecycle::react(db, &conv, seq, &user, &emoji, max_emoji).await },
+                )
+            })
+            .await
+    }
+
+    async fn unreact(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(format!("m:{conv}:{seq}"), move |db, _| {
+                let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.clone());
+                Box::pin(async move { lifecycle::unreact(db, &conv, seq, &user, &emoji).await })
+            })
+            .await
+    }
+
+    async fn message_states(
+        &self,
+        viewer: &UserId,
+        conv: &ConvId,
+        first: u64,
+        last: u64,
+    ) -> Result<MessageStates, StoreError> {
+        let db = self.reader().await?;
+        lifecycle::message_states(&db, viewer, conv, first, last).await
+    }
+
+    async fn hide(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(format!("h:{user}:{conv}:{seq}"), move |db, _| {
+                let (user, conv) = (user.clone(), conv.clone());
+                Box::pin(async move { lifecycle::hide(db, &user, &conv, seq).await })
+            })
+            .await
+    }
+
+    async fn hidden(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        after: u64,
+        before: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let db = self.reader().await?;
+        lifecycle::hidden(&db, user, conv, after, before).await
+    }
+
+    async fn read_by(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        except: &UserId,
+        limit: u32,
+    ) -> Result<ReadBy, StoreError> {
+        let db = self.reader().await?;
+        lifecycle::read_by(&db, conv, seq, except, limit).await
+    }
+
+    async fn add_mentions(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        users: &[String],
+    ) -> Result<(), StoreError> {
+        let (conv, users) = (conv.clone(), users.to_vec());
+        self.writer
+            .call(format!("m:{conv}:{seq}"), move |db, _| {
+                let (conv, users) = (conv.clone(), users.clone());
+                Box::pin(async move { lifecycle::add_mentions(db, &conv, seq, &users).await })
+            })
+            .await
+    }
+
+    async fn unread_counts(
+        &self,
+        user: &UserId,
+        convs: &[(ConvId, u64)],
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let db = self.reader().await?;
+        lifecycle::unread_counts(&db, user, convs).await
     }
 }

@@ -168,7 +168,38 @@ const MIGRATIONS: &[&str] = &[
         value BYTEA NOT NULL
     );
     "#,
-    // 9 (people; renumber at merge): profiles, privacy settings and last
+    // 7: the message lifecycle (§11). `extra` holds what a message refers to
+    // (its event, reply, mentions); edits and reactions live beside the
+    // messages, keyed like them, so that changing a message never rewrites its
+    // row; `hidden_messages` is "delete for me".
+    r#"
+    ALTER TABLE messages ADD COLUMN extra BYTEA;
+    CREATE TABLE edits (
+        conv      BIGINT NOT NULL,
+        seq       BIGINT NOT NULL,
+        text      TEXT,
+        meta      TEXT,
+        edited_ts BIGINT NOT NULL,
+        PRIMARY KEY (conv, seq)
+    );
+    CREATE TABLE reactions (
+        conv    BIGINT NOT NULL,
+        seq     BIGINT NOT NULL,
+        emoji   TEXT COLLATE "C" NOT NULL,
+        user_id TEXT COLLATE "C" NOT NULL,
+        at      BIGINT NOT NULL,
+        PRIMARY KEY (conv, seq, emoji, user_id)
+    );
+    CREATE TABLE hidden_messages (user_id TEXT COLLATE "C" NOT NULL, conv BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (user_id, conv, seq));
+    -- Who a message mentions (`all`: everyone), for `sync`'s mention counts.
+    CREATE TABLE mentions (
+        user_id TEXT COLLATE "C" NOT NULL,
+        conv    BIGINT NOT NULL,
+        seq     BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conv, seq)
+    );
+    "#,
+    // 8: profiles, privacy settings and last
     // seen on `users`; a group's description and avatar; each user's settings
     // of their conversations. The avatar indexes let the sweep of
     // unreferenced uploads keep avatars, and file access find them.

@@ -77,7 +77,7 @@ impl JournalPolicy {
 macro_rules! shared_columns {
     () => {
         "conv, seq, id, sender, kind, text, file_id, file_name, file_size, file_mime, meta, \
-         ts, client_msg_id"
+         ts, client_msg_id, extra"
     };
 }
 
@@ -205,11 +205,11 @@ impl Journal {
             "INSERT INTO journal (",
             shared_columns!(),
             ", n, activity) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))?;
         bind_message(&mut insert, conv_id, &message)?;
-        insert.raw_bind_parameter(14, n)?;
-        insert.raw_bind_parameter(15, activity)?;
+        insert.raw_bind_parameter(15, n)?;
+        insert.raw_bind_parameter(16, activity)?;
         insert.raw_execute()?;
         self.open.push(Staged {
             pending: Pending {
@@ -428,7 +428,7 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     let mut insert = conn.prepare_cached(concat!(
         "INSERT INTO messages (",
         shared_columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))?;
     for conv in due {
         for p in &conv.messages {
@@ -439,7 +439,7 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Binds parameters 1 to 13 of an insert into `messages` or `journal`: the
+/// Binds parameters 1 to 14 of an insert into `messages` or `journal`: the
 /// conversation and the message's columns, in the tables' order.
 fn bind_message(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -460,6 +460,7 @@ fn bind_message(
     stmt.raw_bind_parameter(11, &m.meta)?;
     stmt.raw_bind_parameter(12, m.ts as i64)?;
     stmt.raw_bind_parameter(13, &m.client_msg_id)?;
+    stmt.raw_bind_parameter(14, crate::message_row::encode_extra(m))?;
     Ok(())
 }
 

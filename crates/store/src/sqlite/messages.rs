@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::activity::Activity;
 use super::convs::{self, ConvRow};
 use super::files;
+use super::lifecycle;
 use super::recent::Recent;
 use super::writer::Tx;
 use crate::message_row::{Window, message as from_row, message_columns};
@@ -192,6 +193,7 @@ pub(super) fn message(
 pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
     tx.savepoint()?;
     files::drop_ref(tx.conn, &conv.to_string(), seq)?;
+    lifecycle::forget(tx.conn, &conv.to_string(), seq)?;
     if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
         return Ok(());
     }

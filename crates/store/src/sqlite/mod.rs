@@ -22,6 +22,7 @@ mod files;
 mod groups;
 mod journal;
 mod messages;
+mod lifecycle;
 mod people;
 mod readers;
 mod recent;
@@ -54,6 +55,7 @@ use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
@@ -531,6 +533,111 @@ impl Store for SqliteStore {
         let user = user.clone();
         self.readers
             .read(move |c| people::blocked_by(c, &user))
+            .await
+    }
+
+    // ---- message lifecycle (§11, branch `lifecycle`) ---------------------------
+
+    async fn edit(&self, conv: &ConvId, seq: u64, edit: EditRecord) -> Result<(), StoreError> {
+        let conv = conv.clone();
+        self.writer
+            .call(move |c| lifecycle::edit(c, &conv, seq, &edit))
+            .await
+    }
+
+    async fn react(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+        max_emoji: u32,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(move |c| lifecycle::react(c, &conv, seq, &user, &emoji, max_emoji))
+            .await
+    }
+
+    async fn unreact(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        user: &UserId,
+        emoji: &str,
+    ) -> Result<bool, StoreError> {
+        let (conv, user, emoji) = (conv.clone(), user.clone(), emoji.to_owned());
+        self.writer
+            .call(move |c| lifecycle::unreact(c, &conv, seq, &user, &emoji))
+            .await
+    }
+
+    async fn message_states(
+        &self,
+        viewer: &UserId,
+        conv: &ConvId,
+        first: u64,
+        last: u64,
+    ) -> Result<MessageStates, StoreError> {
+        let (viewer, conv) = (viewer.clone(), conv.clone());
+        self.readers
+            .read(move |c| lifecycle::message_states(c, &viewer, &conv, first, last))
+            .await
+    }
+
+    async fn hide(&self, user: &UserId, conv: &ConvId, seq: u64) -> Result<(), StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.writer
+            .call(move |c| lifecycle::hide(c, &user, &conv, seq))
+            .await
+    }
+
+    async fn hidden(
+        &self,
+        user: &UserId,
+        conv: &ConvId,
+        after: u64,
+        before: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let (user, conv) = (user.clone(), conv.clone());
+        self.readers
+            .read(move |c| lifecycle::hidden(c, &user, &conv, after, before))
+            .await
+    }
+
+    async fn read_by(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        except: &UserId,
+        limit: u32,
+    ) -> Result<ReadBy, StoreError> {
+        let (conv, except) = (conv.clone(), except.clone());
+        self.readers
+            .read(move |c| lifecycle::read_by(c, &conv, seq, &except, limit))
+            .await
+    }
+
+    async fn add_mentions(
+        &self,
+        conv: &ConvId,
+        seq: u64,
+        users: &[String],
+    ) -> Result<(), StoreError> {
+        let (conv, users) = (conv.clone(), users.to_vec());
+        self.writer
+            .call(move |c| lifecycle::add_mentions(c, &conv, seq, &users))
+            .await
+    }
+
+    async fn unread_counts(
+        &self,
+        user: &UserId,
+        convs: &[(ConvId, u64)],
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let (user, convs, recent) = (user.clone(), convs.to_vec(), self.recent.clone());
+        self.readers
+            .read(move |c| lifecycle::unread_counts(c, &recent, &user, &convs))
             .await
     }
 }

@@ -183,6 +183,21 @@ impl Recent {
         Some(Message::clone(&pending.message))
     }
 
+    /// The lowest pending seq of `conv` above `after`, and how many pending
+    /// messages above `after` are not events (for §11's unread counts).
+    pub(super) fn unread_after(&self, conv: &str, after: u64) -> Option<(u64, u64)> {
+        let inner = self.lock();
+        let mut pending = inner
+            .convs
+            .get(conv)?
+            .messages
+            .range(after.saturating_add(1)..)
+            .peekable();
+        let first = *pending.peek()?.0;
+        let count = pending.filter(|(_, p)| p.message.kind != "event").count();
+        Some((first, count as u64))
+    }
+
     /// The counters of `conv` as its newest pending message left them.
     pub(super) fn latest(&self, conv: &str) -> Option<Latest> {
         let inner = self.lock();

@@ -180,7 +180,39 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_by_user ON sessions (user, created_ms);
     CREATE INDEX sessions_revoked ON sessions (expires_ms) WHERE revoked = 1;
     "#,
-    // 9 (people; renumber at merge): profiles, privacy settings and last
+    // 7: the message lifecycle (§11). `extra` holds what a message refers to
+    // (its event, reply, mentions); edits and reactions live beside the
+    // messages, keyed like them, so that changing a message never touches the
+    // journal or `messages`; `hidden_messages` is "delete for me".
+    r#"
+    ALTER TABLE messages ADD COLUMN extra BLOB;
+    ALTER TABLE journal ADD COLUMN extra BLOB;
+    CREATE TABLE edits (
+        conv      INTEGER NOT NULL,
+        seq       INTEGER NOT NULL,
+        text      TEXT,
+        meta      TEXT,
+        edited_ts INTEGER NOT NULL,
+        PRIMARY KEY (conv, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE reactions (
+        conv    INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        emoji   TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (conv, seq, emoji, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE hidden_messages (user TEXT NOT NULL, conv INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, conv, seq)) WITHOUT ROWID;
+    -- Who a message mentions (`all`: everyone), for `sync`'s mention counts.
+    CREATE TABLE mentions (
+        user_id TEXT NOT NULL,
+        conv    INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (user_id, conv, seq)
+    ) WITHOUT ROWID;
+    "#,
+    // 8: profiles, privacy settings and last
     // seen on `users`; a group's description and avatar; each user's settings
     // of their conversations. The avatar indexes let the sweep of
     // unreferenced uploads keep avatars, and file access find them.

@@ -143,10 +143,11 @@ pub async fn next_push<T>(
         .expect("the expected push within 10 s")
 }
 
-/// The next `msg` push on `conn`.
+/// The next `msg` push on `conn` that is not an event (§11: events, such
+/// as a group's `member_added`, are pushed as `msg` too).
 pub async fn next_msg(conn: &Connection) -> koi_proto::Message {
     next_push(conn, |op| match op {
-        koi_proto::frame::Op::Msg(m) => Some(m),
+        koi_proto::frame::Op::Msg(m) if m.event.is_none() => Some(m),
         _ => None,
     })
     .await

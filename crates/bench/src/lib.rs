@@ -11,6 +11,8 @@
 //! - [`group`]: one group of many members, some online, open-loop senders.
 //! - [`connections`]: idle authenticated connections in steps, and the
 //!   node's memory per connection.
+//! - [`message_search`]: message search over a million stored messages,
+//!   loaded with the embedded store itself.
 //! - `provision`: users and tokens in bulk through the admin endpoints.
 //! - `users`: registering and logging in the bench's users.
 //! - `sender` / `receiver`: the two halves of a pair (`group` runs the same
@@ -43,6 +45,7 @@ mod latency;
 mod link;
 mod max;
 mod measured;
+mod message_search;
 mod nats;
 mod node;
 mod nofile;
@@ -97,6 +100,10 @@ enum BenchCommand {
     /// `relay-baseline` and `group --baseline` measure against) until SIGINT
     /// or SIGTERM; the first stdout line says where it listens.
     NullRelay(relay::NullRelayArgs),
+    /// Message search (issue #22): loads --messages into an embedded store
+    /// in --data with the store itself (once), then times --queries searches
+    /// by random users; reports p50/p90/p99 latency and hits per query.
+    Search(message_search::SearchBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -108,5 +115,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Group(args) => group::run(args).await,
         BenchCommand::Connections(args) => connections::run(args).await,
         BenchCommand::NullRelay(args) => relay::serve(args).await,
+        BenchCommand::Search(args) => message_search::run(args).await,
     }
 }

@@ -11,7 +11,8 @@ use koi_proto::ok::Body;
 use koi_proto::{
     ContactsOk, ConvSummary, Edit, EditOk, Empty, Group, GroupAdd, GroupCreate, GroupInfoOk,
     GroupKick, GroupOk, GroupRef, History, HistoryOk, Message, MessageRef, Presence, PresenceOk,
-    React, Read, ReadByOk, Recall, SendOk, Signal, SignalOk, SyncOk, Typing, UserRef,
+    React, Read, ReadByOk, Recall, Search, SearchOk, SendOk, Signal, SignalOk, SyncOk, Typing,
+    UserRef,
 };
 use koi_proto::{
     ConvSet, GroupRole, GroupUpdate, Profile, ProfileSet, Profiles, ProfilesOk, SettingsOk,
@@ -358,6 +359,15 @@ pub trait Api: Sync {
     fn read_by(&self, conv: &str, seq: u64) -> impl Future<Output = Result<ReadByOk>> + Send {
         let reply = self.request(Op::ReadBy(message_ref(conv, seq)));
         async move { expect(reply.await?) }
+    }
+
+    // ---- search (issue #22) ----
+
+    /// `search`: messages the caller may read matching every word of `req.q`,
+    /// newest first.
+    fn search(&self, req: Search) -> impl Future<Output = Result<Vec<Message>>> + Send {
+        let reply = self.request(Op::Search(req));
+        async move { Ok(expect::<SearchOk>(reply.await?)?.msgs) }
     }
 }
 

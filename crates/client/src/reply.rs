@@ -8,7 +8,7 @@
 use koi_proto::ok::Body;
 use koi_proto::{
     AuthOk, ContactsOk, EditOk, GroupInfoOk, GroupOk, HistoryOk, PresenceOk, ProfilesOk, ReadByOk,
-    SendOk, SettingsOk, SignalOk, SyncOk,
+    SearchOk, SendOk, SettingsOk, SignalOk, SyncOk,
 };
 
 use crate::error::{ClientError, Result};
@@ -70,6 +70,20 @@ impl FromBody for SettingsOk {
 from_body!(EditOk, Edit, "edit", empty_ok: false);
 from_body!(ReadByOk, ReadBy, "read_by", empty_ok: true);
 
+// Search (issue #22): in JSON `{msgs}` reads as `history`'s body, which it is
+// shaped like.
+impl FromBody for SearchOk {
+    const NAME: &'static str = "search";
+    fn from_body(body: Body) -> Option<Self> {
+        match body {
+            Body::Search(x) => Some(x),
+            Body::History(h) => Some(Self { msgs: h.msgs }),
+            Body::Ping(_) => Some(Self::default()),
+            _ => None,
+        }
+    }
+}
+
 /// The name of a reply body, for errors and logs.
 pub fn body_name(body: &Body) -> &'static str {
     match body {
@@ -108,6 +122,8 @@ pub fn body_name(body: &Body) -> &'static str {
         Body::React(_) => "react",
         Body::Unreact(_) => "unreact",
         Body::ReadBy(_) => "read_by",
+        // Search (issue #22).
+        Body::Search(_) => "search",
     }
 }
 

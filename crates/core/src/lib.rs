@@ -11,6 +11,8 @@
 //! - [`TokenBucket`]: the per-connection rate limit.
 //! - [`Role`], [`ContactState`]: group roles and contact states.
 //! - [`Privacy`], [`Audience`]: a user's privacy settings.
+//! - [`Search`], [`search_terms`]: a checked `search` and how text is cut into
+//!   search tokens.
 
 mod contact;
 mod conv_id;
@@ -20,6 +22,8 @@ mod history;
 mod privacy;
 mod rate_limit;
 mod role;
+mod search;
+pub mod search_terms;
 mod send;
 mod user_id;
 
@@ -31,5 +35,9 @@ pub use history::{DEFAULT_LIMIT, HistoryRange, MAX_LIMIT};
 pub use privacy::{Audience, Privacy};
 pub use rate_limit::TokenBucket;
 pub use role::Role;
+pub use search::{
+    MAX_QUERY_BYTES, MAX_QUERY_WORDS, SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT, Search,
+    searchable_text,
+};
 pub use send::{MAX_META_BYTES, MAX_TEXT_BYTES, SENDABLE_KINDS, validate_send};
 pub use user_id::UserId;

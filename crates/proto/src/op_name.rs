@@ -2,7 +2,7 @@ use crate::frame::Op;
 
 /// Every operation's JSON key, as [`op_name`] gives it: a new operation goes
 /// in both (a test checks that each one here is an operation).
-pub const OP_NAMES: [&str; 42] = [
+pub const OP_NAMES: [&str; 43] = [
     "auth",
     "ping",
     "ok",
@@ -47,6 +47,8 @@ pub const OP_NAMES: [&str; 42] = [
     "unreact",
     "read_by",
     "deleted",
+    // Search (issue #22).
+    "search",
 ];
 
 /// The JSON key of an operation, for logs, metrics and error messages.
@@ -96,6 +98,8 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::Unreact(_) => "unreact",
         Op::ReadBy(_) => "read_by",
         Op::Deleted(_) => "deleted",
+        // Search (issue #22).
+        Op::Search(_) => "search",
     }
 }
 

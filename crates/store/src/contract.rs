@@ -25,6 +25,7 @@ mod history;
 mod lifecycle;
 mod membership;
 mod people;
+mod search;
 mod sessions;
 
 use std::sync::{Arc, OnceLock};
@@ -49,6 +50,7 @@ pub use self::membership::{group_add_members, group_remove_and_handoff, group_ro
 pub use self::people::{
     conv_settings, group_settings_and_ownership, privacy_settings, profiles_and_last_seen,
 };
+pub use self::search::{search_hidden, search_paging, search_scope, search_words};
 pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
@@ -88,6 +90,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     edits_and_reactions(store).await;
     hidden_messages(store).await;
     read_by_and_unread(store).await;
+    // Search (issue #22); `search_hidden` needs a way to hide, each store's
+    // own tests run it.
+    search_words(store).await;
+    search_scope(store).await;
+    search_paging(store).await;
 }
 
 /// This run's suffix for names, so that runs never collide.

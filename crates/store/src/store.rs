@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use crate::{AccountState, NewSession, RevocationState, SessionRecord};
@@ -348,4 +348,14 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         convs: &[(ConvId, u64)],
     ) -> Result<Vec<(u64, u64)>, StoreError>;
+
+    // ---- search (issue #22) -------------------------------------------------
+
+    /// The newest messages matching `search` (descending by id, at most
+    /// `search.limit`) among those `user` may read now: their direct
+    /// conversations, the groups they are a member of now; never events,
+    /// recalled or system messages, nor those `user` hid ("delete for me",
+    /// the `hidden_messages` table). Edited messages are found by their
+    /// current text.
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError>;
 }

@@ -90,6 +90,33 @@ async fn passes_the_contract() {
     println!("contract suite in {:?}", started.elapsed());
 }
 
+/// A message hidden by "delete for me" is not found by search (issue #22).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_skips_hidden_messages() {
+    let (_server, url) = server_with_database("hidden").await;
+    let store: Arc<dyn Store> = Arc::new(connect(&url).await);
+    let hide = |user: String, conv: String, seq: u64| {
+        let url = url.clone();
+        async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let connection = tokio::spawn(connection);
+            client
+                .execute(
+                    "INSERT INTO hidden_messages (user_id, conv, seq) \
+                     SELECT $1, id, $3 FROM convs WHERE name = $2",
+                    &[&user, &conv, &(seq as i64)],
+                )
+                .await
+                .expect("hide");
+            drop(client);
+            let _ = connection.await;
+        }
+    };
+    koi_store::contract::search_hidden(&store, hide).await;
+}
+
 /// Collects what a store's commit listener is given.
 fn listen(store: &PostgresStore) -> Arc<Mutex<Vec<Committed>>> {
     let seen: Arc<Mutex<Vec<Committed>>> = Arc::default();

@@ -56,6 +56,65 @@ async fn passes_the_contract_moving_eagerly() {
     koi_store::contract::run_all(Arc::new(store)).await;
 }
 
+/// A message hidden by "delete for me" is not found by search, whether it
+/// is still in the journal or moved into `messages` (search, issue #22).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_skips_hidden_messages() {
+    for policy in [JournalPolicy::default(), JournalPolicy::eager()] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("koi.db");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&path, policy).expect("open"));
+        let hide = |user: String, conv: String, seq: u64| {
+            let path = path.clone();
+            async move {
+                let conn = rusqlite::Connection::open(&path).expect("a second connection");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.execute(
+                    "INSERT INTO hidden_messages (user, conv, seq) \
+                     SELECT ?1, id, ?3 FROM convs WHERE name = ?2",
+                    rusqlite::params![user, conv, seq as i64],
+                )
+                .expect("hide");
+            }
+        };
+        koi_store::contract::search_hidden(&store, hide).await;
+    }
+}
+
+/// Messages the journal still held when the store closed are indexed when
+/// the next opening moves them (search, issue #22).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_finds_what_reopening_moved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("koi.db");
+    let conv = ConvId::direct(&user("ann"), &user("bob"));
+    let policy = JournalPolicy {
+        move_age: std::time::Duration::from_secs(3600),
+        move_count: 1000,
+        ..JournalPolicy::default()
+    };
+    {
+        let store = SqliteStore::open_with(&path, policy).expect("open");
+        create_user(&store, "ann").await;
+        create_user(&store, "bob").await;
+        store
+            .append(text(&conv, "ann", "Meet me at the lighthouse"))
+            .await
+            .expect("append");
+        assert_eq!(store.stats().journal, 1, "still in the journal");
+    }
+    let store = SqliteStore::open_with(&path, policy).expect("reopen");
+    assert_eq!(store.stats().journal, 0, "moved on opening");
+    let search = koi_core::Search::from_request(&koi_proto::Search {
+        q: "LIGHTHO".into(),
+        ..Default::default()
+    })
+    .expect("query");
+    let found = store.search(&user("bob"), &search).await.expect("search");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
 /// Everything acknowledged is there after closing and reopening, and seqs
 /// continue where they stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,7 @@ mod privacy;
 mod provisioning;
 mod push_api;
 mod roles;
+mod search;
 mod session;
 mod shutdown;
 mod tls;

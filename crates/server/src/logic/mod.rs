@@ -29,6 +29,7 @@ mod settings;
 mod reactions;
 mod read_by;
 mod references;
+mod search;
 
 pub use push_api::PushOutcome;
 
@@ -160,6 +161,8 @@ impl Logic {
             Op::React(req) => empty(self.react(caller, req, true).await, Body::React),
             Op::Unreact(req) => empty(self.react(caller, req, false).await, Body::Unreact),
             Op::ReadBy(req) => self.read_by(caller, req).await.map(Body::ReadBy),
+            // Search (issue #22).
+            Op::Search(req) => self.search(caller, req).await.map(Body::Search),
             Op::Auth(_) => Err(KoiError::bad_request("already authenticated")),
             other => Err(KoiError::bad_request(format!(
                 "`{}` is not a request",

@@ -6,6 +6,7 @@ use tokio_postgres::Row;
 
 use super::connect::{Db, clamp, execute, query, query_opt, unsigned};
 use super::convs;
+use super::search_index;
 use super::writer::Ctx;
 use crate::message_row::{self, Window, message_columns};
 use crate::{Appended, Committed, NewMessage, StoreError, new_id};
@@ -77,9 +78,10 @@ const BUMP_AND_INSERT: &str = "\
         WHERE name = $1::text RETURNING id, last_seq, last_ts), \
     m AS ( \
         INSERT INTO messages (conv, seq, id, sender, kind, text, file_id, file_name, \
-                              file_size, file_mime, meta, ts, client_msg_id, extra) \
+                              file_size, file_mime, meta, ts, client_msg_id, extra, search) \
         SELECT c.id, c.last_seq, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, \
-               $9::bigint, $10::text, $11::text, c.last_ts, $12::text, $13::bytea FROM c \
+               $9::bigint, $10::text, $11::text, c.last_ts, $12::text, $13::bytea, \
+               $14::text::tsvector FROM c \
         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING \
         RETURNING 1) \
     SELECT c.last_seq, c.last_ts, EXISTS (SELECT 1 FROM m) FROM c";
@@ -117,6 +119,7 @@ async fn bump_and_insert(
             &message.meta,
             &message.client_msg_id,
             &extra,
+            &search_index::document(&message.kind, message.text.as_deref()),
         ],
     )
     .await?;
@@ -211,7 +214,7 @@ pub(super) async fn recall(db: &Db, conv: &ConvId, seq: u64) -> Result<(), Store
     let changed = execute(
         db,
         "UPDATE messages SET kind = 'recalled', text = NULL, file_id = NULL, file_name = NULL, \
-         file_size = NULL, file_mime = NULL, meta = NULL \
+         file_size = NULL, file_mime = NULL, meta = NULL, search = NULL \
          WHERE conv = (SELECT id FROM convs WHERE name = $1) AND seq = $2",
         &[&conv.to_string(), &clamp(seq)],
     )

@@ -30,6 +30,8 @@ mod messages;
 mod lifecycle;
 mod people;
 mod schema;
+mod search;
+mod search_index;
 mod secrets;
 mod sessions;
 mod users;
@@ -39,7 +41,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Object, Pool};
-use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 use tokio_postgres::NoTls;
 
@@ -666,5 +668,12 @@ impl Store for PostgresStore {
     ) -> Result<Vec<(u64, u64)>, StoreError> {
         let db = self.reader().await?;
         lifecycle::unread_counts(&db, user, convs).await
+    }
+
+    // ---- search (issue #22) ----
+
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
+        let db = self.reader().await?;
+        search::search(&db, user, search).await
     }
 }

@@ -223,6 +223,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, conv)
     );
     "#,
+    // 9: message search (issue #22, `search_index.rs`): a `tsvector` of each
+    // searchable message's tokens, written with the message, under a GIN
+    // index; the messages stored before are indexed by
+    // `search_index::backfill`, which the `search_backfill` row asks for.
+    // `hidden_messages` is "delete for me", shared with the lifecycle branch.
+    r#"
+    ALTER TABLE messages ADD COLUMN search tsvector;
+    CREATE INDEX messages_search ON messages USING gin (search);
+    CREATE TABLE search_backfill (pending INTEGER NOT NULL);
+    INSERT INTO search_backfill (pending) VALUES (1);
+    CREATE TABLE IF NOT EXISTS hidden_messages (
+        user_id TEXT COLLATE "C" NOT NULL,
+        conv BIGINT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (user_id, conv, seq)
+    );
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.
@@ -233,7 +250,10 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    let result = apply(client).await;
+    let result = match apply(client).await {
+        Ok(()) => super::search_index::backfill(client).await,
+        Err(e) => Err(e),
+    };
     let unlocked = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
         .await;

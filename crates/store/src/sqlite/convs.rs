@@ -5,6 +5,7 @@ use koi_proto::ConvSummary;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::activity::Activity;
+use super::groups;
 use super::recent::Recent;
 use super::writer::Tx;
 use crate::StoreError;
@@ -125,13 +126,7 @@ pub(super) fn conversations(
     recent: &Recent,
     user: &UserId,
 ) -> Result<Vec<ConvSummary>, StoreError> {
-    let groups = conn
-        .prepare_cached(
-            "SELECT c.name FROM group_members m JOIN groups g ON g.id = m.group_id \
-             JOIN convs c ON c.id = g.conv WHERE m.user = ?1",
-        )?
-        .query_map([user.as_str()], |row| row.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let groups = groups::conv_names(conn, user)?;
     let pending = recent.latest_for(user.as_str(), &groups);
     let mut stmt = conn.prepare_cached(
         "SELECT c.name, c.last_seq, c.last_ts, coalesce(r.read_seq, 0), NULL, NULL, c.activity \

@@ -215,6 +215,18 @@ pub(super) fn user_groups(conn: &Connection, user: &UserId) -> Result<Vec<String
     Ok(ids)
 }
 
+/// The conversation names (`g:<id>`) of the groups `user` belongs to.
+pub(super) fn conv_names(conn: &Connection, user: &UserId) -> Result<Vec<String>, StoreError> {
+    let names = conn
+        .prepare_cached(
+            "SELECT c.name FROM group_members m JOIN groups g ON g.id = m.group_id \
+             JOIN convs c ON c.id = g.conv WHERE m.user = ?1",
+        )?
+        .query_map([user.as_str()], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(names)
+}
+
 fn insert_member(conn: &Connection, id: &str, user: &UserId, role: Role) -> Result<(), StoreError> {
     conn.prepare_cached("INSERT INTO group_members (group_id, user, role) VALUES (?1, ?2, ?3)")?
         .execute(params![id, user.as_str(), role.as_str()])?;

@@ -22,6 +22,7 @@ use rusqlite::{Connection, params};
 
 use super::appends::{Appends, Staged};
 use super::recent::{Due, Latest, Pending, Published, Recent, recall};
+use super::search_index;
 use crate::{Committed, StoreError};
 
 /// When the writer moves a conversation's messages from the journal into
@@ -409,7 +410,7 @@ impl Journal {
 }
 
 /// Inserts the due conversations' messages into `messages`, in (conv, seq)
-/// order, and brings their counters in `convs` up to their newest.
+/// order, indexes them for search, and brings their counters in `convs` up to their newest.
 fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
     let mut counters = conn.prepare_cached(
         "UPDATE convs SET last_seq = ?2, last_ts = ?3, activity = ?4 WHERE id = ?1",
@@ -434,6 +435,7 @@ fn write_moves(conn: &Connection, due: &[Due]) -> Result<(), StoreError> {
         for p in &conv.messages {
             bind_message(&mut insert, p.conv_id, &p.message)?;
             insert.raw_execute()?;
+            search_index::add(conn, p.conv_id, &p.message)?;
         }
     }
     Ok(())
@@ -465,8 +467,8 @@ fn bind_message(
 }
 
 /// Moves every journal row into `messages`, brings the counters in `convs` up
-/// to them, and empties the journal, in one transaction. Rows that had moved
-/// before a crash (their deletion had not come yet) are already there and are
+/// to them, indexes them for search, and empties the journal, in one
+/// transaction. Rows that had moved before a crash (their deletion had not come yet) are already there and are
 /// skipped.
 fn drain(conn: &Connection) -> Result<(), StoreError> {
     let columns = shared_columns!();
@@ -474,9 +476,10 @@ fn drain(conn: &Connection) -> Result<(), StoreError> {
     if left == 0 {
         return Ok(());
     }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    search_index::add_unmoved(conn)?;
     conn.execute_batch(&format!(
-        "BEGIN IMMEDIATE; \
-         INSERT OR IGNORE INTO messages ({columns}) \
+        "INSERT OR IGNORE INTO messages ({columns}) \
              SELECT {columns} FROM journal ORDER BY conv, seq; \
          UPDATE convs SET last_seq = j.seq, last_ts = j.ts, activity = j.activity \
              FROM (SELECT conv, max(seq) AS seq, max(ts) AS ts, max(activity) AS activity \

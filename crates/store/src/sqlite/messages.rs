@@ -9,6 +9,7 @@ use super::convs::{self, ConvRow};
 use super::files;
 use super::lifecycle;
 use super::recent::Recent;
+use super::search_index;
 use super::writer::Tx;
 use crate::message_row::{Window, message as from_row, message_columns};
 use crate::{Appended, NewMessage, StoreError, new_id};
@@ -194,6 +195,7 @@ pub(super) fn recall(tx: &mut Tx<'_>, conv: &ConvId, seq: u64) -> Result<(), Sto
     tx.savepoint()?;
     files::drop_ref(tx.conn, &conv.to_string(), seq)?;
     lifecycle::forget(tx.conn, &conv.to_string(), seq)?;
+    search_index::unindex(tx.conn, &conv.to_string(), seq)?;
     if tx.journal.recall(tx.conn, &conv.to_string(), seq)? {
         return Ok(());
     }

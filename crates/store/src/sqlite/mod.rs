@@ -8,7 +8,7 @@
 //! - [`readers`]: a pool of read-only connections; reads never wait for writes.
 //! - [`schema`]: the migrations, tracked by `PRAGMA user_version`.
 //! - One file of queries per domain: messages, conversations, users, groups,
-//!   contacts, files.
+//!   contacts, files; [`search`] and [`search_index`] for message search.
 
 mod activity;
 mod appends;
@@ -27,6 +27,8 @@ mod people;
 mod readers;
 mod recent;
 mod schema;
+mod search;
+mod search_index;
 mod sent_keys;
 mod sessions;
 mod syncer;
@@ -39,7 +41,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use koi_core::{ConvId, HistoryRange, Privacy, Role, UserId};
+use koi_core::{ConvId, HistoryRange, Privacy, Role, Search, UserId};
 use koi_proto::{ConvSummary, Message};
 
 use self::activity::Activity;
@@ -87,6 +89,7 @@ impl SqliteStore {
         }
         let mut conn = connect::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        search_index::backfill(&conn)?;
         // Moves what the last run left in the journal, before the activity
         // counter is read from `convs`.
         let recent = Arc::new(Recent::new(policy.crowd()));
@@ -638,6 +641,15 @@ impl Store for SqliteStore {
         let (user, convs, recent) = (user.clone(), convs.to_vec(), self.recent.clone());
         self.readers
             .read(move |c| lifecycle::unread_counts(c, &recent, &user, &convs))
+            .await
+    }
+
+    // ---- search (issue #22) ----
+
+    async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
+        let (user, search, recent) = (user.clone(), search.clone(), self.recent.clone());
+        self.readers
+            .read(move |c| search::search(c, &recent, &user, &search))
             .await
     }
 }

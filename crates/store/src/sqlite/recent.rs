@@ -219,6 +219,18 @@ impl Recent {
             .collect()
     }
 
+    /// Every pending message of `user`'s direct and system conversations and
+    /// of `groups` (conversation names), for search to look through.
+    pub(super) fn messages_for(&self, user: &str, groups: &[String]) -> Vec<Pending> {
+        let inner = self.lock();
+        let named = inner.by_user.get(user).into_iter().flatten();
+        named
+            .chain(groups)
+            .filter_map(|conv| inner.convs.get(conv))
+            .flat_map(|pending| pending.messages.values().cloned())
+            .collect()
+    }
+
     /// The journal row of a pending message.
     pub(super) fn row(&self, conv: &str, seq: u64) -> Option<i64> {
         let inner = self.lock();

@@ -236,6 +236,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user, conv)
     ) WITHOUT ROWID;
     "#,
+    // 9: message search (issue #22, `search.rs`). The index holds the tokens
+    // `koi_core::search_terms` makes of a message's text, already split, so
+    // FTS5's `ascii` tokenizer only cuts at the spaces between them. Its
+    // rowid is the message's (conv, seq) (`search::doc`); contentless, it
+    // keeps only the columns a search filters on. Messages are indexed when
+    // they move from the journal into `messages` (and the ones already there
+    // by `search::backfill`, which the `search_backfill` row asks for).
+    // `hidden_messages` is "delete for me", shared with the lifecycle branch.
+    r#"
+    CREATE VIRTUAL TABLE message_search USING fts5 (
+        tokens, sender UNINDEXED, id UNINDEXED,
+        content = '', contentless_delete = 1, contentless_unindexed = 1,
+        tokenize = 'ascii', prefix = '2 3'
+    );
+    CREATE TABLE search_backfill (pending INTEGER NOT NULL);
+    INSERT INTO search_backfill (pending) VALUES (1);
+    CREATE TABLE IF NOT EXISTS hidden_messages (
+        user TEXT NOT NULL,
+        conv INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (user, conv, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database up to the latest schema.

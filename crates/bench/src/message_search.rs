@@ -182,6 +182,7 @@ async fn load(store: Arc<SqliteStore>, args: &SearchBenchArgs) -> anyhow::Result
                     meta: None,
                     client_msg_id: String::new(),
                     origin: None,
+                    extra: Default::default(),
                 };
                 store.append(message).await?;
             }

@@ -6,9 +6,10 @@
 //! becomes an admin).
 
 use koi_core::{KoiError, Role, UserId};
-use koi_proto::{GroupRole, GroupUpdate};
+use koi_proto::{Event, GroupRole, GroupUpdate};
 
 use super::group_name::group_name;
+use super::groups::group_conv;
 use super::profile_text::{DESCRIPTION_CHARS, Lines, checked_text};
 use super::{Caller, Logic};
 
@@ -37,12 +38,21 @@ impl Logic {
             },
             public: req.public,
         };
+        let event = Event {
+            r#type: "group_updated".to_owned(),
+            name: update.name.clone(),
+            description: update.description.clone(),
+            avatar: update.avatar.clone(),
+            public: update.public,
+            ..Event::default()
+        };
         self.store
             .update_group(&group.id, update)
             .await?
             .ok_or_else(|| KoiError::not_found(format!("no group {}", group.id)))?;
-        // EVENT(group_updated): append the `group_updated` event here once the
-        // lifecycle branch's `logic/events.rs` is merged (§11).
+        let conv = group_conv(&group.id);
+        self.append_event(&conv, caller.user.as_str(), event, caller.conn)
+            .await?;
         Ok(())
     }
 
@@ -77,8 +87,22 @@ impl Logic {
             // They left between the two reads.
             return Err(KoiError::not_found(format!("{target} is not a member")));
         }
-        // EVENT(role_changed): append the `role_changed` event here once the
-        // lifecycle branch's `logic/events.rs` is merged (§11).
+        let conv = group_conv(&group.id);
+        let me = caller.user.as_str();
+        let mut changes = vec![(target.as_str(), new_role)];
+        if new_role == Role::Owner {
+            // The old owner stays on as an admin.
+            changes.push((me, Role::Admin));
+        }
+        for (user, role) in changes {
+            let event = Event {
+                r#type: "role_changed".to_owned(),
+                user: Some(user.to_owned()),
+                role: Some(role.as_str().to_owned()),
+                ..Event::default()
+            };
+            self.append_event(&conv, me, event, caller.conn).await?;
+        }
         Ok(())
     }
 }

@@ -292,7 +292,7 @@ fn group_full(e: StoreError) -> KoiError {
     }
 }
 
-fn group_conv(id: &str) -> ConvId {
+pub(super) fn group_conv(id: &str) -> ConvId {
     ConvId::Group(id.to_owned())
 }
 

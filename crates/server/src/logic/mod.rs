@@ -25,11 +25,11 @@ mod conv_settings;
 mod group_settings;
 mod profile_text;
 mod profiles;
-mod settings;
 mod reactions;
 mod read_by;
 mod references;
 mod search;
+mod settings;
 
 pub use push_api::PushOutcome;
 

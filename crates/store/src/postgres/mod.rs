@@ -26,8 +26,8 @@ mod convs;
 mod error;
 mod files;
 mod groups;
-mod messages;
 mod lifecycle;
+mod messages;
 mod people;
 mod schema;
 mod search;
@@ -53,10 +53,10 @@ use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
 };
-use crate::{EditRecord, MessageStates, ReadBy};
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 
 /// How many reads run at once per store.
 const READERS: usize = 8;

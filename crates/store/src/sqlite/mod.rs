@@ -21,8 +21,8 @@ mod error;
 mod files;
 mod groups;
 mod journal;
-mod messages;
 mod lifecycle;
+mod messages;
 mod people;
 mod readers;
 mod recent;
@@ -57,10 +57,10 @@ use crate::{
     AddMembers, Appended, CommitListener, ContactEdge, FileRecord, GroupRecord, NewGroup,
     NewMessage, NewUser, Store, StoreError,
 };
-use crate::{EditRecord, MessageStates, ReadBy};
 use crate::{
     ConvSettings, ConvSettingsUpdate, GroupUpdate, PrivacyUpdate, ProfileRecord, ProfileUpdate,
 };
+use crate::{EditRecord, MessageStates, ReadBy};
 
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {

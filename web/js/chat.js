@@ -407,6 +407,7 @@ export class Chat {
       c.gone = true;
     }
     if (c.kind === 'group' && m.event?.type === 'member_kicked' && m.event.user === this.me) c.gone = true;
+    if (fresh && m.event?.type === 'group_updated' && m.event.name) c.name = m.event.name;
     // A member or settings change: the members, roles, name shown are asked again.
     if (c.kind === 'group' && c.info && !c.gone && fresh && m.kind === 'event' && !isChange(m)) this.groupInfo(c).catch(() => {});
     this.#emit('msgs', { conv: c, live: fresh ? m : null });

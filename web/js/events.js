@@ -21,7 +21,14 @@ const NOTICES = {
   member_left: (from) => `${from} left the group`,
   member_kicked: (from, e) => `${from} removed ${e.user}`,
   role_changed: (from, e) => `${from} made ${e.user} ${e.role === 'owner' ? 'the owner' : `${e.role === 'admin' ? 'an admin' : 'a member'}`}`,
-  group_updated: (from) => `${from} changed the group settings`,
+  group_updated: (from, e) => {
+    const what = [];
+    if (e.name) what.push(`renamed the group “${e.name}”`);
+    if (e.description !== undefined && e.description !== null) what.push(e.description ? 'changed the description' : 'removed the description');
+    if (e.avatar !== undefined && e.avatar !== null) what.push(e.avatar ? 'changed the group picture' : 'removed the group picture');
+    if (e.public !== undefined && e.public !== null) what.push(e.public ? 'made the group public' : 'made the group private');
+    return `${from} ${what.length ? what.join(', ') : 'changed the group settings'}`;
+  },
 };
 
 /** The notice line of a group event, e.g. "alice added carol"; null for other events. */

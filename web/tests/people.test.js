@@ -117,4 +117,8 @@ test('group settings for the owner; an admin made by the owner gets them too', a
   await ben.locator('#group-settings').waitFor();
   // The owner's display name in the member list, with the username.
   await ben.locator('#member-list li', { hasText: 'Ann Lee (@ann)' }).waitFor();
+  // The changes are §11 events, notice lines for every member.
+  await ben.locator('#msg-list li.event', { hasText: 'Ann Lee renamed the group “Koi Pond”, changed the description' }).waitFor();
+  await ben.locator('#msg-list li.event', { hasText: 'Ann Lee made ben an admin' }).waitFor();
+  await ann.locator('#msg-list li.event', { hasText: 'Ann Lee made ben an admin' }).waitFor();
 });

@@ -1085,9 +1085,12 @@ function wireProfiles() {
     const c = current;
     if (!c?.info) return;
     $('gs-error').textContent = '';
-    chat
-      .groupUpdate(c, { name: $('gs-name').value.trim(), description: $('gs-desc').value.trim(), public: $('gs-public').checked })
-      .then(() => toast('Group settings saved.'), (e) => ($('gs-error').textContent = e.message));
+    // Only what changed: the server's `group_updated` event says each field it was given.
+    const was = c.info.group;
+    const next = { name: $('gs-name').value.trim(), description: $('gs-desc').value.trim(), public: $('gs-public').checked };
+    const fields = Object.fromEntries(Object.entries(next).filter(([k, v]) => v !== (k === 'public' ? !!was[k] : was[k] || '')));
+    if (!Object.keys(fields).length) return toast('Nothing changed.');
+    chat.groupUpdate(c, fields).then(() => toast('Group settings saved.'), (e) => ($('gs-error').textContent = e.message));
   });
   $('gs-avatar').addEventListener('change', async (ev) => {
     const [file] = ev.target.files;

@@ -10,6 +10,8 @@ use clap::Args;
 use koi_core::{FilterAction, WordFilter};
 use serde::Deserialize;
 
+mod files;
+
 /// `koi serve` options. Every option is also a key of the TOML file given by
 /// `--config` (with `_` for `-`) and an environment variable `KOI_<KEY>`.
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -129,6 +131,24 @@ pub struct ServeArgs {
     /// Sensitive-word filter (TOML only: `[filter] words = [...]`, `action = "mask" | "reject"`).
     #[arg(skip)]
     pub filter: Option<FilterSection>,
+    // Files in S3 (objstore): flags and `KOI_S3_*`, or the TOML `[files]` table.
+    /// S3-compatible endpoint for a cluster's files, e.g. http://minio:9000 [default: AWS]
+    /// (TOML: `[files] s3_endpoint`).
+    #[arg(long, env = "KOI_S3_ENDPOINT")]
+    #[serde(skip)]
+    pub s3_endpoint: Option<String>,
+    /// S3 bucket for a cluster's files; without it a cluster keeps files in PostgreSQL
+    /// (TOML: `[files] s3_bucket`).
+    #[arg(long, env = "KOI_S3_BUCKET")]
+    #[serde(skip)]
+    pub s3_bucket: Option<String>,
+    /// Region of the S3 bucket [default: $AWS_REGION, else us-east-1] (TOML: `[files] s3_region`).
+    #[arg(long, env = "KOI_S3_REGION")]
+    #[serde(skip)]
+    pub s3_region: Option<String>,
+    /// Where a cluster keeps files' bytes (TOML only: the `[files]` table).
+    #[arg(skip)]
+    pub files: Option<files::FilesSection>,
 }
 
 /// The `[filter]` table.
@@ -165,6 +185,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Bounds of the HTTP and TCP listeners and the per-address limits.
     pub edge: EdgeLimits,
+    /// A cluster's S3 bucket for files; none: PostgreSQL keeps them.
+    pub s3: Option<koi_store::S3Settings>,
 }
 
 /// Where the TLS certificate chain and private key are (PEM files).
@@ -308,6 +330,7 @@ impl ServeArgs {
                 max_http_connections: m.pick(|a| a.max_http_connections).unwrap_or(10_000).max(1),
                 max_tcp_connections: m.pick(|a| a.max_tcp_connections).unwrap_or(10_000).max(1),
             },
+            s3: files::s3_settings(&m.cli, m.file.files.as_ref())?,
         };
         if let Some(secret) = &config.token_secret
             && secret.len() < MIN_TOKEN_SECRET_BYTES
@@ -320,6 +343,12 @@ impl ServeArgs {
         }
         if config.nats.is_some() != config.postgres.is_some() {
             bail!("cluster mode needs both --nats and --postgres");
+        }
+        if config.s3.is_some() && config.nats.is_none() {
+            bail!(
+                "files in S3 (s3_bucket) are for a cluster (--nats and --postgres); \
+                 an embedded node keeps files in its data dir"
+            );
         }
         Ok(config)
     }

@@ -10,7 +10,7 @@ use koi_cluster::nats::{NatsRegistry, NatsRouter, RegistryOptions, SharedSetting
 use koi_cluster::{Hub, Registry, Router};
 use koi_store::postgres::PostgresStore;
 use koi_store::sqlite::SqliteStore;
-use koi_store::{FileContent, LocalContent, Store};
+use koi_store::{FileContent, LocalContent, ObjectContent, Store};
 
 use crate::config::Config;
 use crate::tokens::Tokens;
@@ -64,8 +64,12 @@ impl Engines {
                 let settings = SharedSettings::new(client.clone());
                 let router =
                     NatsRouter::new(client, hub, node_id).count_remote_with(registry.clone());
+                let content: Arc<dyn FileContent> = match &config.s3 {
+                    Some(s3) => Arc::new(s3_content(s3).await?),
+                    None => Arc::new(store.content()),
+                };
                 Ok(Engines {
-                    content: Arc::new(store.content()),
+                    content,
                     store: Arc::new(store),
                     router: Arc::new(router),
                     registry: registry.clone(),
@@ -85,6 +89,21 @@ impl Engines {
             }),
         }
     }
+}
+
+/// Files in the configured S3 bucket, checked once: a node whose bucket
+/// cannot be reached does not start.
+async fn s3_content(s3: &koi_store::S3Settings) -> anyhow::Result<ObjectContent> {
+    let place = || {
+        let endpoint = s3.endpoint.as_deref().unwrap_or("AWS");
+        format!("the S3 bucket {} at {endpoint}", s3.bucket)
+    };
+    let content = ObjectContent::s3(s3).with_context(|| format!("configuring {}", place()))?;
+    content
+        .check()
+        .await
+        .with_context(|| format!("reaching {}", place()))?;
+    Ok(content)
 }
 
 fn sqlite_path(data: &Path) -> std::path::PathBuf {

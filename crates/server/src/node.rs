@@ -193,6 +193,7 @@ pub async fn run(
     let _sweep = config.has_role("gateway").then(|| {
         AbortOnDrop(spawn_sweep(
             store.clone(),
+            gateway.content.clone(),
             gateway.files_dir.clone(),
             Duration::from_secs(config.limits.unreferenced_file_ttl_s),
         ))

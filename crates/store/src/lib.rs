@@ -38,7 +38,7 @@ mod store;
 pub mod testing;
 mod writer_stats;
 
-pub use content::{FileContent, LocalContent};
+pub use content::{FileContent, LocalContent, OBJECT_PART, ObjectContent, S3Settings};
 pub use error::StoreError;
 pub use ids::new_id;
 pub use lifecycle::{EditRecord, MessageStates, REACTION_USERS_SHOWN, ReadBy, UNREAD_CAP};

@@ -594,3 +594,7 @@ async fn connect(url: &str) -> io::Result<tokio_postgres::Client> {
     tokio::spawn(connection);
     Ok(client)
 }
+
+// Files in S3 (objstore): an ephemeral moto server.
+mod moto;
+pub use moto::MotoServer;

@@ -1,8 +1,9 @@
 //! Files (§5, §8): upload, download, HTTP Range, authentication, the size
 //! bound, and messages carrying a file reference.
 //!
-//! Every test runs on each topology; in the cluster a file is uploaded through
-//! one node and downloaded through others.
+//! Every test runs on each topology, and on a cluster that keeps files in S3
+//! (`cluster_s3::*`); in a cluster a file is uploaded through one node and
+//! downloaded through others.
 
 use bytes::Bytes;
 use koi_client::{Api, Http};
@@ -12,11 +13,19 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::harness::{
-    Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, register_login, unique,
-    upload,
+    Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, on_s3_cluster,
+    register_login, unique, upload,
 };
 
-on_each_topology!(
+/// Each test on each topology and on a cluster with S3.
+macro_rules! file_tests {
+    ($($test:ident),+ $(,)?) => {
+        on_each_topology!($($test),+);
+        on_s3_cluster!($($test),+);
+    };
+}
+
+file_tests!(
     upload_download_and_range,
     files_need_a_user_and_an_existing_id,
     uploads_over_max_file_bytes_are_refused,
@@ -575,6 +584,14 @@ async fn user_quota_and_unreferenced_uploads_are_deleted(topology: Topology) {
         let res = get(&koi, token, &kept.file_id).await;
         assert_eq!(res.status(), 200, "a referenced file stays");
         assert_eq!(res.bytes().await.unwrap(), payload(500));
+    }
+    if topology == Topology::ClusterS3 {
+        let s3 = koi.s3();
+        assert!(
+            !s3.has_file(&loose).await.unwrap(),
+            "the swept file's object is deleted from the bucket"
+        );
+        assert!(s3.has_file(&kept.file_id).await.unwrap());
     }
     // Its 2,000 bytes no longer count.
     put(

@@ -22,6 +22,7 @@ mod contacts;
 mod durability;
 mod edge;
 mod files;
+mod files_s3;
 mod filter;
 mod group_settings;
 mod groups;

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::content::part_file::PartFile;
+use crate::content::read_full::read_full;
 use crate::{FileContent, StoreError};
 
 /// Bytes per row: bounded rows, bounded memory per read or write.
@@ -76,55 +77,32 @@ impl FileContent for PgContent {
         let select = db
             .prepare_cached("SELECT data FROM file_chunks WHERE file_id = $1 AND n = $2")
             .await?;
-        // Another request may fetch the same file at once: each writes its own
-        // part file, and the renames replace one complete copy with another.
-        let part = path.with_extension(format!("fetch-{}", crate::new_id()));
-        let mut out = tokio::fs::File::create(&part)
-            .await
-            .map_err(|e| io_error("creating the local copy", e))?;
+        let mut copy = PartFile::create(path).await?;
         let mut n: i32 = 0;
-        let result = async {
-            loop {
-                let Some(row) = db.query_opt(&select, &[&id, &n]).await? else {
-                    break;
-                };
+        let copied = async {
+            while let Some(row) = db.query_opt(&select, &[&id, &n]).await? {
                 let data: &[u8] = row.try_get(0)?;
-                out.write_all(data)
-                    .await
-                    .map_err(|e| io_error("writing the local copy", e))?;
+                copy.write(data).await?;
                 n += 1;
             }
-            out.sync_all()
-                .await
-                .map_err(|e| io_error("syncing the local copy", e))?;
             Ok::<_, StoreError>(n > 0)
         }
         .await;
-        drop(out);
-        match result {
+        match copied {
             Ok(true) => {
-                tokio::fs::rename(&part, path)
-                    .await
-                    .map_err(|e| io_error("placing the local copy", e))?;
+                copy.finish(path).await?;
                 Ok(true)
             }
             other => {
-                let _ = tokio::fs::remove_file(&part).await;
+                copy.abandon().await;
                 other
             }
         }
     }
-}
 
-/// Reads until `buffer` is full or the file ends; returns the bytes read.
-async fn read_full(file: &mut tokio::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        let read = file.read(&mut buffer[filled..]).await?;
-        if read == 0 {
-            break;
-        }
-        filled += read;
+    /// The chunks go with the record, in the same transaction
+    /// (`delete_unreferenced_file`).
+    async fn forget(&self, _id: &str) -> Result<(), StoreError> {
+        Ok(())
     }
-    Ok(filled)
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use koi_client::Transport;
 use koi_cluster::testing::NatsServer;
-use koi_store::testing::PgServer;
+use koi_store::testing::{MotoServer, PgServer};
 
 use super::Endpoint;
 use super::node::Node;
@@ -17,6 +17,9 @@ pub enum Topology {
     Embedded,
     /// [`CLUSTER_NODES`] nodes on one NATS and one PostgreSQL.
     Cluster,
+    /// A [`Topology::Cluster`] that keeps files in S3: a moto server started
+    /// for the test, with a bucket of its own.
+    ClusterS3,
 }
 
 /// The nodes of a [`Topology::Cluster`]: enough that a sender, a recipient and
@@ -31,6 +34,8 @@ const CLUSTER_SECRET: &str = "cluster-secret-of-at-least-32-bytes";
 pub struct Engines {
     pub nats: NatsServer,
     pub pg: PgServer,
+    /// The S3 server of a [`Topology::ClusterS3`].
+    pub s3: Option<MotoServer>,
 }
 
 /// A running deployment; dropping it stops the nodes, then the engines.
@@ -73,6 +78,12 @@ impl Koi {
                 Self::from_nodes(vec![Node::spawn(&args, &env).listening()], None)
             }
             Topology::Cluster => Self::cluster_env(CLUSTER_NODES, args, env).await,
+            Topology::ClusterS3 => {
+                let s3 = MotoServer::start()
+                    .await
+                    .expect("moto_server for S3 (install it with scripts/install-moto)");
+                Self::cluster_with(CLUSTER_NODES, args, env, Some(CLUSTER_SECRET), Some(s3)).await
+            }
         }
     }
 
@@ -84,19 +95,21 @@ impl Koi {
     /// A cluster of `nodes` nodes started with only `--nats` and `--postgres`
     /// (no `--token-secret`): the nodes must agree on a secret by themselves.
     pub async fn cluster_unconfigured(nodes: usize) -> Koi {
-        Self::cluster_with(nodes, Vec::new(), Vec::new(), None).await
+        Self::cluster_with(nodes, Vec::new(), Vec::new(), None, None).await
     }
 
     async fn cluster_env(nodes: usize, args: Vec<String>, env: Vec<(String, String)>) -> Koi {
-        Self::cluster_with(nodes, args, env, Some(CLUSTER_SECRET)).await
+        Self::cluster_with(nodes, args, env, Some(CLUSTER_SECRET), None).await
     }
 
-    /// `secret`, unless `args` names one, becomes every node's `--token-secret`.
+    /// `secret`, unless `args` names one, becomes every node's `--token-secret`;
+    /// with `s3`, the nodes keep files in its bucket.
     async fn cluster_with(
         nodes: usize,
         args: Vec<String>,
-        env: Vec<(String, String)>,
+        mut env: Vec<(String, String)>,
         secret: Option<&str>,
+        s3: Option<MotoServer>,
     ) -> Koi {
         let (nats, pg) = tokio::join!(NatsServer::start(), PgServer::start());
         let (nats, pg) = (nats.expect("nats-server"), pg.expect("postgres"));
@@ -106,6 +119,20 @@ impl Koi {
             && !args.iter().any(|a| a == "--token-secret")
         {
             shared.extend(["--token-secret".to_owned(), secret.to_owned()]);
+        }
+        if let Some(s3) = &s3 {
+            shared.extend([
+                "--s3-endpoint".to_owned(),
+                s3.endpoint(),
+                "--s3-bucket".to_owned(),
+                s3.bucket().to_owned(),
+                "--s3-region".to_owned(),
+                s3.region().to_owned(),
+            ]);
+            env.extend(
+                s3.credentials_env()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            );
         }
         shared.extend(args);
         // All spawned first, so that they start side by side.
@@ -117,7 +144,7 @@ impl Koi {
             })
             .collect();
         let nodes = starting.into_iter().map(|s| s.listening()).collect();
-        Self::from_nodes(nodes, Some(Engines { nats, pg }))
+        Self::from_nodes(nodes, Some(Engines { nats, pg, s3 }))
     }
 
     fn from_nodes(nodes: Vec<Node>, engines: Option<Engines>) -> Koi {
@@ -142,6 +169,14 @@ impl Koi {
     /// Node `i`, to kill or restart it.
     pub fn node_mut(&mut self, i: usize) -> &mut Node {
         &mut self.nodes[i]
+    }
+
+    /// The S3 server of a [`Topology::ClusterS3`]; panics for any other.
+    pub fn s3(&self) -> &MotoServer {
+        self.engines
+            .as_ref()
+            .and_then(|e| e.s3.as_ref())
+            .expect("a ClusterS3 deployment")
     }
 
     /// The cluster's engines, to stop and restart them; panics when embedded.
@@ -188,3 +223,19 @@ macro_rules! on_each_topology {
     };
 }
 pub(crate) use on_each_topology;
+
+/// For each listed `async fn name(topology: Topology)` of the module, a test
+/// on a cluster that keeps files in S3: `cluster_s3::name`.
+macro_rules! on_s3_cluster {
+    ($($test:ident),+ $(,)?) => {
+        mod cluster_s3 {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::harness::Topology::ClusterS3).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_s3_cluster;

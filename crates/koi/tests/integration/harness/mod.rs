@@ -19,8 +19,8 @@ use koi_client::{ClientError, Connection, RawConnection, Transport};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-pub(crate) use deployment::on_each_topology;
 pub use deployment::{Koi, Topology};
+pub(crate) use deployment::{on_each_topology, on_s3_cluster};
 pub use node::{FILES_TMPFS, Node};
 
 /// The admin token every test node is started with.

@@ -146,6 +146,18 @@ impl Node {
         self.child.as_ref().expect("running").id()
     }
 
+    /// A memory figure of the process from `/proc/<pid>/status`, in KiB:
+    /// `VmRSS` (resident now) or `VmHWM` (the most it was resident).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the node's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in /proc/<pid>/status"))
+    }
+
     /// SIGKILL: the process dies at once, with no chance to clean up.
     pub fn kill(&mut self) {
         let mut child = self.child.take().expect("running");

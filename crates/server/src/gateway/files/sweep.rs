@@ -1,8 +1,9 @@
 //! Deleting uploads that no message took up (§15): a file created more than
 //! `unreferenced_file_ttl_s` ago that no message references (never sent, or
-//! every message carrying it recalled) loses its record, its bytes in the
-//! store (a cluster's database) and this node's copy, and stops counting
-//! towards its owner's quota.
+//! every message carrying it recalled) loses its record, its shared bytes (a
+//! cluster's database rows or S3 object: [`FileContent::forget`], after the
+//! record, so that a file a message took up meanwhile keeps its bytes) and
+//! this node's copy, and stops counting towards its owner's quota.
 //!
 //! Every node sweeps; the store deletes each file once (the others find
 //! nothing), and each node also removes local copies whose record is gone and
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use koi_store::{Store, StoreError};
+use koi_store::{FileContent, Store, StoreError};
 
 /// Files asked for per store query.
 const BATCH: u32 = 256;
@@ -21,6 +22,7 @@ const BATCH: u32 = 256;
 /// interval (a quarter of the TTL, between 1 s and 10 min), until aborted.
 pub fn spawn_sweep(
     store: Arc<dyn Store>,
+    content: Arc<dyn FileContent>,
     files_dir: PathBuf,
     ttl: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -31,7 +33,7 @@ pub fn spawn_sweep(
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            match sweep(store.as_ref(), &files_dir, ttl).await {
+            match sweep(store.as_ref(), content.as_ref(), &files_dir, ttl).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "deleted unreferenced uploads"),
                 Err(e) => tracing::warn!(error = %e, "the sweep of unreferenced uploads failed"),
@@ -41,7 +43,12 @@ pub fn spawn_sweep(
 }
 
 /// One round; returns how many records it deleted.
-async fn sweep(store: &dyn Store, files_dir: &Path, ttl: Duration) -> Result<usize, StoreError> {
+async fn sweep(
+    store: &dyn Store,
+    content: &dyn FileContent,
+    files_dir: &Path,
+    ttl: Duration,
+) -> Result<usize, StoreError> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -55,6 +62,12 @@ async fn sweep(store: &dyn Store, files_dir: &Path, ttl: Duration) -> Result<usi
             if store.delete_unreferenced_file(&file.id, before).await? {
                 deleted += 1;
                 progress = true;
+                // Only the node that deleted the record: the object is
+                // unreachable now. Should this fail, the object stays (and
+                // is logged); no record points at it.
+                if let Err(e) = content.forget(&file.id).await {
+                    tracing::warn!(file = %file.id, error = %e, "deleting a swept file's bytes failed");
+                }
             }
             remove(&files_dir.join(&file.id)).await;
         }

@@ -158,6 +158,9 @@ pub(in crate::gateway) async fn upload(
     };
     if let Err(e) = gateway.logic.store().put_file(record).await {
         let _ = tokio::fs::remove_file(&path).await;
+        if let Err(left) = gateway.content.forget(&id).await {
+            tracing::warn!(error = %left, file = %id, "removing an unrecorded upload's bytes failed");
+        }
         return Err(e.into());
     }
     drop(claim);

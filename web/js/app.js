@@ -11,10 +11,21 @@ import { linkify } from './links.js';
 import { showImage, wireViewer } from './viewer.js';
 import { upload } from './upload.js';
 import { rows as timeline } from './timeline.js';
+import { el } from './dom.js';
+import { mentionsMe, noticeText } from './events.js';
+import { mentionBox, mentionsIn } from './mentions.js';
+import { searchBox } from './search.js';
+import { messageActions, quote, reactionsRow } from './bubble.js';
+import { avatar, squareCrop } from './avatar.js';
+import { profilePanel } from './profile.js';
 
 const $ = (id) => document.getElementById(id);
 const SESSION_KEY = 'koi.session';
 const RECALL_WINDOW_MS = 120_000;
+/** The server's default `edit_window_s` (172800 s). */
+const EDIT_WINDOW_MS = 172_800_000;
+/** How often the latest own message's `read_by` is asked again in a group. */
+const READ_BY_EVERY_MS = 10_000;
 const TYPING_EVERY_MS = 3000;
 /** The server's bound on `send.text` (UTF-8 bytes). */
 const MAX_TEXT_BYTES = 16_384;
@@ -34,21 +45,19 @@ let unreadAfter = null; // the open conversation's read cursor when it was opene
 let picker = null;
 let uploading = null; // the upload in progress: {cancel}
 let toComposer = false; // the next route() puts the focus in the message box (a chat was asked for)
+// §11: the composer edits a message, or replies to one; the emoji picker reacts to one.
+let editing = null; // {conv, seq}
+let replying = null; // {conv, seq}
+let reactFor = null; // {conv, seq}
+let mentioner = null;
+let jumpAfterOpen = null; // {conv, seq}: a search result to show once its conversation is open
+const readBy = new Map(); // `${conv}#${seq}` -> {count, users, at}
+let readByOpen = null; // the key whose reader list is shown
+// §13
+let profile = null; // the profile panel
+let showArchived = false; // the list shows the archived conversations instead
 
 // ---- small helpers ---------------------------------------------------------
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? '' : v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
 
 let toastTimer = 0;
 function toast(text) {
@@ -89,14 +98,14 @@ function users(text) {
 }
 
 function title(c) {
-  if (c.kind === 'direct') return c.peer;
+  if (c.kind === 'direct') return chat.name(c.peer);
   if (c.kind === 'system') return 'Koi notices';
   return c.name || `Group ${c.group}`;
 }
 
 function preview(m, group = false) {
   if (!m) return '';
-  const who = m.from === session.user ? 'You: ' : group && m.from ? `${m.from}: ` : '';
+  const who = m.from === session.user ? 'You: ' : group && m.from ? `${chat.name(m.from)}: ` : '';
   switch (m.kind) {
     case 'image':
       return `${who}🖼 Image`;
@@ -106,6 +115,8 @@ function preview(m, group = false) {
       return `${who}📄 ${m.file?.name || 'File'}`;
     case 'recalled':
       return 'Message recalled';
+    case 'event':
+      return noticeText(m, (u) => chat.name(u)) || '';
     case 'custom':
     case 'system':
       return `${m.from === 'system' ? '' : `${m.from} `}${m.text || ''}`;
@@ -257,6 +268,7 @@ function notify(m) {
   document.title = `(${chat.totalUnread()}) Koi`;
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
   const c = chat.conv(m.conv);
+  if (chat.muted(c) && !mentionsMe(m, session.user)) return;
   const n = new Notification(c.kind === 'direct' ? m.from : `${m.from} in ${title(c)}`, {
     body: preview({ ...m, from: '' }).trim() || 'New message',
     tag: m.conv,
@@ -289,6 +301,9 @@ function changed(what, detail = {}) {
   } else if (what === 'info') {
     dirty.info = true;
     dirty.head = true;
+  } else if (what === 'profiles') {
+    dirty = { list: true, msgs: true, contacts: true, info: true, head: true };
+    profile?.refresh();
   }
   if (!frame) frame = requestAnimationFrame(render);
 }
@@ -319,11 +334,20 @@ function dot(user) {
   });
 }
 
+/** An unread count as shown: the server stops counting at 999. */
+const count = (n) => (n >= 999 ? '999+' : String(n));
+
 function renderList() {
   const list = $('conv-list');
   const focused = document.activeElement?.dataset?.conv;
-  const items = chat.list(current).map((c) => {
+  const archived = chat.archivedCount();
+  if (!archived) showArchived = false;
+  $('archived-btn').hidden = !archived && !showArchived;
+  $('archived-btn').textContent = showArchived ? 'Back to chats' : `Archived chats (${archived})`;
+  $('archived-btn').setAttribute('aria-expanded', String(showArchived));
+  const items = chat.list(current, showArchived).map((c) => {
     const unread = chat.unread(c);
+    const mentions = chat.mentions(c);
     const last = chat.last(c);
     const b = el(
       'button',
@@ -334,7 +358,11 @@ function renderList() {
         'aria-current': c === current ? 'true' : null,
         onclick: () => openConv(c.id),
       },
-      c.kind === 'direct' ? dot(c.peer) : el('span', { class: 'avatar', 'aria-hidden': 'true', text: c.kind === 'group' ? '#' : '★' }),
+      c.kind === 'direct'
+        ? el('span', { class: 'who' }, avatar(session.token, chat.profile(c.peer)?.avatar, title(c)), dot(c.peer))
+        : c.kind === 'group'
+          ? el('span', { class: 'who' }, avatar(session.token, c.info?.group?.avatar, title(c)))
+          : el('span', { class: 'avatar', 'aria-hidden': 'true', text: '★' }),
       el(
         'span',
         { class: 'conv-text' },
@@ -345,13 +373,17 @@ function renderList() {
         'span',
         { class: 'conv-side' },
         c.last_ts ? el('time', { text: clock(c.last_ts) }) : null,
-        unread ? el('span', { class: 'badge', text: String(unread), 'aria-label': `${unread} unread` }) : null,
+        c.pinned || chat.muted(c)
+          ? el('span', { class: 'flags' }, c.pinned ? el('span', { role: 'img', 'aria-label': 'pinned', text: '📌' }) : null, chat.muted(c) ? el('span', { role: 'img', 'aria-label': 'muted', text: '🔕' }) : null)
+          : null,
+        mentions ? el('span', { class: 'badge at', text: '@', 'aria-label': `${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` }) : null,
+        unread ? el('span', { class: 'badge', text: count(unread), 'aria-label': `${count(unread)} unread` }) : null,
       ),
     );
     return el('li', {}, b);
   });
   list.replaceChildren(...items);
-  $('conv-empty').hidden = items.length > 0;
+  $('conv-empty').hidden = items.length > 0 || !$('search-results').hidden;
   if (focused) list.querySelector(`[data-conv="${CSS.escape(focused)}"]`)?.focus();
 }
 
@@ -362,6 +394,11 @@ function renderHead() {
   $('composer').hidden = !c || c.kind === 'system' || c.gone;
   $('info-btn').hidden = !c || c.kind !== 'group' || c.gone;
   $('block-btn').hidden = !c || c.kind !== 'direct';
+  $('profile-btn').hidden = !c || c.kind !== 'direct';
+  $('conv-menu').hidden = !c || c.kind === 'system' || c.gone;
+  for (const [id, on] of [['pin-btn', c?.pinned], ['mute-btn', c && chat.muted(c)], ['archive-btn', c?.archived]]) {
+    $(id).setAttribute('aria-pressed', String(!!on));
+  }
   $('chat-dot').hidden = !c || c.kind !== 'direct';
   if (!c) {
     $('chat-title').textContent = 'Koi';
@@ -390,7 +427,7 @@ function renderHead() {
 
 function renderTyping() {
   const who = current ? [...current.typing.keys()] : [];
-  $('typing').textContent = who.length ? `${who.join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
+  $('typing').textContent = who.length ? `${who.map((u) => chat.name(u)).join(', ')} ${who.length > 1 ? 'are' : 'is'} typing…` : '';
 }
 
 /** The key of a message element: own messages by client_msg_id, so that a pending
@@ -414,6 +451,13 @@ function renderMessages() {
     for (const m of msgs) if (m.from === session.user && m.seq <= c.peerRead) seen = m.seq;
   }
   const now = chat.now();
+  const moderator = isModerator(c);
+  // "Read by N": the latest own message of a group (asked again now and then; no push tells).
+  let lastOwn = 0;
+  if (c.kind === 'group') {
+    for (const m of msgs) if (m.from === session.user && m.seq && m.kind !== 'custom') lastOwn = m.seq;
+    if (lastOwn) askReadBy(c, lastOwn);
+  }
   const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
   let prev = null;
   for (const row of timeline(msgs, c.pending, { unreadAfter, me: session.user, now })) {
@@ -427,9 +471,13 @@ function renderMessages() {
     let sig;
     if (row.kind === 'msg') {
       const m = row.m;
-      const recallable = m.seq && m.from === session.user && m.kind !== 'recalled' && now - m.ts < RECALL_WINDOW_MS;
-      sig = [m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, chat.contacts.get(metaOf(m)?.from)].join('|');
-      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable });
+      const own = m.seq && m.from === session.user;
+      const content = m.seq && !['recalled', 'system', 'event', 'custom'].includes(m.kind);
+      const recallable = content && ((own && now - m.ts < RECALL_WINDOW_MS) || moderator);
+      const editable = own && content && m.text !== undefined && !m.file && now - m.ts < EDIT_WINDOW_MS;
+      const readers = m.seq === lastOwn ? readBy.get(`${c.id}#${m.seq}`) : null;
+      sig = JSON.stringify([chat.name(m.from), m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
+      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable, editable, readers });
     } else {
       sig = row.kind === 'day' ? row.label : 'new';
       if (li.dataset.sig !== sig) fillSeparator(li, row);
@@ -451,6 +499,27 @@ function renderMessages() {
     else box.scrollTop = box.scrollHeight;
     box.dataset.conv = c.id;
   } else if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+/** Whether the user is the owner or an admin of group `c` (may recall any message). */
+function isModerator(c) {
+  const me = c.kind === 'group' && c.info?.members?.find((x) => x.user === session.user);
+  return !!me && (me.role === 'owner' || me.role === 'admin');
+}
+
+/** Asks who read `seq` of group `c`, unless asked recently; renders when the answer comes. */
+function askReadBy(c, seq) {
+  const key = `${c.id}#${seq}`;
+  const had = readBy.get(key);
+  if (had && (had.asking || Date.now() - had.at < READ_BY_EVERY_MS)) return;
+  readBy.set(key, { ...had, asking: true, at: Date.now() });
+  chat.readBy(c, seq).then(
+    (r) => {
+      readBy.set(key, { count: r.count, users: r.users || [], at: Date.now() });
+      changed('msgs', { conv: c });
+    },
+    () => readBy.set(key, { ...had, at: Date.now() }),
+  );
 }
 
 /** A day separator, or the "new messages" divider. */
@@ -508,9 +577,17 @@ function failedActions(c, m) {
   return actions;
 }
 
-function fillMessage(li, c, m, { seen, recallable }) {
+function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
   const mine = m.from === session.user;
   const meta = metaOf(m);
+  li.dataset.seq = m.seq ? String(m.seq) : '';
+  if (m.kind === 'event') {
+    // A group change (§11 events): a notice line.
+    li.className = 'msg note event';
+    const when = el('time', { class: 'note-time', datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) });
+    li.replaceChildren(el('div', { class: 'note-body' }, el('span', { class: 'note-text', text: noticeText(m, (u) => chat.name(u)) }), ' ', when));
+    return;
+  }
   if (m.kind === 'system' || m.kind === 'custom') {
     li.className = 'msg note';
     const body = el('span', { class: 'note-text' }, m.from !== 'system' ? el('strong', { text: `${m.from} ` }) : null, m.text || '');
@@ -525,8 +602,8 @@ function fillMessage(li, c, m, { seen, recallable }) {
     li.replaceChildren(el('div', { class: 'note-body' }, body, ' ', when, ...actions));
     return;
   }
-  li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}`;
-  const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : m.from });
+  li.className = `msg ${mine ? 'mine' : 'theirs'}${m.status ? ` ${m.status}` : ''}${!mine && mentionsMe(m, session.user) ? ' mentioned' : ''}`;
+  const from = el('span', { class: c.kind === 'group' && !mine ? 'from' : 'sr-only', text: mine ? 'You' : chat.name(m.from) });
   let body;
   const save = () => files.download(session.token, m.file.file_id, m.file.name).catch(fail);
   if (m.kind === 'recalled') {
@@ -564,21 +641,78 @@ function fillMessage(li, c, m, { seen, recallable }) {
     body = el('span', { class: emojiOnly(m.text) ? 'text big' : 'text' }, ...linkify(m.text ?? ''));
   }
   const status = [];
+  if (m.edited_ts && m.kind !== 'recalled') status.push(el('span', { class: 'edited', text: ' · edited', title: `Edited ${new Date(m.edited_ts).toLocaleString()}` }));
   if (m.status === 'sending') status.push(' · sending…');
   if (m.status === 'failed') status.push(el('span', { class: 'why', text: ` · not sent: ${failure(c, m)} ` }), ...failedActions(c, m));
   if (seen) status.push(el('span', { class: 'seen', text: ' · Seen' }));
+  if (readers?.count !== undefined) status.push(readByButton(c, m, readers));
   const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) }), ...status);
-  const recall = recallable
-    ? el('button', {
-        type: 'button',
-        class: 'link recall',
-        text: 'Recall',
-        'aria-label': 'Recall this message',
-        onclick: () => chat.recall(c, m.seq).catch(fail),
-      })
-    : null;
   const media = (m.kind === 'image' || m.kind === 'gif') && m.file;
-  li.replaceChildren(el('div', { class: media ? 'bubble media' : 'bubble' }, from, body, el('div', { class: 'foot' }, info, recall)));
+  const readerList =
+    readers?.users && readByOpen === `${c.id}#${m.seq}`
+      ? el('p', { class: 'readers', text: readers.users.length ? `Read by ${readers.users.join(', ')}${readers.count > readers.users.length ? ` and ${readers.count - readers.users.length} more` : ''}` : 'Nobody has read it yet.' })
+      : null;
+  li.replaceChildren(
+    el(
+      'div',
+      { class: media ? 'bubble media' : 'bubble' },
+      from,
+      m.reply_to && m.reply_preview
+        ? quote(m.reply_preview, { me: session.user, name: (u) => chat.name(u), text: preview({ ...m.reply_preview, from: '' }).trim(), onJump: () => jumpTo(c, m.reply_to) })
+        : null,
+      body,
+      m.kind === 'recalled' ? null : reactionsRow(m.reactions, { me: session.user, name: (u) => chat.name(u), onToggle: (emoji, add) => chat.react(c, m.seq, emoji, add).catch(fail) }),
+      el('div', { class: 'foot' }, info, m.seq && m.kind !== 'recalled' ? actionsOf(c, m, { recallable, editable }) : null),
+      readerList,
+    ),
+  );
+}
+
+/** What one can do to stored message `m` of `c`. */
+function actionsOf(c, m, { recallable, editable }) {
+  const writable = c.kind !== 'system' && !c.gone;
+  return messageActions({
+    react: writable ? () => startReact(c, m) : null,
+    reply: writable ? () => startReply(c, m) : null,
+    edit: editable ? () => startEdit(c, m) : null,
+    remove: () => chat.remove(c, m.seq).catch(fail),
+    recall: recallable ? () => chat.recall(c, m.seq).catch(fail) : null,
+  });
+}
+
+/** "Read by N" under the latest own message of a group; a tap lists the readers. */
+function readByButton(c, m, readers) {
+  const key = `${c.id}#${m.seq}`;
+  return el('button', {
+    type: 'button',
+    class: 'link read-by',
+    text: ` · Read by ${readers.count}`,
+    'aria-expanded': String(readByOpen === key),
+    onclick: () => {
+      readByOpen = readByOpen === key ? null : key;
+      changed('msgs', { conv: c });
+    },
+  });
+}
+
+/** Scrolls to message `seq` of `c` (loading older pages until it is there) and marks it briefly. */
+async function jumpTo(c, seq) {
+  let found;
+  try {
+    found = await chat.reach(c, seq);
+  } catch (e) {
+    return fail(e);
+  }
+  if (current !== c) return;
+  if (!found) return toast('That message is no longer there.');
+  render();
+  const li = $('msg-list').querySelector(`li[data-seq="${seq}"]`);
+  if (!li) return toast('That message is no longer there.');
+  li.scrollIntoView({ block: 'center' });
+  li.classList.add('flash');
+  li.tabIndex = -1;
+  li.focus({ preventScroll: true });
+  setTimeout(() => li.classList.remove('flash'), 2000);
 }
 
 function renderContacts() {
@@ -596,7 +730,9 @@ function renderContacts() {
         requested: [el('span', { class: 'muted', text: 'request sent' }), act('Cancel', 'contact_remove', user)],
         blocked: [el('span', { class: 'muted', text: 'blocked' }), act('Unblock', 'unblock', user)],
       }[state] || [];
-      return el('li', { class: 'contact' }, dot(user), el('span', { class: 'name', text: user }), el('span', { class: 'actions' }, ...actions));
+      chat.profile(user);
+      const name = chat.name(user);
+      return el('li', { class: 'contact' }, dot(user), el('span', { class: 'name', text: name === user ? user : `${name} (@${user})` }), el('span', { class: 'actions' }, ...actions));
     }),
   );
   if (!rows.length) $('contact-list').replaceChildren(el('li', { class: 'muted empty', text: 'No contacts yet.' }));
@@ -610,20 +746,42 @@ function renderInfo() {
   $('info-title').textContent = title(c);
   $('info-id').textContent = c.group;
   $('add-form').hidden = !admin;
+  $('info-desc').textContent = c.info.group.description || '';
+  const owner = me?.role === 'owner';
   $('member-list').replaceChildren(
-    ...c.info.members.map((x) =>
-      el(
+    ...c.info.members.map((x) => {
+      const name = chat.name(x.user);
+      const shown = name === x.user ? x.user : `${name} (@${x.user})`;
+      return el(
         'li',
         { class: 'member' },
+        avatar(session.token, chat.profile(x.user)?.avatar, name),
         dot(x.user),
-        el('span', { class: 'name', text: x.user === session.user ? `${x.user} (you)` : x.user }),
+        el('button', { type: 'button', class: 'link name', text: x.user === session.user ? `${shown} (you)` : shown, 'aria-label': `Profile of ${name}`, onclick: () => profile.show(x.user) }),
         el('span', { class: 'muted', text: x.role }),
+        owner && x.user !== session.user
+          ? el('button', {
+              type: 'button',
+              class: 'small',
+              text: x.role === 'admin' ? 'Make member' : 'Make admin',
+              'aria-label': `${x.role === 'admin' ? 'Make member' : 'Make admin'} ${x.user}`,
+              onclick: () => chat.groupRole(c, x.user, x.role === 'admin' ? 'member' : 'admin').catch(fail),
+            })
+          : null,
         admin && x.user !== session.user && x.role !== 'owner'
           ? el('button', { type: 'button', class: 'small danger', text: 'Remove', 'aria-label': `Remove ${x.user}`, onclick: () => chat.groupKick(c, x.user).catch(fail) })
           : null,
-      ),
-    ),
+      );
+    }),
   );
+  // Group settings (§13) for the owner and admins; a form being edited is left alone.
+  const form = $('group-settings');
+  form.hidden = !admin;
+  if (admin && !form.contains(document.activeElement)) {
+    $('gs-name').value = c.info.group.name || '';
+    $('gs-desc').value = c.info.group.description || '';
+    $('gs-public').checked = !!c.info.group.public;
+  }
 }
 
 // ---- navigation ----------------------------------------------------------
@@ -661,16 +819,33 @@ function route() {
     $('info').hidden = true;
     $('info-btn').setAttribute('aria-expanded', 'false');
     $('emoji-panel').hidden = true;
+    $('conv-menu').open = false;
+    reactFor = null;
+    readByOpen = null;
+    readBy.clear();
+    if (editing || replying) {
+      if (editing) $('composer-text').value = '';
+      endCompose();
+    }
+    mentioner?.close();
   }
   dirty = { list: true, msgs: true, contacts: true, info: true, head: true };
   render();
   if (!c) return;
+  const jump = jumpAfterOpen?.conv === c.id ? jumpAfterOpen.seq : 0;
+  jumpAfterOpen = null;
   if (!c.loaded) {
-    chat.open(c).then(markRead, fail);
+    chat.open(c).then(() => {
+      markRead();
+      if (jump) jumpTo(c, jump);
+    }, fail);
   } else {
     markRead();
+    if (jump) jumpTo(c, jump);
   }
   if (c.kind === 'group' && !c.gone) chat.groupInfo(c).catch(() => {});
+  // A profile change is pushed to contacts and small groups only: ask when a chat is shown.
+  if (changedConv && c.kind === 'direct') chat.refreshProfiles([c.peer]);
   const desktop = matchMedia('(min-width: 701px)').matches;
   if (((changedConv && desktop) || toComposer) && !$('composer').hidden) $('composer-text').focus();
   toComposer = false;
@@ -689,12 +864,104 @@ async function sendText(ev) {
   ev.preventDefault();
   const box = $('composer-text');
   const text = box.value.trim();
-  if (!text || !current || bytes(text) > MAX_TEXT_BYTES) return;
+  if (!current || bytes(text) > MAX_TEXT_BYTES) return;
+  const c = current;
+  if (editing) {
+    const { seq } = editing;
+    const was = c.msgs.get(seq)?.text;
+    if (!text) return;
+    endCompose();
+    box.value = '';
+    composerChanged();
+    if (text !== was) chat.edit(c, seq, text).catch(fail);
+    return;
+  }
+  if (!text) return;
+  const reply_to = replying?.conv === c.id ? replying.seq : undefined;
+  const mentions = c.kind === 'group' ? mentionsIn(text, new Set(mentionable(c))) : [];
+  endCompose();
   box.value = '';
   composerChanged();
   toggleEmoji(false);
+  chat.send(c, { kind: emojiOnly(text) ? 'emoji' : 'text', text, reply_to, mentions }).catch((e) => sendFailed(c, e));
+}
+
+/** Who may be @mentioned in group `c`: its members (not me), and "all" for owners and admins. */
+function mentionable(c) {
+  const members = (c.info?.members || []).map((x) => x.user).filter((u) => u !== session.user);
+  return isModerator(c) ? ['all', ...members] : members;
+}
+
+/** The composer edits own message `m` (Enter saves, Escape cancels). */
+function startEdit(c, m) {
+  replying = null;
+  editing = { conv: c.id, seq: m.seq };
+  const box = $('composer-text');
+  box.value = m.text || '';
+  showCompose(`Editing your message`, 'Cancel editing');
+  $('send-btn').textContent = 'Save';
+  composerChanged();
+  box.focus();
+  box.setSelectionRange(box.value.length, box.value.length);
+}
+
+/** The next message sent replies to `m`. */
+function startReply(c, m) {
+  if (editing) {
+    editing = null;
+    $('composer-text').value = '';
+  }
+  replying = { conv: c.id, seq: m.seq };
+  const who = m.from === session.user ? 'yourself' : m.from;
+  showCompose(`Replying to ${who}: ${preview({ ...m, from: '' }).trim()}`, 'Cancel reply');
+  $('send-btn').textContent = 'Send';
+  $('composer-text').focus();
+}
+
+/** The emoji picker reacts to `m` instead of inserting. */
+function startReact(c, m) {
+  reactFor = { conv: c.id, seq: m.seq };
+  toggleEmoji(true);
+}
+
+function showCompose(text, cancelLabel) {
+  $('compose-ctx-text').textContent = text;
+  $('compose-ctx-cancel').setAttribute('aria-label', cancelLabel);
+  $('compose-ctx').hidden = false;
+}
+
+/** Leaves edit or reply mode. */
+function endCompose() {
+  editing = null;
+  replying = null;
+  $('compose-ctx').hidden = true;
+  $('send-btn').textContent = 'Send';
+}
+
+/** Cancels edit (emptying the box) or reply; true when there was one. */
+function cancelCompose() {
+  if (!editing && !replying) return false;
+  if (editing) {
+    $('composer-text').value = '';
+    composerChanged();
+  }
+  endCompose();
+  $('composer-text').focus();
+  return true;
+}
+
+/** Up in an empty composer: edit the latest own message that can still be edited. */
+function editLast() {
   const c = current;
-  chat.send(c, { kind: emojiOnly(text) ? 'emoji' : 'text', text }).catch((e) => sendFailed(c, e));
+  if (!c) return false;
+  const now = chat.now();
+  const own = chat
+    .messages(c)
+    .filter((m) => m.seq && m.from === session.user && ['text', 'emoji'].includes(m.kind) && now - m.ts < EDIT_WINDOW_MS)
+    .pop();
+  if (!own) return false;
+  startEdit(c, own);
+  return true;
 }
 
 /** A send that failed: the bubble says why; a direct chat with no such user goes away. */
@@ -761,18 +1028,83 @@ async function sendFiles(picked) {
 }
 
 function toggleEmoji(show = $('emoji-panel').hidden) {
+  if (!show) reactFor = null;
   $('emoji-panel').hidden = !show;
   $('emoji-btn').setAttribute('aria-expanded', String(show));
   if (show) picker.open();
 }
 
 function insertEmoji(e) {
+  if (reactFor) {
+    const c = chat.conv(reactFor.conv);
+    const { seq } = reactFor;
+    toggleEmoji(false);
+    const had = c.msgs.get(seq)?.reactions?.find((r) => r.emoji === e)?.me;
+    if (!had) chat.react(c, seq, e, true).catch(fail);
+    return;
+  }
   const box = $('composer-text');
   const at = box.selectionStart ?? box.value.length;
   box.value = box.value.slice(0, at) + e + box.value.slice(box.selectionEnd ?? at);
   box.focus();
   box.selectionStart = box.selectionEnd = at + e.length;
   toggleEmoji(false);
+}
+
+// ---- §13 profiles, conversation settings, group settings -----------------
+
+function wireProfiles() {
+  profile = profilePanel({
+    chat: () => chat,
+    session: () => session,
+    fail,
+    toast,
+    openChat: (user) => {
+      toComposer = true;
+      openConv(directConv(session.user, user));
+    },
+  });
+  $('me-btn').addEventListener('click', () => profile.show(session.user));
+  $('profile-btn').addEventListener('click', () => current?.peer && profile.show(current.peer));
+  $('archived-btn').addEventListener('click', () => {
+    showArchived = !showArchived;
+    changed('convs');
+  });
+  const toggle = (id, field, value) =>
+    $(id).addEventListener('click', () => {
+      const c = current;
+      $('conv-menu').open = false;
+      if (c) chat.convSet(c, { [field]: value(c) }).catch(fail);
+    });
+  toggle('pin-btn', 'pinned', (c) => !c.pinned);
+  toggle('archive-btn', 'archived', (c) => !c.archived);
+  // Muted "until": a long time from now; the server does not interpret it.
+  toggle('mute-btn', 'muted_until', (c) => (chat.muted(c) ? 0 : chat.now() + 10 * 365 * 86_400_000));
+  $('group-settings').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const c = current;
+    if (!c?.info) return;
+    $('gs-error').textContent = '';
+    // Only what changed: the server's `group_updated` event says each field it was given.
+    const was = c.info.group;
+    const next = { name: $('gs-name').value.trim(), description: $('gs-desc').value.trim(), public: $('gs-public').checked };
+    const fields = Object.fromEntries(Object.entries(next).filter(([k, v]) => v !== (k === 'public' ? !!was[k] : was[k] || '')));
+    if (!Object.keys(fields).length) return toast('Nothing changed.');
+    chat.groupUpdate(c, fields).then(() => toast('Group settings saved.'), (e) => ($('gs-error').textContent = e.message));
+  });
+  $('gs-avatar').addEventListener('change', async (ev) => {
+    const [file] = ev.target.files;
+    ev.target.value = '';
+    const c = current;
+    if (!file || !c?.info) return;
+    try {
+      const info = await upload(session.token, await squareCrop(file), () => {}).done;
+      await chat.groupUpdate(c, { avatar: info.file_id });
+      toast('Group picture saved.');
+    } catch (e) {
+      $('gs-error').textContent = `The picture was not saved: ${e.message}`;
+    }
+  });
 }
 
 // ---- wiring --------------------------------------------------------------
@@ -803,7 +1135,7 @@ function wire() {
   $('start-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const user = $('start-user').value.trim();
-    const check = await checkUser(user, session.user);
+    const check = await checkUser(user, session.user, chat.canProfile ? (users) => chat.lookup(users) : null);
     $('start-error').textContent = check.ok ? '' : check.why;
     if (!check.ok) return;
     $('start-user').value = '';
@@ -841,10 +1173,42 @@ function wire() {
   });
   $('composer').addEventListener('submit', sendText);
   const box = $('composer-text');
+  mentioner = mentionBox({
+    input: box,
+    list: $('mention-list'),
+    candidates: () => (current?.kind === 'group' ? mentionable(current) : []),
+  });
   box.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) sendText(ev);
+    if (ev.isComposing || mentioner.keydown(ev)) return;
+    if (ev.key === 'Enter' && !ev.shiftKey) sendText(ev);
+    else if (ev.key === 'Escape' && cancelCompose()) ev.preventDefault();
+    else if (ev.key === 'ArrowUp' && !box.value && editLast()) ev.preventDefault();
+  });
+  box.addEventListener('blur', () => mentioner.close());
+  $('compose-ctx-cancel').addEventListener('click', cancelCompose);
+  searchBox({
+    form: $('search-form'),
+    input: $('search-q'),
+    results: $('search-results'),
+    status: $('search-status'),
+    run: (q) => chat.search(q),
+    open: (m) => {
+      jumpAfterOpen = { conv: m.conv, seq: m.seq };
+      openConv(m.conv);
+    },
+    describe: (m) => ({
+      where: title(chat.conv(m.conv)),
+      who: m.from === session.user ? 'You' : m.from,
+      text: m.text || preview({ ...m, from: '' }).trim(),
+      when: clock(m.ts),
+    }),
+    toggle: (searching) => {
+      $('conv-list').hidden = searching;
+      $('conv-empty').hidden = searching || chat.list(current).length > 0;
+    },
   });
   box.addEventListener('input', () => {
+    mentioner.update();
     composerChanged();
     if (current && box.value && Date.now() - lastTypingSent > TYPING_EVERY_MS) {
       lastTypingSent = Date.now();
@@ -863,6 +1227,7 @@ function wire() {
   });
   $('upload-cancel').addEventListener('click', () => uploading?.cancel());
   wireViewer();
+  wireProfiles();
   $('emoji-btn').addEventListener('click', () => toggleEmoji());
   $('file-input').addEventListener('change', (ev) => {
     const picked = [...ev.target.files];

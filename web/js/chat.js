@@ -2,6 +2,8 @@
 // presence, typing and receipts, kept in step with the server over a `Socket`.
 // No DOM here: every change is reported through `onChange(what, detail)`.
 
+import { applyEvent, isChange, isUnknownEvent, mentionsMe, react, recalledCopy } from './events.js';
+
 const PAGE = 50;
 const CATCH_UP_PAGE = 200;
 const TYPING_MS = 5000;
@@ -43,6 +45,9 @@ export class Chat {
     this.contacts = new Map(); // user -> state
     this.online = new Map(); // user -> bool
     this.clockSkew = 0; // server_time - local time, ms
+    this.profiles = new Map(); // user -> profile (§13), or null while asked
+    this.wanted = new Set(); // users whose profile is to be asked
+    this.canProfile = true; // false on a server without `profiles`
   }
 
   #emit(what, detail) {
@@ -85,33 +90,73 @@ export class Chat {
    * Conversations, newest activity first. A direct chat with nothing in it yet is listed
    * only while it is `open` (so a mistyped name leaves nothing behind).
    */
-  list(open = null) {
+  list(open = null, archived = false) {
     return [...this.convs.values()]
       .filter((c) => !c.gone || c.msgs.size)
       .filter((c) => c === open || c.kind !== 'direct' || c.last_seq > 0 || c.msgs.size || c.pending.length)
-      .sort((x, y) => y.last_ts - x.last_ts || x.id.localeCompare(y.id));
+      .filter((c) => c === open || !!c.archived === archived)
+      .sort((x, y) => (y.pinned ? 1 : 0) - (x.pinned ? 1 : 0) || y.last_ts - x.last_ts || x.id.localeCompare(y.id));
   }
 
+  /** How many conversations are archived (§13), the open one aside. */
+  archivedCount() {
+    return this.list(null, true).length;
+  }
+
+  /** Whether `c` is muted now. */
+  muted(c) {
+    return (c.muted_until || 0) > this.now();
+  }
+
+  /** Unread messages of `c`: neither events nor the reader's own (`unread` of `sync`, then what came since). */
   unread(c) {
-    return Math.max(0, c.last_seq - c.read_seq);
+    return this.#count(c, 'unread', () => true);
+  }
+
+  /** Unread messages of `c` that mention the reader or everyone. */
+  mentions(c) {
+    return this.#count(c, 'mentions', (m) => mentionsMe(m, this.me));
+  }
+
+  #count(c, key, pick) {
+    if (c.last_seq <= c.read_seq) return 0;
+    const s = c.counted;
+    let n = 0;
+    let from = c.read_seq;
+    if (s && s.read_seq === c.read_seq) {
+      n = s[key];
+      from = Math.max(from, s.last_seq);
+    }
+    for (const m of c.msgs.values()) {
+      if (m.seq > from && m.kind !== 'event' && m.from !== this.me && !m.deletedForMe && pick(m)) n += 1;
+    }
+    return n;
   }
 
   totalUnread() {
     let n = 0;
-    for (const c of this.convs.values()) n += this.unread(c);
+    for (const c of this.convs.values()) if (!this.muted(c)) n += this.unread(c);
     return n;
   }
 
-  /** The newest message held for `c`. */
+  /** The newest message held for `c` that shows in the timeline. */
   last(c) {
     let best = null;
-    for (const m of c.msgs.values()) if (!best || m.seq > best.seq) best = m;
+    for (const m of c.msgs.values()) if (shown(m) && (!best || m.seq > best.seq)) best = m;
     return best;
   }
 
-  /** Messages held for `c`, ascending by seq. */
+  /** Messages of `c` to show, ascending by seq: not deleted for me, no events that only change another. */
   messages(c) {
-    return [...c.msgs.values()].sort((x, y) => x.seq - y.seq);
+    return [...c.msgs.values()].filter((m) => shown(m) && !this.#toldByEvent(c, m)).sort((x, y) => x.seq - y.seq);
+  }
+
+  /** A page's "removed" note that the next seq's `member_kicked` event says again (to all but the removed). */
+  #toldByEvent(c, m) {
+    const meta = m.kind === 'custom' ? metaOf(m) : null;
+    if (meta?.type !== 'group' || meta.action !== 'removed' || meta.users?.includes(this.me)) return false;
+    const next = c.msgs.get(m.seq + 1);
+    return next?.event?.type === 'member_kicked' && meta.users?.includes(next.event.user);
   }
 
   now() {
@@ -135,6 +180,17 @@ export class Chat {
       c.gone = false;
       c.read_seq = Math.max(c.read_seq, s.read_seq || 0);
       c.last_ts = Math.max(c.last_ts, s.last_ts || 0);
+      // §11 counts (an older server has none: every seq after the cursor counts).
+      c.counted = {
+        read_seq: s.read_seq || 0,
+        last_seq: s.last_seq || 0,
+        unread: s.unread ?? Math.max(0, (s.last_seq || 0) - (s.read_seq || 0)),
+        mentions: s.mentions ?? 0,
+      };
+      // §13 settings of this conversation.
+      c.muted_until = s.muted_until || 0;
+      c.pinned = !!s.pinned;
+      c.archived = !!s.archived;
       if ((s.last_seq || 0) > c.last_seq) {
         c.last_seq = s.last_seq;
         moved.push(c);
@@ -159,7 +215,7 @@ export class Chat {
   async #preview(c) {
     try {
       const { msgs = [] } = await this.socket.request('history', { conv: c.id, limit: 1 });
-      for (const m of msgs) this.#store(m);
+      this.#storePage(c, msgs);
     } catch {
       /* the list shows no preview */
     }
@@ -170,7 +226,7 @@ export class Chat {
     if (c.loaded || c.fetching) return c.fetching;
     c.fetching = (async () => {
       const { msgs = [] } = await this.socket.request('history', { conv: c.id, limit: PAGE });
-      for (const m of msgs) this.#store(m);
+      this.#storePage(c, msgs);
       c.start = msgs.length ? msgs[0].seq : c.last_seq + 1;
       c.top = msgs.length ? msgs[msgs.length - 1].seq : c.last_seq;
       c.complete = msgs.length < PAGE || c.start <= 1;
@@ -193,7 +249,7 @@ export class Chat {
       before: c.start,
       limit: PAGE,
     });
-    for (const m of msgs) this.#store(m);
+    this.#storePage(c, msgs);
     if (msgs.length) c.start = msgs[0].seq;
     c.complete = msgs.length < PAGE || c.start <= 1;
     this.#emit('msgs', { conv: c, older: true });
@@ -215,7 +271,7 @@ export class Chat {
             after: c.top,
             limit: CATCH_UP_PAGE,
           });
-          for (const m of msgs) this.#store(m);
+          this.#storePage(c, msgs);
           this.#advance(c);
           if (msgs.length) c.top = Math.max(c.top, msgs[msgs.length - 1].seq);
           if (msgs.length < CATCH_UP_PAGE) break;
@@ -234,11 +290,28 @@ export class Chat {
     while (c.msgs.has(c.top + 1)) c.top += 1;
   }
 
-  /** Keeps `m`; true when it was not held before. */
-  #store(m) {
+  /**
+   * Keeps a page of `history`: each message shows its state as of the reply, which takes
+   * in every event up to the newest seq known now.
+   */
+  #storePage(c, msgs) {
+    const asOf = Math.max(c.last_seq, ...msgs.map((m) => m.seq));
+    for (const m of msgs) this.#store(m, asOf);
+  }
+
+  /**
+   * Keeps `m` (its state as of seq `asOf`: a push shows a message as sent); an event
+   * changes the message it refers to. True when `m` was not held before.
+   */
+  #store(m, asOf = m.seq) {
     const c = this.conv(m.conv);
     const had = c.msgs.get(m.seq);
-    c.msgs.set(m.seq, had && had.kind === 'recalled' ? had : m);
+    const next = { ...m, asOf: Math.max(asOf, m.seq) };
+    let keep = next;
+    if (had && (had.kind === 'recalled' || (had.asOf || 0) > next.asOf)) keep = had;
+    if (had?.deletedForMe) keep = { ...keep, deletedForMe: true };
+    c.msgs.set(m.seq, keep);
+    if (isChange(m)) this.#apply(c, m);
     c.last_seq = Math.max(c.last_seq, m.seq);
     c.last_ts = Math.max(c.last_ts, m.ts || 0);
     if (m.from === this.me) c.pending = c.pending.filter((p) => p.client_msg_id !== m.client_msg_id);
@@ -269,6 +342,21 @@ export class Chat {
       case 'recalled':
         this.#recalled(this.conv(body.conv), body.seq);
         break;
+      case 'deleted':
+        this.#deleted(this.conv(body.conv), body.seq);
+        break;
+      case 'profile':
+        // Someone's profile changed: ask again.
+        this.refreshProfiles([body.user]);
+        break;
+      case 'conv_settings': {
+        const c = this.conv(body.conv);
+        c.muted_until = body.muted_until || 0;
+        c.pinned = !!body.pinned;
+        c.archived = !!body.archived;
+        this.#emit('convs');
+        break;
+      }
       case 'presence':
         this.online.set(body.user, !!body.online);
         this.#emit('presence', { user: body.user });
@@ -282,18 +370,28 @@ export class Chat {
   /** Message `seq` of `c` now reads "recalled" (its content is gone). */
   #recalled(c, seq) {
     const m = c.msgs.get(seq);
-    if (m) {
-      c.msgs.set(seq, {
-        conv: m.conv,
-        seq: m.seq,
-        id: m.id,
-        from: m.from,
-        kind: 'recalled',
-        ts: m.ts,
-        client_msg_id: m.client_msg_id,
-      });
-    }
+    if (m && m.kind !== 'recalled') c.msgs.set(seq, recalledCopy(m));
+    this.#unquote(c, seq);
     this.#emit('msgs', { conv: c });
+  }
+
+  /** Replies quoting recalled message `seq` lose the quoted text. */
+  #unquote(c, seq) {
+    for (const [s, m] of c.msgs) {
+      if (m.reply_to === seq && m.reply_preview && m.reply_preview.kind !== 'recalled') {
+        c.msgs.set(s, { ...m, reply_preview: { from: m.reply_preview.from, kind: 'recalled' } });
+      }
+    }
+  }
+
+  /** Event `ev` changes the message it refers to, when that is held. */
+  #apply(c, ev) {
+    const target = c.msgs.get(ev.event.ref);
+    if (target) {
+      const next = applyEvent(target, ev, this.me);
+      c.msgs.set(target.seq, next.deletedForMe || !target.deletedForMe ? next : { ...next, deletedForMe: true });
+    }
+    if (ev.event.type === 'recall') this.#unquote(c, ev.event.ref);
   }
 
   #pushMsg(m) {
@@ -308,12 +406,16 @@ export class Chat {
     if (c.kind === 'group' && meta?.type === 'group' && meta.action === 'removed' && meta.users?.includes(this.me)) {
       c.gone = true;
     }
+    if (c.kind === 'group' && m.event?.type === 'member_kicked' && m.event.user === this.me) c.gone = true;
+    if (fresh && m.event?.type === 'group_updated' && m.event.name) c.name = m.event.name;
+    // A member or settings change: the members, roles, name shown are asked again.
+    if (c.kind === 'group' && c.info && !c.gone && fresh && m.kind === 'event' && !isChange(m)) this.groupInfo(c).catch(() => {});
     this.#emit('msgs', { conv: c, live: fresh ? m : null });
     if (gap) this.fetchAfter(c).catch(() => {});
     // A conversation we did not know (a new group, a first message): learn its name.
     if (!known) this.sync().catch(() => {});
     if (c.kind === 'system') this.refreshContacts().catch(() => {});
-    return fresh && m.from !== this.me ? m : null;
+    return fresh && m.from !== this.me && m.kind !== 'event' ? m : null;
   }
 
   /** Drops expired typing marks; true when something changed. */
@@ -343,8 +445,12 @@ export class Chat {
   }
 
   /** Sends a message to `c`; shows it as pending until acknowledged. */
-  async send(c, { kind = 'text', text, file, meta }) {
+  async send(c, { kind = 'text', text, file, meta, reply_to, mentions }) {
+    const quoted = reply_to ? c.msgs.get(reply_to) : null;
     const p = {
+      reply_to: quoted ? reply_to : undefined,
+      reply_preview: quoted ? { from: quoted.from, kind: quoted.kind, text: (quoted.text || '').slice(0, 200) } : undefined,
+      mentions,
       conv: c.id,
       client_msg_id: newClientMsgId(),
       from: this.me,
@@ -371,6 +477,8 @@ export class Chat {
 
   async #deliver(c, p) {
     const body = { client_msg_id: p.client_msg_id, kind: p.kind };
+    if (p.reply_to) body.reply_to = p.reply_to;
+    if (p.mentions?.length) body.mentions = p.mentions;
     if (c.kind === 'direct') body.to = c.peer;
     else body.conv = c.id;
     if (p.text !== undefined) body.text = p.text;
@@ -380,7 +488,7 @@ export class Chat {
       try {
         const ok = await this.socket.request('send', body, 30_000);
         c.pending = c.pending.filter((x) => x !== p);
-        const m = { ...body, conv: ok.conv, seq: ok.seq, id: ok.id, ts: ok.ts, from: this.me };
+        const m = { ...body, conv: ok.conv, seq: ok.seq, id: ok.id, ts: ok.ts, from: this.me, reply_preview: p.reply_preview };
         delete m.to;
         this.#store(m);
         if (c.loaded) this.#advance(c);
@@ -423,6 +531,7 @@ export class Chat {
   async recall(c, seq) {
     await this.socket.request('recall', { conv: c.id, seq });
     this.#recalled(c, seq);
+    this.#caughtUp(c);
   }
 
   async refreshContacts() {
@@ -473,8 +582,9 @@ export class Chat {
     await this.socket.request('group_join', { group: id });
     const c = this.conv(`g:${id}`);
     c.gone = false;
+    // The server appends a `member_added` event from the joiner (§11): every member sees it.
     await this.sync();
-    await this.note(c, 'joined', 'joined the group', [this.me]);
+    if (c.loaded) await this.fetchAfter(c);
     return c;
   }
 
@@ -482,29 +592,188 @@ export class Chat {
     c.info = await this.socket.request('group_info', { group: c.group });
     if (c.info.group?.name) c.name = c.info.group.name;
     this.#emit('info', { conv: c });
+    // Names and pictures are pushed to small groups' members only: ask when shown.
+    this.refreshProfiles(c.info.members.map((m) => m.user).slice(0, 500));
     // The members' dots: presence is pushed for contacts only.
     await this.refreshPresence(c.info.members.map((m) => m.user)).catch(() => {});
     return c.info;
   }
 
   async groupAdd(c, users) {
+    // A `member_added` event (§11) tells every member, the new ones included.
     await this.socket.request('group_add', { group: c.group, users });
-    await this.note(c, 'added', `added ${users.join(', ')}`, users);
+    this.#caughtUp(c);
     await this.groupInfo(c);
   }
 
   async groupKick(c, user) {
-    // The note goes first, so that the removed member sees it too.
+    // The server's `member_kicked` event (§11) goes to the members left, not to the one
+    // removed: a note first tells them (the others see the event instead, `messages()`).
     await this.note(c, 'removed', `removed ${user}`, [user]);
     await this.socket.request('group_kick', { group: c.group, user });
+    this.#caughtUp(c);
     await this.groupInfo(c);
   }
 
   async groupLeave(c) {
-    await this.note(c, 'left', 'left the group', [this.me]);
     await this.socket.request('group_leave', { group: c.group });
     c.gone = true;
     this.convs.delete(c.id);
     this.#emit('convs');
   }
+
+  // ---- §11 message lifecycle: edit, reactions, delete for me, read_by, search ----
+
+  /**
+   * After an operation whose event (§11) the server pushes to everyone but the acting
+   * connection, and whose reply carries no seq: fetch the event, so the seq order stays
+   * gapless here too.
+   */
+  #caughtUp(c) {
+    if (c.loaded) this.fetchAfter(c).catch(() => {});
+  }
+
+  /** Marks `seq` deleted for me (it stays held, so the seq order stays gapless). */
+  #deleted(c, seq) {
+    const m = c.msgs.get(seq);
+    if (m) c.msgs.set(seq, { ...m, deletedForMe: true });
+    this.#emit('msgs', { conv: c });
+  }
+
+  /** Edits own message `seq`; the editing page hears no push of its event, so it keeps it itself. */
+  async edit(c, seq, text) {
+    const { seq: at } = await this.socket.request('edit', { conv: c.id, seq, text });
+    this.#store({ conv: c.id, seq: at, id: '', from: this.me, kind: 'event', ts: this.now(), client_msg_id: '', event: { type: 'edit', ref: seq, text } });
+    if (c.loaded) this.#advance(c);
+    this.#emit('msgs', { conv: c });
+  }
+
+  /** Adds (`add`) or takes back the reader's `emoji` on message `seq`. */
+  async react(c, seq, emoji, add = true) {
+    await this.socket.request(add ? 'react' : 'unreact', { conv: c.id, seq, emoji });
+    const m = c.msgs.get(seq);
+    if (m) c.msgs.set(seq, { ...m, reactions: react(m.reactions, emoji, this.me, add, this.me) });
+    this.#emit('msgs', { conv: c });
+    this.#caughtUp(c);
+  }
+
+  /** "Delete for me". */
+  async remove(c, seq) {
+    await this.socket.request('delete', { conv: c.id, seq });
+    this.#deleted(c, seq);
+  }
+
+  /** Who (other than me) has read `seq`: `{count, users}`. */
+  readBy(c, seq) {
+    return this.socket.request('read_by', { conv: c.id, seq });
+  }
+
+  /** Messages matching `q`, newest first (`conv` narrows it). */
+  async search(q, { conv, before, limit = 20 } = {}) {
+    const body = { q, limit };
+    if (conv) body.conv = conv;
+    if (before) body.before = before;
+    const { msgs = [] } = await this.socket.request('search', body);
+    return msgs;
+  }
+
+  /** Loads older pages of `c` until `seq` is held (or the start is reached); true when it is. */
+  async reach(c, seq) {
+    if (!c.loaded) await this.open(c);
+    while (!c.msgs.has(seq) && !c.complete && seq < c.start) {
+      if (!(await this.older(c))) break;
+    }
+    return c.msgs.has(seq);
+  }
+
+  // ---- §13 profiles, conversation settings, privacy, group settings ----
+
+  /** `user`'s profile when known; else null, and it is asked for (a few at a time). */
+  profile(user) {
+    if (!user || user === 'system') return null;
+    const p = this.profiles.get(user);
+    if (p === undefined && this.canProfile && !this.wanted.has(user)) {
+      this.wanted.add(user);
+      if (this.wanted.size === 1) queueMicrotask(() => this.#askProfiles());
+    }
+    return p || null;
+  }
+
+  /** Asks the profiles of `users` again (the ones held stay shown meanwhile). */
+  refreshProfiles(users) {
+    if (!this.canProfile) return;
+    const first = !this.wanted.size;
+    for (const u of users) if (u && u !== 'system') this.wanted.add(u);
+    if (first && this.wanted.size) queueMicrotask(() => this.#askProfiles());
+  }
+
+  /** The name to show for `user`: the display name, else the username. */
+  name(user) {
+    return this.profiles.get(user)?.display_name || user;
+  }
+
+  async #askProfiles() {
+    const users = [...this.wanted].slice(0, 500);
+    for (const u of users) {
+      this.wanted.delete(u);
+      if (!this.profiles.get(u)) this.profiles.set(u, null);
+    }
+    if (this.wanted.size) queueMicrotask(() => this.#askProfiles());
+    try {
+      const { profiles = [] } = await this.socket.request('profiles', { users });
+      for (const p of profiles) this.profiles.set(p.user, p);
+      this.#emit('profiles');
+    } catch (e) {
+      if (e.code === 'bad_request' && /unknown|operation/i.test(e.message)) this.canProfile = false;
+      // Asked again when shown next.
+      for (const u of users) if (this.profiles.get(u) === null) this.profiles.delete(u);
+    }
+  }
+
+  /** Profiles of `users` now (unknown users are left out). */
+  async lookup(users) {
+    const { profiles = [] } = await this.socket.request('profiles', { users });
+    for (const p of profiles) this.profiles.set(p.user, p);
+    return profiles;
+  }
+
+  async profileSet(fields) {
+    await this.socket.request('profile_set', fields);
+    this.profiles.delete(this.me);
+    await this.lookup([this.me]);
+    this.#emit('profiles');
+  }
+
+  /** Sets `fields` of `muted_until`, `pinned`, `archived` for `c` (synced to my other devices). */
+  async convSet(c, fields) {
+    await this.socket.request('conv_set', { conv: c.id, ...fields });
+    Object.assign(c, fields);
+    this.#emit('convs');
+  }
+
+  settings() {
+    return this.socket.request('settings');
+  }
+
+  settingsSet(fields) {
+    return this.socket.request('settings_set', fields);
+  }
+
+  async groupUpdate(c, fields) {
+    await this.socket.request('group_update', { group: c.group, ...fields });
+    this.#caughtUp(c);
+    await this.groupInfo(c);
+  }
+
+  async groupRole(c, user, role) {
+    await this.socket.request('group_role', { group: c.group, user, role });
+    this.#caughtUp(c);
+    await this.groupInfo(c);
+  }
+
+}
+
+/** Whether `m` is a row of the timeline. */
+function shown(m) {
+  return !m.deletedForMe && !isChange(m) && !isUnknownEvent(m);
 }

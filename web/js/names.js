@@ -1,5 +1,5 @@
 // Usernames in the page: the server's rule said in words, and the one check of "may I
-// message this user?" (its format now; whether the user exists once the server can say so).
+// message this user?" (its format, then whether the user exists, from `profiles`).
 
 /** The server's rule for a username (`^[a-z0-9][a-z0-9_.-]{0,31}$`). */
 const USERNAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
@@ -18,13 +18,22 @@ export function usernameProblem(name) {
 
 /**
  * Whether `name` can be messaged: `{ok: true}`, or `{ok: false, why}` with a sentence.
- * There is no "does this user exist" operation yet, so an unknown user is found out by
- * the first send (`not_found`, see `noSuchUser`); when profiles exist, ask here.
+ * `lookup(users)` asks the server for profiles (§13 `profiles`, which leaves unknown users
+ * out); a server without it answers `bad_request`, and then the first send finds out
+ * (`not_found`, see `noSuchUser`).
  */
-export async function checkUser(name, me) {
+export async function checkUser(name, me, lookup = null) {
   const problem = usernameProblem(name);
   if (problem) return { ok: false, why: problem };
   if (name === me) return { ok: false, why: 'That is you.' };
+  if (!lookup) return { ok: true };
+  try {
+    const found = await lookup([name]);
+    if (!found.some((p) => p.user === name)) return { ok: false, why: noSuchUser(name) };
+    if (found.some((p) => p.user === name && p.deleted_user)) return { ok: false, why: `${name} deleted their account.` };
+  } catch (e) {
+    if (!(e.code === 'bad_request' && /unknown|operation/i.test(e.message))) return { ok: false, why: e.message };
+  }
   return { ok: true };
 }
 

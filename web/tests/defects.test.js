@@ -148,8 +148,16 @@ test('"Message a user…" explains a bad name and an unknown user, and leaves no
   await amy.evaluate(() => (location.hash = encodeURIComponent('d:amy:bad name!')));
   await amy.locator('#chat-placeholder').waitFor();
 
-  // A valid name nobody has: the first send finds out, explains, and removes the chat.
-  await chatWith(amy, 'nobody');
+  // A valid name nobody has: `profiles` says so before any chat opens.
+  await box.fill('nobody');
+  await box.press('Enter');
+  await amy.locator('#start-error', { hasText: 'No user named nobody.' }).waitFor();
+  assert.equal(await amy.locator('.conv-item[data-conv="d:amy:nobody"]').count(), 0);
+  await box.fill('');
+
+  // A hand-made link to that chat: the first send finds out, explains, and removes the chat.
+  await amy.evaluate(() => (location.hash = encodeURIComponent('d:amy:nobody')));
+  await amy.locator('#chat-title', { hasText: 'nobody' }).waitFor();
   await send(amy, 'hello?');
   await amy.locator('#toast', { hasText: 'No user named nobody.' }).waitFor();
   await amy.locator('#chat-placeholder').waitFor();

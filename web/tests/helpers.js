@@ -2,7 +2,7 @@
 // Debian Chromium driven by playwright-core (no browser is ever downloaded).
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -128,6 +128,8 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Pages served by `serveLive` count as public: let them reach the node's WebSocket.
+      ...(process.env.KOI_WEB_LIVE === '1' ? ['--disable-features=LocalNetworkAccessChecks'] : []),
     ],
   });
 }
@@ -138,6 +140,7 @@ export async function launch() {
  */
 export async function openPage(browser, url, { width = 1280, height = 800, colorScheme = 'light' } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+  if (process.env.KOI_WEB_LIVE === '1') await serveLive(context);
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(`pageerror: ${e.message}`));
@@ -149,6 +152,24 @@ export async function openPage(browser, url, { width = 1280, height = 800, color
   page.setDefaultTimeout(15_000);
   await page.goto(url);
   return page;
+}
+
+/**
+ * KOI_WEB_LIVE=1: the pages and their assets come from `web/` in this tree instead of the
+ * binary's embedded copy (with the server's own headers), to try page changes against any
+ * `koi` binary without rebuilding it. The tests of record run without it.
+ */
+async function serveLive(context) {
+  const types = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', json: 'application/json' };
+  await context.route(/\/(static\/.*|admin)?(\?.*)?$/, async (route) => {
+    const path = new URL(route.request().url()).pathname;
+    const file = path === '/' ? 'index.html' : path === '/admin' ? 'admin.html' : path.replace(/^\/static\//, '');
+    const local = join(ROOT, 'web', file);
+    if (file.includes('..') || !existsSync(local)) return route.continue();
+    const response = await route.fetch();
+    const headers = { ...response.headers(), 'content-type': types[file.split('.').pop()] };
+    await route.fulfill({ status: 200, headers, body: readFileSync(local) });
+  });
 }
 
 /** Logs in through the form (registering first when `register`). */

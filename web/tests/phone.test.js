@@ -68,3 +68,23 @@ test('one pane at a time: the list, then the chat with a back button', async () 
   await gil.locator('#sidebar').waitFor();
   assert.equal(await gil.locator('#chat').isVisible(), false);
 });
+
+test('a reply, reactions and the profile panel fit a phone; the header keeps its title', async () => {
+  await gil.locator('.conv-item[data-conv="d:gil:hal"]').click();
+  await message(gil, 'hello from a phone').hover();
+  await message(gil, 'hello from a phone').getByRole('button', { name: 'Reply to this message' }).click();
+  await send(gil, 'replying on a small screen');
+  await message(gil, 'replying on a small screen').locator('.quote').waitFor();
+  await message(gil, 'replying on a small screen').hover();
+  await message(gil, 'replying on a small screen').getByRole('button', { name: 'React to this message' }).click();
+  await gil.getByLabel('Search emoji').fill('fish');
+  await gil.getByLabel('Search emoji').press('Enter');
+  await message(gil, 'replying on a small screen').locator('.reaction').waitFor();
+  assert.ok(await fits(gil), 'nothing wider than the screen');
+  const title = await gil.locator('#chat-title').boundingBox();
+  assert.ok(title.width >= 60, 'the chat header leaves room for the title');
+  await gil.getByRole('button', { name: 'Profile', exact: true }).click();
+  const panel = await gil.locator('#profile').boundingBox();
+  assert.ok(panel.x >= 0 && panel.x + panel.width <= PHONE.width, 'the profile panel fits the screen');
+  await gil.getByRole('button', { name: 'Close profile' }).click();
+});

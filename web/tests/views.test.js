@@ -1,5 +1,6 @@
 // The main views — login, chat list, an open conversation, the image viewer, group
-// members, the account panel, the emoji picker — in light and dark (`prefers-color-scheme`), at desktop and phone width: each
+// members, the account panel, the emoji picker, a conversation with a reply, an edit and
+// reactions, search results, the profile panel, group settings — in light and dark (`prefers-color-scheme`), at desktop and phone width: each
 // is checked with axe-core (no `serious` or `critical` violation may appear), and the
 // screenshots of docs/ are taken on the way (KOI_SCREENSHOTS=1 writes them there).
 
@@ -101,6 +102,69 @@ test('group members and the account panel', async () => {
   await ann.locator('#emoji-grid button').first().waitFor();
   await accessible(ann, 'emoji picker');
   await ann.keyboard.press('Escape');
+});
+
+test('replies, an edit and reactions; search results', async () => {
+  await ann.locator('.conv-item[data-conv="d:ann:bo"]').click();
+  await message(ann, 'Here is mine').hover();
+  await message(ann, 'Here is mine').getByRole('button', { name: 'Reply to this message' }).click();
+  await send(ann, 'Beautiful colours');
+  const box = ann.getByLabel('Message', { exact: true });
+  await message(ann, 'Beautiful colours').locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
+  await box.press('ArrowUp');
+  await box.fill('Beautiful colours! Is that the big one?');
+  await box.press('Enter');
+  await message(bo, 'Is that the big one?').locator('.edited').waitFor();
+  for (const [page, text, emoji] of [[bo, 'Tea at 6', 'thumbs up'], [ann, 'Tea at 6', 'fish'], [bo, 'big one', 'red heart']]) {
+    await message(page, text).hover();
+    await message(page, text).getByRole('button', { name: 'React to this message' }).click();
+    await page.getByLabel('Search emoji').fill(emoji);
+    await page.getByLabel('Search emoji').press('Enter');
+  }
+  await message(ann, 'big one').locator('.reaction').waitFor();
+  await message(ann, 'Tea at 6').locator('.reaction-count', { hasText: '1' }).nth(1).waitFor();
+  await box.fill('Yes, 6 works');
+  await box.press('Enter');
+  await message(bo, 'Yes, 6 works').waitFor();
+  await message(ann, 'Beautiful').hover();
+  await accessible(ann, 'conversation with a reply, an edit and reactions');
+  await shots(ann, 'chat-lifecycle');
+
+  await ann.getByLabel('Search messages').fill('pond');
+  await ann.locator('#search-results .search-hit').first().waitFor();
+  await accessible(ann, 'search results');
+  await ann.getByLabel('Search messages').press('Escape');
+});
+
+test('a profile, your own with privacy, and group settings', async () => {
+  await ann.getByRole('button', { name: 'Your profile' }).click();
+  await ann.getByLabel('Display name').fill('Ann Abbott');
+  await ann.getByLabel('Status').fill('Feeding the koi at dawn');
+  await ann.getByRole('button', { name: 'Save profile' }).click();
+  await ann.locator('#profile-avatar').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: await png(ann, { width: 200, height: 160, color: '#7a4fb0' }) });
+  await ann.locator('#profile-view .avatar-pic img').waitFor();
+  await ann.getByRole('button', { name: 'Close profile' }).click();
+  await bo.evaluate(() => (location.hash = ''));
+  await bo.locator('.conv-item[data-conv="d:ann:bo"]').click();
+  await bo.locator('#chat-title', { hasText: 'Ann Abbott' }).waitFor();
+  await bo.getByRole('button', { name: 'Profile', exact: true }).click();
+  await bo.locator('#profile-view .avatar-pic img').waitFor();
+  await accessible(bo, 'profile panel');
+  await shots(bo, 'profile');
+  await bo.getByRole('button', { name: 'Close profile' }).click();
+  await ann.getByRole('button', { name: 'Your profile' }).click();
+  await ann.locator('#privacy-form').waitFor();
+  await accessible(ann, 'own profile and privacy');
+  await ann.getByRole('button', { name: 'Close profile' }).click();
+
+  await ann.locator('.conv-item', { hasText: 'Pond keepers' }).click();
+  await ann.getByRole('button', { name: 'Group members' }).click();
+  await ann.getByLabel('Description').fill('Feeding rota, water tests and photos.');
+  await ann.getByRole('button', { name: 'Save group settings' }).click();
+  await ann.locator('#info-desc', { hasText: 'Feeding rota' }).waitFor();
+  await accessible(ann, 'group settings');
+  await shots(ann, 'group-settings');
+  await ann.getByRole('button', { name: 'Close group panel' }).click();
 });
 
 test('the chat list and a conversation at phone width', async () => {

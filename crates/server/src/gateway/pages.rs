@@ -74,6 +74,15 @@ pub(super) async fn asset(Path(file): Path<String>) -> Response {
         "js/viewer.js" => (JS, include_str!("../../../../web/js/viewer.js")),
         "js/upload.js" => (JS, include_str!("../../../../web/js/upload.js")),
         "js/timeline.js" => (JS, include_str!("../../../../web/js/timeline.js")),
+        // The web chat, round three (issues #22, #23): elements, §11 events, @mentions,
+        // message search, §13 avatars and the profile panel.
+        "js/dom.js" => (JS, include_str!("../../../../web/js/dom.js")),
+        "js/events.js" => (JS, include_str!("../../../../web/js/events.js")),
+        "js/bubble.js" => (JS, include_str!("../../../../web/js/bubble.js")),
+        "js/mentions.js" => (JS, include_str!("../../../../web/js/mentions.js")),
+        "js/search.js" => (JS, include_str!("../../../../web/js/search.js")),
+        "js/avatar.js" => (JS, include_str!("../../../../web/js/avatar.js")),
+        "js/profile.js" => (JS, include_str!("../../../../web/js/profile.js")),
         "vendor/emojibase/compact.json" => (
             JSON,
             include_str!("../../../../web/vendor/emojibase/compact.json"),

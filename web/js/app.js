@@ -664,9 +664,10 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers, face }) {
     readers?.users && readByOpen === `${c.id}#${m.seq}`
       ? el('p', { class: 'readers', text: readers.users.length ? `Read by ${readers.users.join(', ')}${readers.count > readers.users.length ? ` and ${readers.count - readers.users.length} more` : ''}` : 'Nobody has read it yet.' })
       : null;
+  // Decorative: the name is said in the bubble.
+  const beside = face ? [el('span', { class: 'face' }, face.shown ? avatar(session.token, face.file, chat.name(m.from)) : null)] : [];
   li.replaceChildren(
-    // Decorative: the name is said in the bubble.
-    face ? el('span', { class: 'face' }, face.shown ? avatar(session.token, face.file, chat.name(m.from)) : null) : null,
+    ...beside,
     el(
       'div',
       { class: media ? 'bubble media' : 'bubble' },

@@ -160,4 +160,6 @@ test("a group shows another member's avatar beside the last of their consecutive
   // In ben's own page his bubbles have no avatar; ann's has hers.
   await message(ben, 'hello ben').locator('.face .avatar-pic').waitFor();
   assert.equal(await ben.locator('#msg-list li.mine .face').count(), 0);
+  // Only the bubble is in an own message's row (no stray text beside it).
+  assert.equal(await message(ben, 'third from ben').evaluate((li) => li.childNodes.length), 1);
 });

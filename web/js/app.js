@@ -460,7 +460,8 @@ function renderMessages() {
   }
   const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
   let prev = null;
-  for (const row of timeline(msgs, c.pending, { unreadAfter, me: session.user, now })) {
+  const rows = timeline(msgs, c.pending, { unreadAfter, me: session.user, now });
+  for (const [i, row] of rows.entries()) {
     const key = row.kind === 'msg' ? keyOf(row.m) : row.key;
     let li = existing.get(key);
     if (!li) {
@@ -476,8 +477,11 @@ function renderMessages() {
       const recallable = content && ((own && now - m.ts < RECALL_WINDOW_MS) || moderator);
       const editable = own && content && m.text !== undefined && !m.file && now - m.ts < EDIT_WINDOW_MS;
       const readers = m.seq === lastOwn ? readBy.get(`${c.id}#${m.seq}`) : null;
-      sig = JSON.stringify([chat.name(m.from), m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
-      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable, editable, readers });
+      // Another member's message in a group: the sender's avatar beside the last bubble
+      // of each run of theirs (as Telegram does), a gap of its width beside the others.
+      const face = c.kind === 'group' && m.from !== session.user && !NOTES.includes(m.kind) ? { shown: runEnds(rows[i + 1], m.from), file: chat.profile(m.from)?.avatar } : null;
+      sig = JSON.stringify([chat.name(m.from), face, m.seq, m.kind, m.text, m.status, m.seq === seen, recallable, editable, chat.contacts.get(metaOf(m)?.from), m.edited_ts, m.reactions, m.reply_preview, readers?.count, readers && readByOpen === `${c.id}#${m.seq}`]);
+      if (li.dataset.sig !== sig) fillMessage(li, c, m, { seen: m.seq === seen, recallable, editable, readers, face });
     } else {
       sig = row.kind === 'day' ? row.label : 'new';
       if (li.dataset.sig !== sig) fillSeparator(li, row);
@@ -499,6 +503,14 @@ function renderMessages() {
     else box.scrollTop = box.scrollHeight;
     box.dataset.conv = c.id;
   } else if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+/** The kinds of message shown as a notice line, not a bubble. */
+const NOTES = ['event', 'system', 'custom'];
+
+/** Whether a run of bubbles from `from` ends before `next` (a timeline row, or none). */
+function runEnds(next, from) {
+  return next?.kind !== 'msg' || next.m.from !== from || NOTES.includes(next.m.kind);
 }
 
 /** Whether the user is the owner or an admin of group `c` (may recall any message). */
@@ -577,7 +589,7 @@ function failedActions(c, m) {
   return actions;
 }
 
-function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
+function fillMessage(li, c, m, { seen, recallable, editable, readers, face }) {
   const mine = m.from === session.user;
   const meta = metaOf(m);
   li.dataset.seq = m.seq ? String(m.seq) : '';
@@ -652,7 +664,10 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers }) {
     readers?.users && readByOpen === `${c.id}#${m.seq}`
       ? el('p', { class: 'readers', text: readers.users.length ? `Read by ${readers.users.join(', ')}${readers.count > readers.users.length ? ` and ${readers.count - readers.users.length} more` : ''}` : 'Nobody has read it yet.' })
       : null;
+  // Decorative: the name is said in the bubble.
+  const beside = face ? [el('span', { class: 'face' }, face.shown ? avatar(session.token, face.file, chat.name(m.from)) : null)] : [];
   li.replaceChildren(
+    ...beside,
     el(
       'div',
       { class: media ? 'bubble media' : 'bubble' },

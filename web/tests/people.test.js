@@ -122,3 +122,44 @@ test('group settings for the owner; an admin made by the owner gets them too', a
   await ben.locator('#msg-list li.event', { hasText: 'Ann Lee made ben an admin' }).waitFor();
   await ann.locator('#msg-list li.event', { hasText: 'Ann Lee made ben an admin' }).waitFor();
 });
+
+test("a group shows another member's avatar beside the last of their consecutive messages", async () => {
+  // ben sets a picture; ann sees it in the group, once for his two messages in a row.
+  await ben.getByRole('button', { name: 'Your profile' }).click();
+  await ben.locator('#profile[open]').waitFor();
+  await ben.locator('#profile-avatar').setInputFiles({ name: 'ben.png', mimeType: 'image/png', buffer: await png(ben, { color: '#1e9e5a' }) });
+  await ben.locator('#profile-view .avatar-pic img').waitFor();
+  await ben.getByRole('button', { name: 'Close profile' }).click();
+  await send(ben, 'first from ben');
+  await send(ben, 'second from ben');
+  await message(ben, 'second from ben').locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
+
+  await ann.locator('.conv-item', { hasText: 'Koi Pond' }).click();
+  const first = message(ann, 'first from ben');
+  const second = message(ann, 'second from ben');
+  await second.locator('.face .avatar-pic img').waitFor();
+  await ann.waitForFunction(() => [...document.querySelectorAll('#msg-list .face img')].some((i) => i.naturalWidth === 256));
+  // Once per run: the first bubble has the gap, not a second avatar.
+  assert.equal(await first.locator('.face').count(), 1);
+  assert.equal(await first.locator('.face .avatar-pic').count(), 0);
+  // Decorative: hidden from screen readers, the name is said in the bubble.
+  assert.equal(await second.locator('.face .avatar-pic').getAttribute('aria-hidden'), 'true');
+  assert.equal(await second.locator('.face img').getAttribute('alt'), '');
+  await second.locator('.bubble .from', { hasText: 'ben' }).waitFor();
+  // The bubble sits to the right of the avatar, its foot aligned with it.
+  const [pic, bubble] = await Promise.all([second.locator('.face .avatar-pic').boundingBox(), second.locator('.bubble').boundingBox()]);
+  assert.ok(pic.x + pic.width <= bubble.x, 'the avatar is left of the bubble');
+  assert.ok(Math.abs(pic.y + pic.height - (bubble.y + bubble.height)) < 2, 'at the foot of the bubble');
+  // Own messages have none; a reply from ann ends ben's run, so his next one gets its own.
+  await send(ann, 'hello ben');
+  await message(ann, 'hello ben').locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
+  assert.equal(await message(ann, 'hello ben').locator('.face').count(), 0);
+  await send(ben, 'third from ben');
+  await message(ann, 'third from ben').locator('.face .avatar-pic').waitFor();
+  assert.equal(await ann.locator('#msg-list .face .avatar-pic').count(), 2);
+  // In ben's own page his bubbles have no avatar; ann's has hers.
+  await message(ben, 'hello ben').locator('.face .avatar-pic').waitFor();
+  assert.equal(await ben.locator('#msg-list li.mine .face').count(), 0);
+  // Only the bubble is in an own message's row (no stray text beside it).
+  assert.equal(await message(ben, 'third from ben').evaluate((li) => li.childNodes.length), 1);
+});

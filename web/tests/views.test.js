@@ -179,3 +179,24 @@ test('the chat list and a conversation at phone width', async () => {
   await accessible(phone, 'phone conversation');
   await shots(phone, 'chat-phone');
 });
+
+test("a group conversation: other members' avatars beside their messages, desktop and phone", async () => {
+  // ann has a picture (above); bo has none and shows his initial to her.
+  await ann.locator('.conv-item', { hasText: 'Pond keepers' }).click();
+  await send(ann, 'Feeding at 7 tomorrow');
+  await send(ann, 'Bring the net');
+  await message(ann, 'Bring the net').locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
+  await bo.locator('.conv-item', { hasText: 'Pond keepers' }).click();
+  await message(bo, 'Bring the net').locator('.face img').waitFor();
+  await send(bo, 'I will be there');
+  await message(ann, 'I will be there').locator('.face .avatar-pic', { hasText: 'B' }).waitFor();
+  await accessible(bo, 'group conversation');
+  await shots(bo, 'group-chat');
+  const phone = await userPage(env, 'bo', { register: false, ...PHONE });
+  await phone.locator('.conv-item', { hasText: 'Pond keepers' }).click();
+  await message(phone, 'Bring the net').locator('.face img').waitFor();
+  await accessible(phone, 'phone group conversation');
+  await shots(phone, 'group-chat-phone');
+  // Nothing sticks out at phone width.
+  assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scrolling');
+});

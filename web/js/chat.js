@@ -607,9 +607,7 @@ export class Chat {
   }
 
   async groupKick(c, user) {
-    // The server's `member_kicked` event (§11) goes to the members left, not to the one
-    // removed: a note first tells them (the others see the event instead, `messages()`).
-    await this.note(c, 'removed', `removed ${user}`, [user]);
+    // The server's `member_kicked` event (§11) tells the members left and the one removed.
     await this.socket.request('group_kick', { group: c.group, user });
     this.#caughtUp(c);
     await this.groupInfo(c);

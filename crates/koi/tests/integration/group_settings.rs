@@ -62,6 +62,61 @@ async fn group_update_by_owner_and_admins(topology: Topology) {
             ("After", "by the admin", true),
             "{transport:?}"
         );
+        // Each change is an event (§11) naming what changed, from whoever
+        // made it; the role change before them too.
+        let history = m
+            .history(&format!("g:{}", group.id), None, None, None)
+            .await
+            .unwrap();
+        let events: Vec<_> = history
+            .iter()
+            .filter_map(|msg| Some((msg.from.clone(), msg.event.clone()?)))
+            .map(|(from, e)| {
+                (
+                    from,
+                    e.r#type,
+                    e.user,
+                    e.role,
+                    e.name,
+                    e.description,
+                    e.public,
+                )
+            })
+            .collect();
+        let owner = o.user().to_owned();
+        assert_eq!(
+            events,
+            [
+                (
+                    owner.clone(),
+                    "role_changed".into(),
+                    Some(admin.clone()),
+                    Some("admin".into()),
+                    None,
+                    None,
+                    None
+                ),
+                (
+                    owner.clone(),
+                    "group_updated".into(),
+                    None,
+                    None,
+                    Some("After".into()),
+                    Some("Koi keepers\nwelcome".into()),
+                    Some(true)
+                ),
+                (
+                    admin.clone(),
+                    "group_updated".into(),
+                    None,
+                    None,
+                    None,
+                    Some("by the admin".into()),
+                    None
+                ),
+            ],
+            "{transport:?}"
+        );
 
         let rename = |who: &str| GroupUpdate {
             name: Some(who.to_owned()),

@@ -469,7 +469,7 @@ async fn membership_changes_are_events(topology: Topology) {
     for transport in TRANSPORTS {
         let (carol, c) = koi.user("carol", transport).await;
         let (alice, a) = koi.user("alice", transport).await;
-        let (bob, _b) = koi.user("bob", transport).await;
+        let (bob, b) = koi.user("bob", transport).await;
         let (dave, d) = koi.user("dave", transport).await;
         let group = c.group_create("events", [&alice], true).await.unwrap();
         let conv = conv(&group);
@@ -477,6 +477,20 @@ async fn membership_changes_are_events(topology: Topology) {
         c.group_set_role(&group.id, [&bob], "admin").await.unwrap();
         d.group_join(&group.id).await.unwrap();
         c.group_kick(&group.id, &bob).await.unwrap();
+        // The kicked member hears of it too, though no longer a member.
+        let kicked = crate::harness::next_push(&b, |op| match op {
+            koi_proto::frame::Op::Msg(m)
+                if m.event
+                    .as_ref()
+                    .is_some_and(|e| e.r#type == "member_kicked") =>
+            {
+                Some(m)
+            }
+            _ => None,
+        })
+        .await;
+        assert_eq!(kicked.conv, conv, "{transport:?}");
+        assert_eq!(kicked.event.and_then(|e| e.user), Some(bob.clone()));
         a.group_leave(&group.id).await.unwrap();
         let history = c.history(&conv, None, None, None).await.unwrap();
         let events: Vec<_> = history

@@ -3,7 +3,11 @@
 //! Each change of membership after creation appends an event (§11):
 //! `member_added`, `role_changed`, `member_kicked`, `member_left`.
 
+use std::sync::Arc;
+
+use koi_cluster::Push;
 use koi_core::{ConvId, ErrorCode, KoiError, Role, UserId};
+use koi_proto::frame::Op;
 use koi_proto::{
     Event, Group, GroupAdd, GroupCreate, GroupInfoOk, GroupKick, GroupOk, GroupRef, Member,
 };
@@ -201,13 +205,22 @@ impl Logic {
             .await
             .map_err(unavailable)?;
         let event = member("member_kicked", target.as_str());
-        self.append_event(
-            &group_conv(&group.id),
-            caller.user.as_str(),
-            event,
-            caller.conn,
-        )
-        .await?;
+        let kicked = self
+            .append_event(
+                &group_conv(&group.id),
+                caller.user.as_str(),
+                event,
+                caller.conn,
+            )
+            .await?;
+        // The fan-out reaches the members, which the kicked user no longer
+        // is: their devices are told directly (best effort, like any push;
+        // their next `sync` no longer lists the group).
+        let push = Arc::new(Push::new(Op::Msg(kicked)));
+        self.router
+            .to_user(target.as_str(), push, None)
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

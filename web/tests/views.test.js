@@ -21,12 +21,22 @@ async function accessible(page, view) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(`${AXE}\n;0`);
   for (const scheme of SCHEMES) {
     await page.emulateMedia({ colorScheme: scheme });
-    const found = await page.evaluate(async () => {
-      const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
-      return violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}`);
-    });
+    // A node the page re-rendered while axe ran is judged detached (its target
+    // reads `:root > …`, its colours unknown): such a run is taken again, at
+    // most twice, on the page as it is by then.
+    let found = [];
+    for (let run = 0; run < 3; run += 1) {
+      const { list, detached } = await page.evaluate(async () => {
+        const { violations } = await window.axe.run(document, { resultTypes: ['violations'] });
+        const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+        return {
+          list: serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}`),
+          detached: serious.some((v) => v.nodes.some((n) => n.target.some((t) => String(t).startsWith(':root >')))),
+        };
+      });
+      found = list;
+      if (!detached) break;
+    }
     assert.deepEqual(found, [], `${view} (${scheme}): serious or critical accessibility violations`);
   }
   await page.emulateMedia({ colorScheme: 'light' });

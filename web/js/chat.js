@@ -148,15 +148,7 @@ export class Chat {
 
   /** Messages of `c` to show, ascending by seq: not deleted for me, no events that only change another. */
   messages(c) {
-    return [...c.msgs.values()].filter((m) => shown(m) && !this.#toldByEvent(c, m)).sort((x, y) => x.seq - y.seq);
-  }
-
-  /** A page's "removed" note that the next seq's `member_kicked` event says again (to all but the removed). */
-  #toldByEvent(c, m) {
-    const meta = m.kind === 'custom' ? metaOf(m) : null;
-    if (meta?.type !== 'group' || meta.action !== 'removed' || meta.users?.includes(this.me)) return false;
-    const next = c.msgs.get(m.seq + 1);
-    return next?.event?.type === 'member_kicked' && meta.users?.includes(next.event.user);
+    return [...c.msgs.values()].filter(shown).sort((x, y) => x.seq - y.seq);
   }
 
   now() {
@@ -402,10 +394,6 @@ export class Chat {
     this.#store(m);
     c.typing.delete(m.from);
     if (c.loaded) this.#advance(c);
-    const meta = metaOf(m);
-    if (c.kind === 'group' && meta?.type === 'group' && meta.action === 'removed' && meta.users?.includes(this.me)) {
-      c.gone = true;
-    }
     if (c.kind === 'group' && m.event?.type === 'member_kicked' && m.event.user === this.me) c.gone = true;
     if (fresh && m.event?.type === 'group_updated' && m.event.name) c.name = m.event.name;
     // A member or settings change: the members, roles, name shown are asked again.

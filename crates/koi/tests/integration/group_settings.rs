@@ -252,5 +252,30 @@ async fn group_role_changes_and_hands_over_ownership(topology: Topology) {
         h.group_role(&group.id, &owner, "member").await.unwrap();
         let info = m.group_info(&group.id).await.unwrap();
         assert_eq!(role_of(&info, &owner).as_deref(), Some("member"));
+        // Every change is a `role_changed` event; the hand-over is two: the
+        // heir's and the old owner's.
+        let history = m
+            .history(&format!("g:{}", group.id), None, None, None)
+            .await
+            .unwrap();
+        let roles: Vec<_> = history
+            .iter()
+            .filter_map(|msg| Some((msg.from.clone(), msg.event.clone()?)))
+            .filter(|(_, e)| e.r#type == "role_changed")
+            .map(|(from, e)| (from, e.user.unwrap_or_default(), e.role.unwrap_or_default()))
+            .collect();
+        let change = |from: &str, user: &str, role: &str| {
+            (from.to_owned(), user.to_owned(), role.to_owned())
+        };
+        assert_eq!(
+            roles,
+            [
+                change(&owner, &heir, "admin"),
+                change(&owner, &heir, "owner"),
+                change(&owner, &owner, "admin"),
+                change(&heir, &owner, "member"),
+            ],
+            "{transport:?}"
+        );
     }
 }

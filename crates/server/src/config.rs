@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// Open connections on the TCP listener [default: 10000].
     #[arg(long, env = "KOI_MAX_TCP_CONNECTIONS")]
     pub max_tcp_connections: Option<usize>,
+    /// Live login sessions per user; a login beyond it ends the least recently used
+    /// one [default: 100].
+    #[arg(long, env = "KOI_MAX_SESSIONS_PER_USER")]
+    pub max_sessions_per_user: Option<usize>,
     /// Sensitive-word filter (TOML only: `[filter] words = [...]`, `action = "mask" | "reject"`).
     #[arg(skip)]
     pub filter: Option<FilterSection>,
@@ -207,6 +211,8 @@ pub struct EdgeLimits {
     pub http_body_timeout: Duration,
     pub max_http_connections: usize,
     pub max_tcp_connections: usize,
+    /// Live login sessions per user (at least 1).
+    pub max_sessions_per_user: usize,
 }
 
 /// The shortest configured `token_secret` accepted, in bytes (HS256 keys
@@ -329,6 +335,7 @@ impl ServeArgs {
                 http_body_timeout: secs(m.pick(|a| a.http_body_timeout_s).unwrap_or(30)),
                 max_http_connections: m.pick(|a| a.max_http_connections).unwrap_or(10_000).max(1),
                 max_tcp_connections: m.pick(|a| a.max_tcp_connections).unwrap_or(10_000).max(1),
+                max_sessions_per_user: m.pick(|a| a.max_sessions_per_user).unwrap_or(100).max(1),
             },
             s3: files::s3_settings(&m.cli, m.file.files.as_ref())?,
         };

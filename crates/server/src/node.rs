@@ -181,6 +181,7 @@ pub async fn run(
         settings,
         max_file_bytes: config.limits.max_file_bytes,
         max_user_bytes: config.limits.max_user_bytes,
+        max_sessions_per_user: config.edge.max_sessions_per_user,
         uploads: InFlight::default(),
         throttle: throttle.clone(),
         addr_limits,

@@ -25,6 +25,7 @@ on_each_topology!(
     logout_revokes_the_token_and_kicks_its_connections,
     password_change_issues_a_new_token_and_revokes_the_others,
     sessions_are_listed_and_revoked_one_by_one,
+    a_login_beyond_the_session_bound_ends_the_least_recently_used,
     account_deletion_revokes_everything_and_keeps_the_name_and_messages,
     admin_disable_kicks_and_refuses_login_until_enabled,
 );
@@ -128,6 +129,64 @@ async fn assert_all_alive(conns: &[Connection]) {
             .await
             .expect("a connection of another token stays");
     }
+}
+
+/// Logs `name` in as `agent`; returns the token.
+async fn token_as(at: &impl Endpoint, name: &str, agent: &str) -> String {
+    let res = login_as(at, name, PASSWORD, agent).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.expect("json");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+/// With `max_sessions_per_user` 2, a third login ends the session used least
+/// recently — not the oldest one, which was used since — kicking its
+/// connections and refusing its token; the other two go on.
+async fn a_login_beyond_the_session_bound_ends_the_least_recently_used(topology: Topology) {
+    let koi = Koi::start_with(topology, &["--max-sessions-per-user", "2"]).await;
+    let name = unique("bound");
+    let oldest = register_login(&koi, &name).await;
+    let idle = token_as(&koi, &name, "idle tablet").await;
+    // The oldest session is used after the idle one started.
+    let oldest_conns = connect_all(&koi, &oldest).await;
+    let idle_created = created_at(&sessions(&koi, &oldest).await, "idle tablet");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = sessions(&koi, &oldest).await;
+        let used = listed
+            .iter()
+            .find(|s| s["current"] == true)
+            .and_then(|s| s["last_used_at"].as_u64())
+            .expect("the current session");
+        if used > idle_created {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the oldest session's use is never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let newest = token_as(&koi, &name, "new phone").await;
+    assert_refused(&koi, &idle).await;
+    assert_all_alive(&oldest_conns).await;
+    let listed = sessions(&koi, &newest).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed.iter().all(|s| s["user_agent"] != "idle tablet"),
+        "{listed:?}"
+    );
+    assert!(listed.iter().any(|s| s["current"] == true));
+}
+
+/// When the session of `agent` in `listed` started.
+fn created_at(listed: &[Value], agent: &str) -> u64 {
+    listed
+        .iter()
+        .find(|s| s["user_agent"] == agent)
+        .and_then(|s| s["created_at"].as_u64())
+        .unwrap_or_else(|| panic!("no session of {agent}: {listed:?}"))
 }
 
 /// `POST /v1/logout` revokes the caller's token only: its connections are

@@ -107,6 +107,7 @@ mod tests {
             http_body_timeout: Duration::from_secs(1),
             max_http_connections: 1,
             max_tcp_connections: 1,
+            max_sessions_per_user: 1,
         }
     }
 

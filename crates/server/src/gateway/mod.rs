@@ -61,6 +61,9 @@ pub struct Gateway {
     pub max_file_bytes: u64,
     /// The bound on one user's kept uploads (§15).
     pub max_user_bytes: u64,
+    /// Live login sessions per user; a login beyond it ends the least recently
+    /// used ones.
+    pub max_sessions_per_user: usize,
     /// Bytes of uploads being received, per user, counted against the bound.
     pub uploads: InFlight,
     pub throttle: Arc<LoginThrottle>,

@@ -5,17 +5,23 @@
 
 use koi_client::{Api, Transport};
 
+use koi_proto::frame::Op;
+
 use crate::harness::{
-    Endpoint, Koi, PASSWORD, Tmux, Topology, next_msg, on_each_topology, register_login, unique,
+    Endpoint, Koi, PASSWORD, Tmux, Topology, next_msg, next_push, on_each_topology, register_login,
+    unique,
 };
 
 on_each_topology!(chat_in_a_terminal);
 
-/// Alice's screen lists her conversations with unread counts, refuses an
-/// unknown user, opens one by `/to` and one by group name, sends in the order
-/// typed (marked ✓, then ✓✓ once read), receives live, switches with Tab, counts a message to
-/// another conversation as unread, lists a group's members, and `/quit`
-/// leaves with status 0 and the terminal restored.
+/// Alice's screen lists her conversations with unread counts and marks who is
+/// online (bob, a co-member; never carol, whose presence alice may not see),
+/// refuses an unknown user, opens one by `/to` and one by group name, tells
+/// bob she is typing and shows when he is, sends in the order typed (marked ✓,
+/// then ✓✓ once read), receives live, switches with Tab, counts a message to
+/// another conversation as unread, lists a group's members and who read a
+/// message, reacts and takes it back, and `/quit` leaves with status 0 and the
+/// terminal restored.
 async fn chat_in_a_terminal(topology: Topology) {
     let koi = Koi::start(topology).await;
     let alice = unique("alice");
@@ -42,6 +48,15 @@ async fn chat_in_a_terminal(topology: Topology) {
         s.contains(&bob_unread) && s.contains(&carol_unread) && s.contains("#team")
     })
     .await;
+    // One `presence` request answers for both; the mark ends a list line.
+    let online = |s: &str, user: &str| s.lines().any(|l| l.contains(user) && l.contains('●'));
+    let screen = tmux
+        .wait_for("bob marked online", |s| online(s, &bob))
+        .await;
+    assert!(
+        !online(&screen, &carol),
+        "carol's presence is not alice's to see:\n{screen}"
+    );
 
     tmux.line("/to nobody");
     let screen = tmux
@@ -63,6 +78,16 @@ async fn chat_in_a_terminal(topology: Topology) {
     tmux.wait_for("bob's message read", |s| !s.contains(&bob_unread))
         .await;
 
+    // A key typed tells bob; the line is cleared again.
+    tmux.keys(&["x"]);
+    let typing = next_push(&b1, |op| match op {
+        Op::Typing(t) => Some(t),
+        _ => None,
+    })
+    .await;
+    assert_eq!(typing.user.as_deref(), Some(alice.as_str()));
+    tmux.keys(&["BSpace"]);
+
     // Lines typed one after the other arrive in that order.
     tmux.line("hello bob");
     tmux.line("how are you?");
@@ -79,9 +104,12 @@ async fn chat_in_a_terminal(topology: Topology) {
     b1.read(&got.conv, got.seq).await.unwrap();
     let read = format!("{alice}: hello bob ✓✓");
     tmux.wait_for("the read mark", |s| s.contains(&read)).await;
+    b1.typing(&got.conv).await.unwrap();
+    tmux.wait_for("bob typing", |s| s.contains("· typing…"))
+        .await;
     b1.send_text(&alice, "b2", "live from bob").await.unwrap();
-    tmux.wait_for("bob's live message", |s| {
-        s.contains(&from_bob("live from bob"))
+    tmux.wait_for("bob's live message, and his typing over", |s| {
+        s.contains(&from_bob("live from bob")) && !s.contains("typing…")
     })
     .await;
 
@@ -114,6 +142,24 @@ async fn chat_in_a_terminal(topology: Topology) {
     let got = next_msg(&b1).await;
     assert_eq!(got.conv, format!("g:{}", team.id));
     assert_eq!(got.text.as_deref(), Some("hi team"));
+    b1.read(&got.conv, got.seq).await.unwrap();
+    tmux.line("/readby");
+    let read_by = format!("#{} read by 1", got.seq);
+    tmux.wait_for("who read it", |s| {
+        s.contains(&read_by) && s.contains(&format!("  {bob}"))
+    })
+    .await;
+    tmux.keys(&["Escape"]);
+    tmux.line("/react +1");
+    tmux.wait_for("the reaction", |s| {
+        s.contains(&format!("+1 on #{}", got.seq))
+    })
+    .await;
+    tmux.line("/unreact +1");
+    tmux.wait_for("the reaction taken back", |s| {
+        s.contains(&format!("+1 taken back from #{}", got.seq))
+    })
+    .await;
 
     // §11: an edit marks the message; a search lists what it finds.
     tmux.line("/edit hi team, edited");

@@ -37,6 +37,13 @@ pub enum Command {
         emoji: String,
         seq: Option<u64>,
     },
+    /// `/unreact EMOJI [SEQ]`: takes back one's reaction.
+    Unreact {
+        emoji: String,
+        seq: Option<u64>,
+    },
+    /// `/readby [SEQ]`: who read one's latest message, or message SEQ.
+    ReadBy(Option<u64>),
     /// `/reply SEQ TEXT`
     Reply {
         seq: u64,
@@ -71,6 +78,8 @@ pub const HELP: &[&str] = &[
     "/file PATH                      send a file",
     "/edit [SEQ] TEXT                change your latest message (or #SEQ)",
     "/react EMOJI [SEQ]              react to the latest message (or #SEQ)",
+    "/unreact EMOJI [SEQ]            take your reaction back",
+    "/readby [SEQ]                   who read your latest message (or #SEQ)",
     "/reply SEQ TEXT                 answer message #SEQ",
     "/search WORDS                   find messages in all your conversations",
     "/sessions                       your logged-in devices",
@@ -151,6 +160,22 @@ pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
             },
             Err(_) => return usage("/react EMOJI [SEQ]"),
         },
+        ["unreact", emoji] => Command::Unreact {
+            emoji: (*emoji).to_owned(),
+            seq: None,
+        },
+        ["unreact", emoji, seq] => match seq.parse() {
+            Ok(seq) => Command::Unreact {
+                emoji: (*emoji).to_owned(),
+                seq: Some(seq),
+            },
+            Err(_) => return usage("/unreact EMOJI [SEQ]"),
+        },
+        ["readby"] => Command::ReadBy(None),
+        ["readby", seq] => match seq.parse() {
+            Ok(seq) => Command::ReadBy(Some(seq)),
+            Err(_) => return usage("/readby [SEQ]"),
+        },
         ["reply", seq, _, ..] => match seq.parse() {
             Ok(n) => Command::Reply {
                 seq: n,
@@ -159,8 +184,14 @@ pub fn parse(line: &str) -> Result<Option<Input>, Usage> {
             Err(_) => return usage("/reply SEQ TEXT"),
         },
         ["search", _, ..] => Command::Search(after(command, "search").to_owned()),
-        ["edit" | "react" | "reply" | "search", ..] => {
-            return usage("/edit [SEQ] TEXT, /react EMOJI [SEQ], /reply SEQ TEXT, /search WORDS");
+        [
+            "edit" | "react" | "unreact" | "readby" | "reply" | "search",
+            ..,
+        ] => {
+            return usage(
+                "/edit [SEQ] TEXT, /react EMOJI [SEQ], /unreact EMOJI [SEQ], /readby [SEQ], \
+                 /reply SEQ TEXT, /search WORDS",
+            );
         }
         ["sessions"] => Command::Sessions,
         ["sessions", "end", id] => Command::EndSession((*id).to_owned()),
@@ -242,6 +273,15 @@ mod tests {
             }
         );
         assert_eq!(
+            command("/unreact 👍 5"),
+            Command::Unreact {
+                emoji: "👍".into(),
+                seq: Some(5)
+            }
+        );
+        assert_eq!(command("/readby"), Command::ReadBy(None));
+        assert_eq!(command("/readby 9"), Command::ReadBy(Some(9)));
+        assert_eq!(
             command("/search two words"),
             Command::Search("two words".into())
         );
@@ -260,5 +300,7 @@ mod tests {
     fn a_wrong_command_says_how_to_use_it() {
         assert!(parse("/to").is_err_and(|u| u.0.contains("/to USER")));
         assert!(parse("/clear").is_err_and(|u| u.0.contains("unknown command /clear")));
+        assert!(parse("/readby last").is_err_and(|u| u.0.contains("/readby [SEQ]")));
+        assert!(parse("/unreact").is_err_and(|u| u.0.contains("/unreact EMOJI")));
     }
 }

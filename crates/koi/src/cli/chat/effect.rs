@@ -34,6 +34,20 @@ pub enum Effect {
         seq: u64,
         emoji: String,
     },
+    Unreact {
+        conv: String,
+        seq: u64,
+        emoji: String,
+    },
+    /// Who read message `seq` of `conv`.
+    ReadBy {
+        conv: String,
+        seq: u64,
+    },
+    /// The user is typing in `conv`.
+    Typing(String),
+    /// Which of these users are online.
+    Presence(Vec<String>),
     Search(String),
     /// Whether `user` exists (`/to`).
     CheckUser(String),
@@ -82,6 +96,11 @@ pub enum Outcome {
     Joined(String),
     /// The user left this group.
     Left(String),
+    /// Who of the users asked about are online.
+    Online {
+        asked: Vec<String>,
+        online: Vec<String>,
+    },
     /// Lines for the panel.
     Panel(Vec<String>),
     /// One line for the status bar.

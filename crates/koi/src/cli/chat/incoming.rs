@@ -4,9 +4,9 @@
 use koi_client::proto::frame::Op;
 use koi_client::proto::{ConvSummary, Message};
 
-use super::conversation::Conversation;
+use super::conversation::{Conversation, Place};
 use super::effect::{Effect, Outcome};
-use super::state::Chat;
+use super::state::{Chat, TYPING_SHOWN_MS, Typing};
 use crate::cli::direct_conv;
 
 impl Chat {
@@ -28,6 +28,29 @@ impl Chat {
                 self.conv_mut(&r.conv).recall(r.seq);
                 Vec::new()
             }
+            Op::Typing(t) => {
+                if let Some(user) = t.user.filter(|u| *u != self.me) {
+                    let until = super::state::now_ms() + TYPING_SHOWN_MS;
+                    self.typing
+                        .retain(|x| !(x.conv == t.conv && x.user == user));
+                    self.typing.push(Typing {
+                        conv: t.conv,
+                        user,
+                        until,
+                    });
+                }
+                Vec::new()
+            }
+            Op::Presence(p) => {
+                if let (Some(user), Some(online)) = (p.user, p.online) {
+                    if online {
+                        self.online.insert(user);
+                    } else {
+                        self.online.remove(&user);
+                    }
+                }
+                Vec::new()
+            }
             Op::Kicked(k) => {
                 self.status = format!("the server logged this device out: {}", k.reason);
                 Vec::new()
@@ -41,6 +64,7 @@ impl Chat {
         let open = self.current.as_deref() == Some(m.conv.as_str());
         let mine = m.from == self.me;
         let (id, seq) = (m.conv.clone(), m.seq);
+        self.typing.retain(|t| !(t.conv == id && t.user == m.from));
         let conv = self.conv_mut(&id);
         conv.arrived(m, !open && !mine);
         let mut effects = Vec::new();
@@ -119,6 +143,13 @@ impl Chat {
                 self.status = format!("you left {title}");
                 Vec::new()
             }
+            Outcome::Online { asked, online } => {
+                for user in asked {
+                    self.online.remove(&user);
+                }
+                self.online.extend(online);
+                Vec::new()
+            }
             Outcome::Panel(lines) => {
                 self.panel = lines;
                 Vec::new()
@@ -153,21 +184,37 @@ impl Chat {
                 || self.current.as_deref() == Some(c.conv.as_str())
         });
         self.sort();
+        // Whether the people one writes with are online (`presence` pushes
+        // keep it current from here).
+        let peers: Vec<String> = self
+            .convs
+            .iter()
+            .filter_map(|c| match &c.place {
+                Place::Direct { peer } => Some(peer.clone()),
+                _ => None,
+            })
+            .collect();
+        let mut effects = Vec::new();
+        if !peers.is_empty() {
+            effects.push(Effect::Presence(peers));
+        }
         if let Some(name) = self.group_wanted.take() {
-            return self.group(&name, false);
+            effects.extend(self.group(&name, false));
+            return effects;
         }
         // Messages that came while away, in the open conversation.
         match self.open_conv() {
             Some(conv) if conv.read_seq < conv.last_seq || conv.unread() > 0 => {
                 let (id, last) = (conv.conv.clone(), conv.last_seq);
                 self.conv_mut(&id).read_to(last);
-                vec![Effect::Read {
+                effects.push(Effect::Read {
                     conv: id,
                     seq: last,
-                }]
+                });
             }
-            _ => Vec::new(),
+            _ => {}
         }
+        effects
     }
 
     fn sent(

@@ -3,7 +3,7 @@
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
 use super::effect::Effect;
-use super::state::Chat;
+use super::state::{Chat, now_ms};
 
 /// Lines the mouse wheel scrolls.
 const WHEEL: usize = 3;
@@ -24,7 +24,7 @@ pub fn handle(chat: &mut Chat, event: Event) -> Vec<Effect> {
             for c in text.chars().filter(|c| !c.is_control()) {
                 chat.editor.insert(c);
             }
-            Vec::new()
+            chat.typed(now_ms())
         }
         _ => Vec::new(),
     }
@@ -53,7 +53,10 @@ fn key_press(chat: &mut Chat, key: KeyEvent) -> Vec<Effect> {
         KeyCode::PageUp => return chat.scroll_up(page),
         KeyCode::PageDown => chat.scroll_down(page),
         KeyCode::Esc => chat.dismiss(),
-        KeyCode::Char(c) => chat.editor.insert(c),
+        KeyCode::Char(c) => {
+            chat.editor.insert(c);
+            return chat.typed(now_ms());
+        }
         KeyCode::Backspace => chat.editor.backspace(),
         KeyCode::Delete => chat.editor.delete(),
         KeyCode::Left => chat.editor.left(),

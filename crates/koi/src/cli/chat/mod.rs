@@ -57,6 +57,9 @@ pub async fn run(args: ChatArgs, clock: Clock) -> anyhow::Result<()> {
     let mut screen = Screen::enter()?;
     let mut terminal_events = EventStream::new();
     let mut client_open = true;
+    // Redraws now and then: "typing…" goes when its time is up.
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
         if chat.redraw {
             chat.redraw = false;
@@ -83,6 +86,10 @@ pub async fn run(args: ChatArgs, clock: Clock) -> anyhow::Result<()> {
                 }
             },
             Some(outcome) = outcomes.recv() => chat.outcome(outcome),
+            _ = tick.tick() => {
+                chat.typing.retain(|t| t.until > state::now_ms());
+                Vec::new()
+            }
         };
         start(effects);
         if chat.quit {

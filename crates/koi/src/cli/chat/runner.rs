@@ -207,6 +207,30 @@ async fn run(
             client.react(&conv, seq, &emoji).await?;
             Outcome::Status(format!("{emoji} on #{seq}"))
         }
+        Effect::Unreact { conv, seq, emoji } => {
+            client.unreact(&conv, seq, &emoji).await?;
+            Outcome::Status(format!("{emoji} taken back from #{seq}"))
+        }
+        Effect::ReadBy { conv, seq } => {
+            let read = client.read_by(&conv, seq).await?;
+            let mut lines = vec![format!("#{seq} read by {} (Esc closes):", read.count)];
+            lines.extend(read.users.iter().map(|u| format!("  {u}")));
+            if u64::from(read.count) > read.users.len() as u64 {
+                lines.push(format!(
+                    "  … and {} more",
+                    u64::from(read.count) - read.users.len() as u64
+                ));
+            }
+            Outcome::Panel(lines)
+        }
+        Effect::Typing(conv) => {
+            client.typing(&conv).await?;
+            return Ok(None);
+        }
+        Effect::Presence(users) => Outcome::Online {
+            online: client.presence(users.iter().cloned()).await?,
+            asked: users,
+        },
         Effect::Search(q) => {
             let search = koi_client::proto::Search {
                 q: q.clone(),

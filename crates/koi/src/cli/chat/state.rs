@@ -2,6 +2,8 @@
 //! it (the server's side: `incoming.rs`). No I/O: changes that need the server
 //! return [`Effect`]s.
 
+use std::collections::HashSet;
+
 use super::clock::Clock;
 use super::command::{Command, HELP, Input};
 use super::conversation::{Conversation, Pending, Place};
@@ -37,7 +39,28 @@ pub struct Chat {
     pub farewell: Option<String>,
     /// Ctrl-L: repaint everything.
     pub redraw: bool,
+    /// Direct peers with a connection, as `presence` tells.
+    pub online: HashSet<String>,
+    /// Who is typing where, until when (ms).
+    pub typing: Vec<Typing>,
+    /// When the user's typing was last told, and in which conversation.
+    typing_told: Option<(String, u64)>,
 }
+
+/// Someone typing in a conversation: shown until `until` (ms) unless they
+/// type again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typing {
+    pub conv: String,
+    pub user: String,
+    pub until: u64,
+}
+
+/// How long a `typing` push is shown (ms); clients repeat it while typing.
+pub(super) const TYPING_SHOWN_MS: u64 = 5_000;
+
+/// How often one's own typing is told, at most (ms).
+const TYPING_EVERY_MS: u64 = 3_000;
 
 impl Chat {
     pub fn new(me: &str, clock: Clock) -> Chat {
@@ -58,6 +81,40 @@ impl Chat {
             quit: false,
             farewell: None,
             redraw: false,
+            online: HashSet::new(),
+            typing: Vec::new(),
+            typing_told: None,
+        }
+    }
+
+    /// Who is typing in `conv` at `now` (ms).
+    pub fn typing_in(&self, conv: &str, now: u64) -> Vec<&str> {
+        self.typing
+            .iter()
+            .filter(|t| t.conv == conv && t.until > now)
+            .map(|t| t.user.as_str())
+            .collect()
+    }
+
+    /// A key typed text into the line: tells the open conversation, at most
+    /// every few seconds (not for `/commands`).
+    pub fn typed(&mut self, now: u64) -> Vec<Effect> {
+        if self.editor.text().starts_with('/') {
+            return Vec::new();
+        }
+        let Some(conv) = self.open_conv() else {
+            return Vec::new();
+        };
+        if conv.place == Place::System {
+            return Vec::new();
+        }
+        let id = conv.conv.clone();
+        match &self.typing_told {
+            Some((told, at)) if *told == id && now < at + TYPING_EVERY_MS => Vec::new(),
+            _ => {
+                self.typing_told = Some((id.clone(), now));
+                vec![Effect::Typing(id)]
+            }
         }
     }
 
@@ -246,6 +303,12 @@ impl Chat {
             }
             Command::React { emoji, seq } => {
                 self.on_message(seq, false, |conv, seq| Effect::React { conv, seq, emoji })
+            }
+            Command::Unreact { emoji, seq } => {
+                self.on_message(seq, false, |conv, seq| Effect::Unreact { conv, seq, emoji })
+            }
+            Command::ReadBy(seq) => {
+                self.on_message(seq, true, |conv, seq| Effect::ReadBy { conv, seq })
             }
             Command::Reply { seq, text } => self.send_reply(text, Some(seq)),
             Command::Search(words) => vec![Effect::Search(words)],

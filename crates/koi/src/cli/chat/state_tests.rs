@@ -155,3 +155,116 @@ fn unread_counts_follow_sync_pushes_and_other_devices() {
     }));
     assert_eq!(unread(&chat), Some(1));
 }
+
+fn direct(peer: &str, last_seq: u64) -> ConvSummary {
+    ConvSummary {
+        conv: format!("d:alice:{peer}"),
+        kind: "direct".into(),
+        peer: Some(peer.into()),
+        last_seq,
+        read_seq: last_seq,
+        last_ts: last_seq,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn typing_shows_until_its_time_or_their_message_and_is_told_sparingly() {
+    use koi_client::proto::Typing;
+    let mut chat = Chat::new("alice", Clock::default());
+    chat.outcome(Outcome::Synced(vec![direct("bob", 1)]));
+    chat.open("d:alice:bob");
+    let push = |user: &str| {
+        Op::Typing(Typing {
+            conv: "d:alice:bob".into(),
+            user: Some(user.into()),
+        })
+    };
+    chat.push(push("bob"));
+    chat.push(push("alice"));
+    let now = super::state::now_ms();
+    assert_eq!(chat.typing_in("d:alice:bob", now), ["bob"], "not oneself");
+    assert!(
+        chat.typing_in("d:alice:bob", now + super::state::TYPING_SHOWN_MS + 1)
+            .is_empty(),
+        "it ends by itself"
+    );
+    chat.push(Op::Msg(msg("d:alice:bob", 2, "bob")));
+    assert!(
+        chat.typing_in("d:alice:bob", now).is_empty(),
+        "their message ends it"
+    );
+
+    chat.editor.insert('h');
+    assert_eq!(chat.typed(1_000), [Effect::Typing("d:alice:bob".into())]);
+    chat.editor.insert('i');
+    assert!(chat.typed(2_000).is_empty(), "not again so soon");
+    assert_eq!(chat.typed(4_500), [Effect::Typing("d:alice:bob".into())]);
+    drop(chat.editor.take());
+    chat.editor.insert('/');
+    assert!(chat.typed(9_000).is_empty(), "commands are not typing");
+}
+
+#[test]
+fn direct_peers_online_come_from_presence_and_its_pushes() {
+    use koi_client::proto::Presence;
+    let mut chat = Chat::new("alice", Clock::default());
+    let effects = chat.outcome(Outcome::Synced(vec![
+        direct("bob", 1),
+        direct("carol", 2),
+        group("1", "team", 3),
+    ]));
+    let asked = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Presence(users) => Some(users.clone()),
+            _ => None,
+        })
+        .expect("presence is asked after sync");
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked.contains(&"bob".to_owned()) && asked.contains(&"carol".to_owned()));
+    chat.outcome(Outcome::Online {
+        asked,
+        online: vec!["bob".into()],
+    });
+    assert!(chat.online.contains("bob") && !chat.online.contains("carol"));
+    let presence = |user: &str, online: bool| {
+        Op::Presence(Presence {
+            users: Vec::new(),
+            user: Some(user.into()),
+            online: Some(online),
+        })
+    };
+    chat.push(presence("carol", true));
+    chat.push(presence("bob", false));
+    assert!(chat.online.contains("carol") && !chat.online.contains("bob"));
+}
+
+#[test]
+fn readby_and_unreact_target_a_message_of_the_open_conversation() {
+    let mut chat = Chat::new("alice", Clock::default());
+    chat.outcome(Outcome::Synced(vec![group("1", "team", 0)]));
+    chat.open("g:1");
+    assert!(typed(&mut chat, "/readby").is_empty(), "no message yet");
+    chat.push(Op::Msg(msg("g:1", 1, "alice")));
+    chat.push(Op::Msg(msg("g:1", 2, "bob")));
+    assert_eq!(
+        typed(&mut chat, "/readby"),
+        [Effect::ReadBy {
+            conv: "g:1".into(),
+            seq: 1
+        }],
+        "one's own latest message"
+    );
+    assert_eq!(
+        typed(&mut chat, "/unreact 👍"),
+        [Effect::Unreact {
+            conv: "g:1".into(),
+            seq: 2,
+            emoji: "👍".into()
+        }],
+        "the latest message"
+    );
+    chat.outcome(Outcome::Panel(vec!["#1 read by 1 (Esc closes):".into()]));
+    assert_eq!(chat.panel.len(), 1);
+}

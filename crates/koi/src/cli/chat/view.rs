@@ -7,7 +7,8 @@ use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, Paragraph, Wrap};
 
-use super::state::Chat;
+use super::conversation::Place;
+use super::state::{Chat, now_ms};
 use super::transcript::{Mark, entries};
 
 /// The width of the conversation list, borders included.
@@ -42,6 +43,11 @@ fn draw_list(frame: &mut Frame, chat: &Chat, area: Rect) {
                 999.. => spans.push(Span::raw(" (999+)").bold()),
                 n => spans.push(Span::raw(format!(" ({n})")).bold()),
             }
+            if let Place::Direct { peer } = &c.place
+                && chat.online.contains(peer)
+            {
+                spans.push(Span::raw(" ●").green());
+            }
             let style = if open {
                 Style::new().add_modifier(Modifier::REVERSED)
             } else {
@@ -58,7 +64,19 @@ fn draw_list(frame: &mut Frame, chat: &Chat, area: Rect) {
 fn draw_messages(frame: &mut Frame, chat: &mut Chat, area: Rect) {
     let title = chat.open_conv().map_or_else(
         || " no conversation open ".to_owned(),
-        |c| format!(" {} ", c.title()),
+        |c| {
+            let typing = chat.typing_in(&c.conv, now_ms());
+            let doing = match (typing.as_slice(), &c.place) {
+                ([], Place::Direct { peer }) if chat.online.contains(peer) => {
+                    " · online".to_owned()
+                }
+                ([], _) => String::new(),
+                ([_], Place::Direct { .. }) => " · typing…".to_owned(),
+                ([one], _) => format!(" · {one} is typing…"),
+                (several, _) => format!(" · {} are typing…", several.join(", ")),
+            };
+            format!(" {}{doing} ", c.title())
+        },
     );
     let block = Block::bordered().title(title);
     let inner = block.inner(area);

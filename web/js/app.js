@@ -1255,6 +1255,14 @@ function wire() {
     sendFiles(picked);
   });
   $('older-btn').addEventListener('click', () => current && chat.older(current).catch(fail));
+  // A tap on a bubble (not on one of its controls) shows its actions, for screens without
+  // hover; a tap anywhere else hides them again.
+  document.addEventListener('click', (ev) => {
+    const li = ev.target.closest?.('#msg-list li.msg');
+    const onBubble = li && ev.target.closest('.bubble') && !ev.target.closest('button, a');
+    for (const open of $('msg-list').querySelectorAll('li.acts-open')) if (open !== li) open.classList.remove('acts-open');
+    if (onBubble) li.classList.toggle('acts-open');
+  });
   $('messages').addEventListener('scroll', () => {
     const c = current;
     if (c?.loaded && !c.complete && !c.loadingOlder && $('messages').scrollTop < 40) {

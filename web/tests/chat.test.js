@@ -81,6 +81,8 @@ test('an image upload shows in the other user\'s view', async () => {
 test('a recent message of ones own can be recalled', async () => {
   await send(bob, 'oops, wrong chat');
   await message(alice, 'oops, wrong chat').waitFor();
+  // A message's actions show while it is hovered.
+  await message(bob, 'oops, wrong chat').hover();
   await message(bob, 'oops, wrong chat').getByRole('button', { name: 'Recall this message' }).click();
   await alice.locator('#msg-list li', { hasText: 'Message recalled' }).waitFor();
   await message(alice, 'oops, wrong chat').waitFor({ state: 'detached' });

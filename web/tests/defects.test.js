@@ -19,6 +19,7 @@ for (const { name, view } of VIEWPORTS) describe(name, () => {
     await chatWith(amy, 'ben');
     await send(amy, 'recall me please');
     const mine = message(amy, 'recall me please');
+    await mine.hover();
     await mine.getByRole('button', { name: 'Recall this message' }).click();
     await amy.locator('#msg-list li.msg', { hasText: 'Message recalled' }).waitFor();
     await mine.waitFor({ state: 'detached' });

@@ -181,6 +181,61 @@ for (const { name, view } of VIEWPORTS) describe(name, () => {
     assert.equal(await ben.locator('#msg-list li', { hasText: 'removed cat' }).count(), 1);
   });
 
+  test('a short own message in a group gets a bubble that fits it; "Read by" and the actions stay reachable, by keyboard too', async () => {
+    await ann.getByRole('button', { name: 'Close group panel' }).click();
+    await send(ann, 'Hm');
+    const mine = ann.locator('#msg-list li.msg.mine', { has: ann.locator('.text', { hasText: /^Hm$/ }) });
+    await mine.locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
+    await message(ben, 'Hm').waitFor();
+    // Opening the group again asks read_by for the new latest message at once.
+    await ann.evaluate(() => (location.hash = ''));
+    await noChatOpen(ann);
+    await ann.locator('.conv-item', { hasText: 'Pond' }).click();
+    const readBy = mine.locator('.read-by', { hasText: /Read by \d/ });
+    await readBy.waitFor();
+    await ann.mouse.move(0, 0);
+
+    // The bubble is as wide as its text or its time line ("12:00 · Read by 1"), whichever is
+    // wider: the actions take no room in it. It is far narrower than the column.
+    const size = await mine.locator('.bubble').evaluate((b) => {
+      const css = getComputedStyle(b);
+      const pad = parseFloat(css.paddingLeft) + parseFloat(css.paddingRight) + parseFloat(css.borderLeftWidth) + parseFloat(css.borderRightWidth);
+      const width = (node) => node.getBoundingClientRect().width;
+      return {
+        bubble: width(b),
+        content: Math.max(width(b.querySelector('.text')), width(b.querySelector('.meta'))) + pad,
+        column: document.getElementById('msg-list').clientWidth,
+      };
+    });
+    assert.ok(size.bubble <= size.content + 1, `the bubble (${size.bubble}px) fits its text and time (${size.content}px)`);
+    assert.ok(size.bubble < size.column * 0.4, `the bubble (${size.bubble}px) is well below the column (${size.column}px)`);
+
+    // The actions are hidden until the message is hovered, focused or tapped.
+    const acts = mine.locator('.acts');
+    const shown = () => acts.evaluate((a) => getComputedStyle(a).opacity === '1');
+    assert.equal(await shown(), false);
+    await mine.hover();
+    assert.equal(await shown(), true);
+    await ann.mouse.move(0, 0);
+    assert.equal(await shown(), false);
+    // By keyboard: Tab goes on from "Read by" to the actions, which show while they hold the focus.
+    await readBy.focus();
+    await ann.keyboard.press('Tab');
+    assert.equal(await ann.evaluate(() => document.activeElement.getAttribute('aria-label')), 'React to this message');
+    assert.equal(await shown(), true);
+    await ann.keyboard.press('Tab');
+    await ann.keyboard.press('Enter');
+    await ann.locator('#compose-ctx-text', { hasText: 'Replying to yourself: Hm' }).waitFor();
+    await ann.keyboard.press('Escape');
+    await ann.locator('#compose-ctx').waitFor({ state: 'hidden' });
+    // A tap on the bubble shows them too (a screen without hover), a tap elsewhere hides them.
+    await mine.locator('.text').click();
+    await ann.mouse.move(0, 0);
+    assert.equal(await shown(), true);
+    await ann.locator('#chat-title').click();
+    assert.equal(await shown(), false);
+  });
+
   test('an event applied twice, or one older than the state held, changes nothing', async () => {
     const out = await ann.evaluate(async () => {
       const { applyEvent } = await import('/static/js/events.js');

@@ -801,15 +801,20 @@ function renderInfo() {
 
 // ---- navigation ----------------------------------------------------------
 
+let routed = null; // the fragment route() last showed: its own hashchange is not routed again
+
 function openConv(id) {
   const hash = `#${encodeURIComponent(id)}`;
   if (location.hash !== hash) location.hash = hash;
-  else route();
+  // At once rather than at the hashchange event a task later, so that the view never
+  // lags the click that asked for it (the back button on a phone, a chat in the list).
+  route();
 }
 
 /** Shows the conversation named by the URL fragment (or none). */
 function route() {
   if (!chat) return;
+  routed = location.hash;
   let id = '';
   try {
     id = decodeURIComponent(location.hash.slice(1));
@@ -1250,6 +1255,14 @@ function wire() {
     sendFiles(picked);
   });
   $('older-btn').addEventListener('click', () => current && chat.older(current).catch(fail));
+  // A tap on a bubble (not on one of its controls) shows its actions, for screens without
+  // hover; a tap anywhere else hides them again.
+  document.addEventListener('click', (ev) => {
+    const li = ev.target.closest?.('#msg-list li.msg');
+    const onBubble = li && ev.target.closest('.bubble') && !ev.target.closest('button, a');
+    for (const open of $('msg-list').querySelectorAll('li.acts-open')) if (open !== li) open.classList.remove('acts-open');
+    if (onBubble) li.classList.toggle('acts-open');
+  });
   $('messages').addEventListener('scroll', () => {
     const c = current;
     if (c?.loaded && !c.complete && !c.loadingOlder && $('messages').scrollTop < 40) {
@@ -1290,7 +1303,8 @@ function wire() {
     const op = chat.contacts.get(c.peer) === 'blocked' ? 'unblock' : 'block';
     chat.contact(op, c.peer).catch(fail);
   });
-  window.addEventListener('hashchange', route);
+  // The back and forward buttons, a link to a fragment.
+  window.addEventListener('hashchange', () => location.hash !== routed && route());
   document.addEventListener('visibilitychange', markRead);
   document.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && !$('emoji-panel').hidden) toggleEmoji(false);

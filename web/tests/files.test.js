@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fixture, openPage, logIn, chatWith, message, png } from './helpers.js';
+import { fixture, openPage, logIn, chatWith, openConv, message, png, VIEWPORTS } from './helpers.js';
 
 const env = fixture();
 
 /** A page logged in as `name`, recording every request URL it makes. */
-async function user(name, { register = true } = {}) {
-  const page = await openPage(env.browser, `${env.koi.base}/`);
+async function user(name, { register = true, ...view } = {}) {
+  const page = await openPage(env.browser, `${env.koi.base}/`, view);
   page.urls = [];
   page.on('request', (r) => page.urls.push(r.url()));
   env.pages.push(page);
@@ -34,13 +34,14 @@ async function tokenOf(page) {
   });
 }
 
-test('images render and files download without a token in any URL', async () => {
-  await env.koi.register('fiona');
-  const gus = await user('gus');
-  const fiona = await user('fiona', { register: false });
-  await chatWith(gus, 'fiona');
+for (const { name, suffix, view } of VIEWPORTS) test(`images render and files download without a token in any URL (${name})`, async () => {
+  const [f, g] = [`fiona${suffix}`, `gus${suffix}`];
+  await env.koi.register(f);
+  const gus = await user(g, view);
+  const fiona = await user(f, { register: false, ...view });
+  await chatWith(gus, f);
   await gus.locator('#file-input').setInputFiles({ name: 'pond.png', mimeType: 'image/png', buffer: await png(gus, { width: 90, height: 60 }) });
-  await fiona.locator('.conv-item[data-conv="d:fiona:gus"]').click();
+  await openConv(fiona, `d:${f}:${g}`);
 
   // The image shows from an object URL, at its real size.
   const img = fiona.locator('#msg-list img[alt="pond.png"]');

@@ -191,8 +191,31 @@ export async function userPage(env, name, { register = true, ...view } = {}) {
   return page;
 }
 
+/** On a phone (one pane at a time), goes back from an open chat to the list; else nothing. */
+export async function toList(page) {
+  const back = page.getByRole('button', { name: 'Back to chats' });
+  if (await back.isVisible()) {
+    await back.click();
+    await page.locator('#sidebar').waitFor();
+  }
+}
+
+/** Waits until no chat is open: the placeholder on a desktop, the list alone on a phone. */
+export async function noChatOpen(page) {
+  if (page.viewportSize().width > PHONE.width) return page.locator('#chat-placeholder').waitFor();
+  await page.locator('#sidebar').waitFor();
+  await page.locator('#chat').waitFor({ state: 'hidden' });
+}
+
+/** Opens conversation `conv` (e.g. `d:ann:ben`) from the chat list, at any width. */
+export async function openConv(page, conv) {
+  await toList(page);
+  await page.locator(`.conv-item[data-conv="${conv}"]`).click();
+}
+
 /** Opens the direct chat with `user` from the "Message a user" box. */
 export async function chatWith(page, user) {
+  await toList(page);
   await page.getByLabel('Username to message').fill(user);
   await page.getByLabel('Username to message').press('Enter');
   await page.locator('#chat-title', { hasText: user }).waitFor();
@@ -235,6 +258,15 @@ export function fixture() {
 /** A phone's viewport (an iPhone 12–15 in CSS pixels). */
 export const PHONE = { width: 390, height: 844 };
 
+/**
+ * The widths every feature test runs at (issue #23): the desktop default and a phone.
+ * `suffix` keeps the users of the two runs apart on the file's one node.
+ */
+export const VIEWPORTS = [
+  { name: 'desktop', suffix: '', view: {} },
+  { name: 'phone', suffix: 'p', view: PHONE },
+];
+
 /** The texts of the open chat's message bubbles, in order. */
 export function bubbleTexts(page) {
   return page.locator('#msg-list li.msg .bubble .text').allTextContents();
@@ -266,6 +298,7 @@ export async function png(page, { width = 120, height = 80, color = '#2c7bd9' } 
 
 /** Creates group `name` with `members` from the Groups panel and waits until it is open. */
 export async function createGroup(page, name, members) {
+  await toList(page);
   await page.locator('#groups-panel summary').click();
   await page.getByLabel('New group name').fill(name);
   await page.locator('#group-members').fill(members.join(', '));

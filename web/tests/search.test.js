@@ -4,14 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fixture, userPage, chatWith, send, message } from './helpers.js';
+import { fixture, userPage, chatWith, send, message, toList, VIEWPORTS } from './helpers.js';
 
 const env = fixture();
 
-test('a search finds an old message and opens the conversation at it', async () => {
-  const ann = await userPage(env, 'ann');
-  const ben = await userPage(env, 'ben');
-  await chatWith(ann, 'ben');
+for (const { name, suffix, view } of VIEWPORTS) test(`a search finds an old message and opens the conversation at it (${name})`, async () => {
+  const [a, b] = [`ann${suffix}`, `ben${suffix}`];
+  const ann = await userPage(env, a, view);
+  const ben = await userPage(env, b, view);
+  await chatWith(ann, b);
   await send(ann, 'the koi pond is deep');
   await message(ann, 'the koi pond is deep').locator('.act', { hasText: 'Edit' }).waitFor({ state: 'attached' });
   // More than the first page (50) after it, so the match is not loaded when the chat opens.
@@ -23,12 +24,15 @@ test('a search finds an old message and opens the conversation at it', async () 
   const hit = ben.locator('#search-results .search-hit');
   await hit.first().waitFor();
   assert.equal(await hit.count(), 1);
-  assert.match(await hit.textContent(), /ann: the koi pond is deep/);
+  assert.match(await hit.textContent(), new RegExp(`${a}: the koi pond is deep`));
   await ben.locator('#search-status', { hasText: '1 message found' }).waitFor();
   assert.ok(await ben.locator('#conv-list').isHidden(), 'the results stand in for the chat list');
   await hit.click();
-  await ben.locator('#chat-title', { hasText: 'ann' }).waitFor();
+  await ben.locator('#chat-title', { hasText: a }).waitFor();
   await ben.locator('#msg-list li.flash', { hasText: 'the koi pond is deep' }).waitFor();
+
+  // On a phone the chat took the screen: back to the list, where the search box is.
+  await toList(ben);
 
   // Nothing found says so; Escape brings the chat list back.
   await box.fill('carp');

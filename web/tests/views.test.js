@@ -45,6 +45,8 @@ async function accessible(page, view) {
 /** Both screenshots of `page` as it is now: `name.png` (light) and `name-dark.png`. */
 async function shots(page, name) {
   await page.locator('#toast').waitFor({ state: 'hidden' });
+  // A phone has no pointer resting on a message (and showing its actions).
+  if (page.viewportSize().width <= PHONE.width) await page.mouse.move(0, 0);
   for (const scheme of SCHEMES) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.waitForFunction(() => [...document.images].every((i) => i.complete));

@@ -30,6 +30,8 @@ if [ ! -d node_modules/playwright-core ]; then
   npm ci --no-audit --no-fund
 fi
 
-(cd "$root" && cargo build -p koi)
+# The workspace build scripts/test has already made (`-p koi` would unify
+# features differently and rebuild some thirty crates).
+(cd "$root" && cargo build --workspace --all-targets --locked)
 export KOI_BIN="${KOI_BIN:-$root/target/debug/koi}"
 node --test --test-concurrency=1 *.test.js

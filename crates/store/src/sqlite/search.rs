@@ -1,12 +1,5 @@
 //! Searching messages: the FTS5 index for what is in `messages`, and the
 //! pending messages in memory for what is still in the journal.
-//!
-//! FTS5 answers a match with every matching message of the whole store; the
-//! caller's conversations are a filter on that. A caller who reads few
-//! conversations (most people: their direct conversations and some groups)
-//! is searched one conversation at a time instead, each match limited to the
-//! conversation's range of rowids (`search_index::doc`), which FTS5 seeks to:
-//! the cost then follows the caller's matches, not the store's.
 
 use std::collections::HashSet;
 
@@ -50,34 +43,6 @@ const INDEXED: &str = concat!(
      ORDER BY s.id DESC LIMIT ?6"
 );
 
-/// Indexed matches within one conversation's rowids (`?5` to `?6`), newest
-/// first.
-const IN_CONV: &str = concat!(
-    "SELECT c.name, ",
-    message_columns!(),
-    " FROM message_search s \
-     JOIN messages m ON m.conv = (s.rowid >> 32) AND m.seq = (s.rowid & 4294967295) \
-     JOIN convs c ON c.id = m.conv \
-     WHERE message_search MATCH ?1 \
-     AND s.rowid BETWEEN ?5 AND ?6 \
-     AND (?3 IS NULL OR s.sender = ?3) \
-     AND (?4 IS NULL OR s.id < ?4) \
-     AND NOT EXISTS (SELECT 1 FROM hidden_messages h \
-                     WHERE h.user = ?2 AND h.conv = m.conv AND h.seq = m.seq) \
-     ORDER BY s.id DESC LIMIT ?7"
-);
-
-/// The conversations (`convs.id`) `?1` may read, only `?2` when given.
-const READABLE_IDS: &str = "SELECT r.conv FROM (\
-     SELECT conv FROM conv_users WHERE user = ?1 \
-     UNION SELECT g.conv FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-     WHERE gm.user = ?1) r \
-     JOIN convs c ON c.id = r.conv WHERE ?2 IS NULL OR c.name = ?2";
-
-/// Callers who read at most this many conversations are searched one
-/// conversation at a time (see the module notes).
-const PER_CONV_MAX: usize = 64;
-
 /// The store's search: indexed matches merged with pending ones, newest
 /// first; a message in both places is taken from `messages`.
 pub(super) fn search(
@@ -86,40 +51,8 @@ pub(super) fn search(
     user: &UserId,
     search: &Search,
 ) -> Result<Vec<Message>, StoreError> {
-    let conv = search.conv.as_ref().map(ToString::to_string);
-    let convs: Vec<i64> = conn
-        .prepare_cached(READABLE_IDS)?
-        .query_map(params![user.as_str(), conv], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut found = if convs.len() <= PER_CONV_MAX {
-        let mut found = Vec::new();
-        for conv_id in convs {
-            found.extend(indexed_in(conn, user, search, conv_id)?);
-        }
-        found
-    } else {
-        indexed(conn, user, search, conv)?
-    };
-    let indexed: HashSet<(String, u64)> = found.iter().map(|m| (m.conv.clone(), m.seq)).collect();
-    for pending in pending_matches(conn, recent, user, search)? {
-        if !indexed.contains(&(pending.conv.clone(), pending.seq)) {
-            found.push(pending);
-        }
-    }
-    found.sort_by(|a, b| b.id.cmp(&a.id));
-    found.truncate(search.limit as usize);
-    Ok(found)
-}
-
-/// Indexed matches in every conversation `user` may read (only `conv` when
-/// given): FTS5 matches across the whole store, filtered.
-fn indexed(
-    conn: &Connection,
-    user: &UserId,
-    search: &Search,
-    conv: Option<String>,
-) -> Result<Vec<Message>, StoreError> {
     let from = search.from.as_ref().map(UserId::as_str);
+    let conv = search.conv.as_ref().map(ToString::to_string);
     let mut stmt = conn.prepare_cached(INDEXED)?;
     let rows = stmt.query_map(
         params![
@@ -135,40 +68,16 @@ fn indexed(
             from_row(conv, row, 1)
         },
     )?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Indexed matches in conversation `conv_id` alone, which `user` may read.
-fn indexed_in(
-    conn: &Connection,
-    user: &UserId,
-    search: &Search,
-    conv_id: i64,
-) -> Result<Vec<Message>, StoreError> {
-    let (Some(first), Some(last)) = (
-        search_index::doc(conv_id, 0),
-        search_index::doc(conv_id, u64::from(u32::MAX)),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let from = search.from.as_ref().map(UserId::as_str);
-    let mut stmt = conn.prepare_cached(IN_CONV)?;
-    let rows = stmt.query_map(
-        params![
-            fts_query(&search.terms),
-            user.as_str(),
-            from,
-            search.before,
-            first,
-            last,
-            search.limit
-        ],
-        |row| {
-            let conv: String = row.get(0)?;
-            from_row(conv, row, 1)
-        },
-    )?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut found = rows.collect::<Result<Vec<_>, _>>()?;
+    let indexed: HashSet<(String, u64)> = found.iter().map(|m| (m.conv.clone(), m.seq)).collect();
+    for pending in pending_matches(conn, recent, user, search)? {
+        if !indexed.contains(&(pending.conv.clone(), pending.seq)) {
+            found.push(pending);
+        }
+    }
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    found.truncate(search.limit as usize);
+    Ok(found)
 }
 
 /// The messages still in the journal that `user` may read and that match.

@@ -6,6 +6,12 @@
 //!    period; each receiver matches pushes to sends.
 //! 3. After the last reply, waits up to `--drain` seconds for the deliveries,
 //!    then tallies and reports.
+//!
+//! With `--react-ratio r`, that share of each sender's operations are
+//! reactions (`react`, every second one an `unreact`) to its newest acked
+//! message ([`sender`](super::sender)); the report gives them beside the
+//! messages, and checks that each acked one reached the receiver once as an
+//! event.
 
 use anyhow::bail;
 use clap::Args;
@@ -13,6 +19,7 @@ use clap::Args;
 use super::node::{self, PairsArgs};
 use super::output::OutputArgs;
 use super::phase::{self, LoadArgs};
+use super::reactions;
 use super::report::{Report, Setup};
 
 /// `koi bench direct` options.
@@ -29,6 +36,10 @@ pub struct DirectArgs {
     /// Seconds of measured load.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
+    /// The share of each sender's operations (of --rate) that are reactions
+    /// to its newest acked message: `react`, every second one an `unreact`.
+    #[arg(long, default_value_t = 0.0)]
+    react_ratio: f64,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -41,6 +52,7 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
     if !positive(args.rate) || !positive(args.duration) {
         bail!("--rate and --duration must be positive");
     }
+    reactions::check_ratio(args.react_ratio)?;
     let prefix = args.pairs.prefix()?;
     let warning = args.pairs.rate_warning(args.rate);
     if let Some(warning) = &warning {
@@ -48,7 +60,11 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
     }
 
     let target = node::connect(&args.url, &args.pairs, &prefix).await?;
-    let mut measured = phase::run(&target.pairs, &args.load.at(args.rate, args.duration)).await?;
+    let load = phase::Load {
+        react_ratio: args.react_ratio,
+        ..args.load.at(args.rate, args.duration)
+    };
+    let mut measured = phase::run(&target.pairs, &load).await?;
     measured.warnings.splice(0..0, warning);
     let report = Report::new(
         Setup {
@@ -66,7 +82,19 @@ pub async fn run(args: DirectArgs) -> anyhow::Result<()> {
         measured,
     );
     let t = &report.figures.traffic.counts;
-    let what = || format!("{} lost and {} duplicated messages", t.lost, t.duplicated);
+    let r = report.figures.reactions.as_ref().map(|r| &r.traffic.counts);
+    let what = || {
+        format!(
+            "{} lost and {} duplicated messages{}",
+            t.lost,
+            t.duplicated,
+            r.map(|r| format!(
+                ", {} lost and {} duplicated reactions",
+                r.lost, r.duplicated
+            ))
+            .unwrap_or_default()
+        )
+    };
     args.output
         .finish(&report, Report::table, report.figures.ok, what)?;
     Ok(())

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::latency::Summary;
 use super::measured::Measured;
+use super::reactions::Reactions;
 use super::rounding::round;
 use super::traffic::Traffic;
 
@@ -14,8 +15,12 @@ pub struct Figures {
     /// Offered messages per second, all senders together.
     pub rate: f64,
     pub duration_s: f64,
+    /// The messages' counts, rates and latencies.
     #[serde(flatten)]
     pub traffic: Traffic,
+    /// With `--react-ratio`: the reactions', beside the messages'.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<Reactions>,
     pub send_lag: Summary,
     pub drain_s: f64,
     pub load_s: f64,
@@ -23,7 +28,7 @@ pub struct Figures {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cpu_s: Option<f64>,
     pub warnings: Vec<String>,
-    /// `lost == 0 && duplicated == 0`.
+    /// `lost == 0 && duplicated == 0`, for messages and reactions.
     pub ok: bool,
 }
 
@@ -35,13 +40,14 @@ impl Figures {
             rate,
             duration_s,
             traffic: Traffic::new(&m.tally, duration_s, m.send_to_ack, m.send_to_delivery),
+            reactions: m.reactions.clone().map(|r| r.figures(duration_s)),
             send_lag: m.send_lag,
             drain_s: round(m.drain_s, 3),
             load_s: round(m.load_s, 3),
             bench_cpu_s: m.bench_cpu_s.map(|s| round(s, 2)),
             server_cpu_s: m.server_cpu_s.map(|s| round(s, 2)),
             warnings: m.warnings,
-            ok: m.tally.correct(),
+            ok: m.tally.correct() && m.reactions.as_ref().is_none_or(|r| r.tally.correct()),
         }
     }
 

@@ -17,6 +17,8 @@
 //! - `users`: registering and logging in the bench's users.
 //! - `sender` / `receiver`: the two halves of a pair (`group` runs the same
 //!   sender).
+//! - `reactions`: reactions mixed into a load (`--react-ratio`), matched to
+//!   their events.
 //! - `tally`: matching deliveries to sends (lost, duplicated); `traffic`: a
 //!   tally's counts, rates and latencies as the reports give them.
 //! - `latency`: hdrhistogram recorders shared by many tasks.
@@ -52,6 +54,7 @@ mod nofile;
 mod output;
 mod phase;
 mod provision;
+mod reactions;
 mod receiver;
 mod relay;
 mod report;

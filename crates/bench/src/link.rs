@@ -6,17 +6,32 @@
 use std::future::Future;
 use std::sync::Arc;
 
-/// One message, as the sender hands it to its outlet.
+/// One operation, as the sender hands it to its outlet: a message, or a
+/// reaction to one (`--react-ratio`).
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// The message's number among its sender's, from 0.
+    /// The operation's number among its sender's, from 0.
     pub n: u64,
-    /// `<run>-<sender>-<n>` (a pair's sender has its pair's number): what the
-    /// receiver matches it by.
+    /// A message's `<run>-<sender>-<n>` (a pair's sender has its pair's
+    /// number): what the receiver matches it by. A reaction's emoji, its
+    /// [`reaction key`](super::ids::reaction_key) (an unreact's is the key of
+    /// the react it takes back).
     pub id: String,
+    pub action: Action,
     /// The reference time, µs after the phase's start, in decimal.
     pub meta: String,
     pub text: Arc<str>,
+}
+
+/// What a [`Draft`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send a text message.
+    Send,
+    /// `react` to message `seq` of the target conversation.
+    React { seq: u64 },
+    /// `unreact`: take back a reaction to message `seq`.
+    Unreact { seq: u64 },
 }
 
 /// A message as it reached a receiver.
@@ -29,13 +44,25 @@ pub struct Delivery {
     pub seq: u64,
     /// The draft's `meta`.
     pub meta: Option<String>,
+    /// Set when the delivery is a `react` or `unreact` event (§11): its `id`
+    /// is then the event's emoji.
+    pub reaction: Option<Reacted>,
+}
+
+/// Which reaction event a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reacted {
+    React,
+    Unreact,
 }
 
 /// The sending end of a pair (or of a group run's sender).
 pub trait Outlet: Send + Sync + 'static {
-    /// Sends `draft`; resolves once the target acknowledged it, or with an
-    /// error code (`timeout` and `closed` for failures on the bench's side).
-    fn send(&self, draft: Draft) -> impl Future<Output = Result<(), String>> + Send;
+    /// Sends `draft`; resolves once the target acknowledged it, with the
+    /// stored message's `seq` where the carrier has one (a sent message on a
+    /// node), or with an error code (`timeout` and `closed` for failures on
+    /// the bench's side).
+    fn send(&self, draft: Draft) -> impl Future<Output = Result<Option<u64>, String>> + Send;
 
     /// True once the link is closing or closed.
     fn is_closed(&self) -> bool;

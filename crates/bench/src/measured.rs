@@ -2,12 +2,15 @@
 //! of sends and deliveries, the latency summaries, the timings and CPU.
 
 use super::latency::Summary;
+use super::reactions;
 use super::tally::Tally;
 
 /// What was measured.
 #[derive(Debug, Clone)]
 pub struct Measured {
     pub tally: Tally,
+    /// The reactions mixed in, when there were to be any.
+    pub reactions: Option<reactions::Measured>,
     pub send_to_ack: Summary,
     pub send_to_delivery: Summary,
     pub send_lag: Summary,

@@ -9,6 +9,7 @@
 //!
 //! [`Sender`] and [`Receiver`] serve `group` too, on the connections it opens.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -16,9 +17,10 @@ use clap::Args;
 use futures::{StreamExt, TryStreamExt};
 use koi_client::{ClientError, ConnectOptions, Connection, Http, Node, Transport};
 use koi_proto::frame::Op;
+use koi_proto::ok::Body;
 use tokio::time::Instant;
 
-use super::link::{Delivery, Draft, Inlet, Outlet, Pairs};
+use super::link::{Action, Delivery, Draft, Inlet, Outlet, Pairs, Reacted};
 use super::phase::LoadArgs;
 use super::transport::TransportArg;
 use super::users;
@@ -203,8 +205,31 @@ pub enum Target {
 }
 
 impl Target {
+    /// The request of `draft` to this target: the `send` of a text message,
+    /// or a `react` / `unreact` in `conv` (the target's conversation, known
+    /// once a send to it was acknowledged).
+    fn op(&self, draft: Draft, conv: Option<&str>) -> Result<Op, String> {
+        let seq = match draft.action {
+            Action::Send => return Ok(self.send_op(draft)),
+            Action::React { seq } | Action::Unreact { seq } => seq,
+        };
+        let conv = match self {
+            Target::Conv(conv) => conv.as_str(),
+            Target::User(_) => conv.ok_or_else(|| "no_conv".to_owned())?,
+        };
+        let react = koi_proto::React {
+            conv: conv.to_owned(),
+            seq,
+            emoji: draft.id,
+        };
+        Ok(match draft.action {
+            Action::Unreact { .. } => Op::Unreact(react),
+            _ => Op::React(react),
+        })
+    }
+
     /// The `send` of `draft`, a text message, to this target.
-    fn op(&self, draft: Draft) -> Op {
+    fn send_op(&self, draft: Draft) -> Op {
         let (to, conv) = match self {
             Target::Conv(conv) => (None, Some(conv.clone())),
             Target::User(user) => (Some(user.clone()), None),
@@ -223,24 +248,36 @@ impl Target {
 }
 
 /// A sender's connection: each draft is a `send` of a text message to its
-/// target.
+/// target, or a reaction in the target's conversation.
 #[derive(Debug)]
 pub struct Sender {
     conn: Connection,
     target: Target,
+    /// The target's conversation, from the first acknowledged send.
+    conv: OnceLock<String>,
 }
 
 impl Sender {
     /// Sends over `conn` (no pushes needed) to `target`.
     pub fn new(conn: Connection, target: Target) -> Self {
-        Sender { conn, target }
+        Sender {
+            conn,
+            target,
+            conv: OnceLock::new(),
+        }
     }
 }
 
 impl Outlet for Sender {
-    async fn send(&self, draft: Draft) -> Result<(), String> {
-        match self.conn.request(self.target.op(draft)).await {
-            Ok(_) => Ok(()),
+    async fn send(&self, draft: Draft) -> Result<Option<u64>, String> {
+        let op = self.target.op(draft, self.conv.get().map(String::as_str))?;
+        match self.conn.request(op).await {
+            Ok(Body::Send(ok)) => {
+                let seq = ok.seq;
+                let _ = self.conv.set(ok.conv);
+                Ok(Some(seq))
+            }
+            Ok(_) => Ok(None),
             Err(ClientError::Timeout) => Err("timeout".to_owned()),
             Err(e) if e.is_closed() => Err("closed".to_owned()),
             Err(e) => Err(e.code().unwrap_or("other").to_owned()),
@@ -273,10 +310,20 @@ impl Inlet for Receiver {
     async fn next(&self) -> Option<Delivery> {
         loop {
             if let Op::Msg(msg) = self.conn.next_push().await? {
+                let reaction = msg.event.as_ref().and_then(|e| match e.r#type.as_str() {
+                    "react" => Some(Reacted::React),
+                    "unreact" => Some(Reacted::Unreact),
+                    _ => None,
+                });
+                let id = match (reaction, msg.event) {
+                    (Some(_), Some(event)) => event.emoji.unwrap_or_default(),
+                    _ => msg.client_msg_id,
+                };
                 return Some(Delivery {
-                    id: msg.client_msg_id,
+                    id,
                     seq: msg.seq,
                     meta: msg.meta,
+                    reaction,
                 });
             }
         }
@@ -303,11 +350,12 @@ mod tests {
         let draft = Draft {
             n: 7,
             id: "r-3-7".to_owned(),
+            action: Action::Send,
             meta: "42".to_owned(),
             text: "t".into(),
         };
-        let send = |target: Target| match target.op(draft.clone()) {
-            Op::Send(send) => send,
+        let send = |target: Target| match target.op(draft.clone(), None) {
+            Ok(Op::Send(send)) => send,
             op => panic!("a send, not {op:?}"),
         };
         let to_group = send(Target::Conv("g:x".into()));
@@ -325,5 +373,36 @@ mod tests {
             (to_user.to.as_deref(), to_user.conv.as_deref()),
             (Some("u"), None)
         );
+    }
+
+    #[test]
+    fn a_reaction_goes_to_the_targets_conversation_with_the_key_as_emoji() {
+        let draft = |action| Draft {
+            n: 9,
+            id: "k-3-2".to_owned(),
+            action,
+            meta: "42".to_owned(),
+            text: "t".into(),
+        };
+        let group = Target::Conv("g:x".into());
+        match group.op(draft(Action::React { seq: 5 }), None) {
+            Ok(Op::React(r)) => assert_eq!(
+                (r.conv.as_str(), r.seq, r.emoji.as_str()),
+                ("g:x", 5, "k-3-2")
+            ),
+            op => panic!("a react, not {op:?}"),
+        }
+        // A direct conversation is known once a send was acknowledged.
+        let user = Target::User("u".into());
+        assert_eq!(
+            user.op(draft(Action::Unreact { seq: 5 }), None)
+                .err()
+                .as_deref(),
+            Some("no_conv")
+        );
+        match user.op(draft(Action::Unreact { seq: 5 }), Some("d:a:u")) {
+            Ok(Op::Unreact(r)) => assert_eq!((r.conv.as_str(), r.seq), ("d:a:u", 5)),
+            op => panic!("an unreact, not {op:?}"),
+        }
     }
 }

@@ -21,7 +21,7 @@ use super::link::{Inlet, Outlet, Pairs};
 use super::measured::Measured;
 use super::receiver::FirstArrivals;
 use super::tally::Tally;
-use super::{cpu, receiver, sender};
+use super::{cpu, reactions, receiver, sender};
 
 /// Between the start of a phase and its first message, so every task is ready.
 const LEAD: Duration = Duration::from_millis(200);
@@ -71,6 +71,7 @@ impl LoadArgs {
             drain_s: self.drain,
             max_in_flight: self.max_in_flight,
             server_pid: None,
+            react_ratio: 0.0,
         }
     }
 }
@@ -87,6 +88,9 @@ pub struct Load {
     pub max_in_flight: usize,
     /// A local server process whose CPU time the phase reports (`nats-server`).
     pub server_pid: Option<u32>,
+    /// The share of each sender's operations that are reactions (a node's
+    /// pairs only; see [`sender`]).
+    pub react_ratio: f64,
 }
 
 /// Runs one phase of `load` over `pairs`.
@@ -100,7 +104,8 @@ pub async fn run<O: Outlet, I: Inlet>(
     let window = (warmup, warmup + Duration::from_secs_f64(load.duration_s));
     let period = Duration::from_secs_f64(1.0 / per_sender);
     let start = Instant::now() + LEAD;
-    let schedule = sender::Schedule::new(load.size, start, window, load.max_in_flight);
+    let schedule = sender::Schedule::new(load.size, start, window, load.max_in_flight)
+        .with_react_ratio(load.react_ratio);
     let run_id = schedule.run.clone();
     let cpu_before = cpu::process_seconds();
     let server_cpu_before = load.server_pid.and_then(cpu::pid_seconds);
@@ -110,8 +115,13 @@ pub async fn run<O: Outlet, I: Inlet>(
     let delivered = Arc::new(AtomicU64::new(0));
     let (stop_tx, stop_rx) = watch::channel(false);
     progress!(
-        "sending {} msgs/s for {} s ({:.2} msgs/s per sender)",
+        "sending {} {}/s for {} s ({:.2} per sender)",
         load.rate,
+        if load.react_ratio > 0.0 {
+            "operations"
+        } else {
+            "msgs"
+        },
         load.warmup_s + load.duration_s,
         per_sender
     );
@@ -148,6 +158,7 @@ pub async fn run<O: Outlet, I: Inlet>(
     for handle in senders {
         sent.push(handle.await.context("a sender panicked")?);
     }
+    // Messages and reaction events alike are owed once each.
     let acked: u64 = sent
         .iter()
         .map(|o| {
@@ -176,14 +187,39 @@ pub async fn run<O: Outlet, I: Inlet>(
     );
     let _ = stop_tx.send(true);
     let mut tally = Tally::default();
+    let mut reacted = Tally::default();
+    let reaction_deliveries = Latency::new();
+    let mut reaction_recorder = reaction_deliveries.recorder();
+    let reaction_acks = Latency::new();
+    let mut reaction_ack_recorder = reaction_acks.recorder();
     for (handle, sent) in receivers.into_iter().zip(&sent) {
         let got = handle.await.context("a receiver panicked")?;
         tally.add_pair(sent, &got);
+        reacted.add_reaction_sender(sent);
+        let one = std::slice::from_ref(sent);
+        reacted.add_reaction_receiver(one, &got.reactions, window, &mut reaction_recorder);
+        for latency in &sent.reaction_acks {
+            reaction_ack_recorder.record(*latency);
+        }
     }
+    drop((reaction_recorder, reaction_ack_recorder));
+    let reactions = (load.react_ratio > 0.0).then(|| {
+        let mut m = reactions::Measured {
+            ratio: load.react_ratio,
+            tally: reacted,
+            reacts: 0,
+            unreacts: 0,
+            send_to_ack: reaction_acks.summary(),
+            send_to_delivery: reaction_deliveries.summary(),
+        };
+        m.count_kinds(&sent);
+        m
+    });
 
     Ok(Measured {
         warnings: warnings(&tally, per_sender),
         tally,
+        reactions,
         send_to_ack: acks.summary(),
         send_to_delivery: deliveries.summary(),
         send_lag: lag.summary(),

@@ -3,7 +3,9 @@
 //!
 //! It looks at three fields of a delivery (the id, `seq`, `meta`; over the Koi
 //! protocol, nothing else of a `msg` push is used) and keeps one counter per
-//! message of its sender.
+//! message of its sender. A `react` or `unreact` event is matched by its
+//! emoji ([`reactions`](super::reactions)), and its first arrival kept for
+//! the latency.
 //!
 //! A group run's receivers (`group::member`) match by other rules, but read
 //! their inlet ([`read`]) and count first arrivals ([`FirstArrivals`]) alike.
@@ -16,8 +18,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::ids;
 use super::latency::Recorder;
 use super::link::{Delivery, Inlet};
+use super::reactions::Seen;
 
 /// What a receiver needs to know about the run.
 #[derive(Debug, Clone)]
@@ -39,6 +43,8 @@ pub struct Outcome {
     /// Deliveries that are not this phase's messages to this receiver.
     pub foreign: u64,
     pub first_in_window: u64,
+    /// The reaction events that arrived.
+    pub reactions: Seen,
     /// How the link ended, if it ended before the receiver was stopped.
     pub disconnected: Option<String>,
 }
@@ -56,6 +62,19 @@ pub async fn run<I: Inlet>(
     let mut last_seq = 0;
     let id_prefix = format!("{}-{}-", plan.run, plan.pair);
     let disconnected = read(&*inlet, &mut stop, |msg, now| {
+        if let Some(kind) = msg.reaction {
+            match ids::parse_reaction_key(&plan.run, &msg.id) {
+                Some((sender, n)) if sender == plan.pair => {
+                    if msg.seq < last_seq {
+                        out.reordered += 1;
+                    }
+                    last_seq = last_seq.max(msg.seq);
+                    out.reactions.arrived(0, n, kind, || first.arrived(now));
+                }
+                _ => out.foreign += 1,
+            }
+            return;
+        }
         let Some(n) = msg
             .id
             .strip_prefix(&id_prefix)
@@ -137,6 +156,14 @@ impl FirstArrivals {
             delivered,
             in_window: 0,
         }
+    }
+
+    /// Counts the first arrival, at `now`, of a reaction event toward the
+    /// phase's first deliveries; when it arrived after the start. Its latency
+    /// and the window are the phase's to work out.
+    pub fn arrived(&mut self, now: Instant) -> Duration {
+        self.delivered.fetch_add(1, Ordering::Relaxed);
+        now.saturating_duration_since(self.start)
     }
 
     /// Counts the first arrival, at `now`, of a message whose `meta` holds its

@@ -98,6 +98,18 @@ impl Report {
         table::row(w, "sent", t.counts.sent);
         table::row(w, "acked", t.counts.acked);
         t.rows(w, "delivered msgs/s");
+        if let Some(r) = &f.reactions {
+            let _ = writeln!(
+                w,
+                "\n  reactions ({} of the operations): {} react, {} unreact acked",
+                r.ratio, r.reacts, r.unreacts
+            );
+            table::row(w, "offered", r.traffic.counts.offered);
+            table::row(w, "sent", r.traffic.counts.sent);
+            table::row(w, "acked", r.traffic.counts.acked);
+            r.traffic.rows(w, "delivered events/s");
+            let _ = writeln!(w);
+        }
         table::row(w, "drain", format_args!("{:.2} s", f.drain_s));
         if let Some(cpu) = f.bench_cpu_s {
             table::row(
@@ -106,14 +118,16 @@ impl Report {
                 format_args!("{cpu:.2} s over {:.2} s of load", f.load_s),
             );
         }
-        table::latencies(
-            w,
-            [
-                ("send→ack", &t.send_to_ack),
-                ("send→delivery", &t.send_to_delivery),
-                ("send lag (bench)", &f.send_lag),
-            ],
-        );
+        let mut lines = vec![
+            ("send→ack", &t.send_to_ack),
+            ("send→delivery", &t.send_to_delivery),
+        ];
+        if let Some(r) = &f.reactions {
+            lines.push(("reaction send→ack", &r.traffic.send_to_ack));
+            lines.push(("reaction send→dlv", &r.traffic.send_to_delivery));
+        }
+        lines.push(("send lag (bench)", &f.send_lag));
+        table::latencies(w, lines);
         table::close(
             w,
             &f.warnings,

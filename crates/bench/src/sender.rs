@@ -14,8 +14,16 @@
 //! its reference time is `min(due, sent)`. Each message carries its id
 //! `<run>-<sender>-<n>` in `client_msg_id` and its reference time (µs after
 //! `start`) in `meta`.
+//!
+//! With a reaction ratio r > 0, that share of the operations (spread evenly)
+//! are reactions to the newest message of this phase the sender got acked:
+//! `react`s, every second one an `unreact` of the oldest acked react not yet
+//! taken back. An operation due before any message was acked is a message.
+//! A reaction carries its [key](ids::reaction_key) as emoji; the receiver
+//! gets it back in the event's `emoji`, and its latency is matched after
+//! the phase from the reference times kept here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +33,7 @@ use tokio::time::Instant;
 
 use super::ids;
 use super::latency::Recorder;
-use super::link::{Draft, Outlet};
+use super::link::{Action, Draft, Outlet};
 
 /// How late past the end a message due before it may still go out (timer
 /// granularity, a brief stall); a sender further behind stops.
@@ -43,6 +51,24 @@ pub enum Status {
     InFlight,
     Acked,
     Failed,
+}
+
+/// What an operation was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// A message (also every operation that was never sent).
+    #[default]
+    Message,
+    /// A `react`.
+    React,
+    /// An `unreact` of the `react` numbered `of`.
+    Unreact { of: u64 },
+}
+
+impl Kind {
+    pub fn is_reaction(self) -> bool {
+        self != Kind::Message
+    }
 }
 
 /// The schedule and payload of one sender.
@@ -65,6 +91,8 @@ pub struct Plan {
     /// achieved rate; latencies of messages due before `window.0` are not recorded.
     pub window: (Duration, Duration),
     pub max_in_flight: usize,
+    /// The share of operations that are reactions, 0 to 1.
+    pub react_ratio: f64,
 }
 
 /// What every sender of one phase shares; [`Schedule::plan`] gives each its
@@ -78,6 +106,8 @@ pub struct Schedule {
     /// As in [`Plan::window`]; sending ends at `window.1`.
     pub window: (Duration, Duration),
     pub max_in_flight: usize,
+    /// As in [`Plan::react_ratio`].
+    pub react_ratio: f64,
 }
 
 impl Schedule {
@@ -95,6 +125,15 @@ impl Schedule {
             start,
             window,
             max_in_flight,
+            react_ratio: 0.0,
+        }
+    }
+
+    /// The same, with `ratio` of each sender's operations reactions.
+    pub fn with_react_ratio(self, ratio: f64) -> Schedule {
+        Schedule {
+            react_ratio: ratio,
+            ..self
         }
     }
 
@@ -112,6 +151,7 @@ impl Schedule {
             end: self.window.1,
             window: self.window,
             max_in_flight: self.max_in_flight,
+            react_ratio: self.react_ratio,
         }
     }
 }
@@ -135,27 +175,98 @@ impl Plan {
 /// What one sender did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub offered: u64,
-    /// Index `n`: the fate of message `n`.
+    /// Index `n`: the fate of operation `n`, for each of the operations due.
     pub status: Vec<Status>,
+    /// Index `n`: what operation `n` was (all messages without reactions).
+    pub kinds: Vec<Kind>,
+    /// Index `n`: the reference time of operation `n` after the phase's
+    /// start (zero if unsent).
+    pub sent_at: Vec<Duration>,
+    /// Messages acked within the window.
     pub acked_in_window: u64,
-    /// Failed requests by error code (`timeout`, `closed` for client-side failures).
+    /// Failed message sends by error code (`timeout`, `closed` for client-side failures).
     pub errors: HashMap<String, u64>,
+    /// Reactions acked within the window.
+    pub reactions_acked_in_window: u64,
+    /// Failed reactions by error code.
+    pub reaction_errors: HashMap<String, u64>,
+    /// Send→ack latencies of the acked reactions due within the window.
+    pub reaction_acks: Vec<Duration>,
     /// How the connection ended, if it ended before the sender was done.
     pub disconnected: Option<String>,
 }
 
-/// Message number, when it was due, its reference time, the reply.
-type Reply = (u64, Instant, Instant, Result<(), String>);
+impl Outcome {
+    /// What operation `n` was.
+    pub fn kind(&self, n: usize) -> Kind {
+        self.kinds.get(n).copied().unwrap_or_default()
+    }
+}
+
+/// Chooses each operation of a sender that mixes reactions into its
+/// messages; see the module notes.
+#[derive(Debug, Default)]
+struct Mix {
+    ratio: f64,
+    /// The newest acked message's seq.
+    newest: Option<u64>,
+    /// Acked reacts not yet taken back: (operation number, message seq).
+    undoable: VecDeque<(u64, u64)>,
+    reactions: u64,
+}
+
+impl Mix {
+    fn new(ratio: f64) -> Self {
+        Mix {
+            ratio,
+            ..Mix::default()
+        }
+    }
+
+    /// Whether operation `n` is a reaction's turn: `ratio` of them, evenly.
+    fn reactions_turn(&self, n: u64) -> bool {
+        self.ratio > 0.0 && ((n + 1) as f64 * self.ratio).floor() > (n as f64 * self.ratio).floor()
+    }
+
+    /// What operation `n` is.
+    fn next(&mut self, n: u64) -> (Kind, Action) {
+        let Some(newest) = self.newest.filter(|_| self.reactions_turn(n)) else {
+            return (Kind::Message, Action::Send);
+        };
+        self.reactions += 1;
+        if self.reactions.is_multiple_of(2)
+            && let Some((of, seq)) = self.undoable.pop_front()
+        {
+            return (Kind::Unreact { of }, Action::Unreact { seq });
+        }
+        (Kind::React, Action::React { seq: newest })
+    }
+
+    /// Operation `n`, a `kind` on `action`, was acked, with `seq` if it was a
+    /// stored message.
+    fn acked(&mut self, n: u64, kind: Kind, action: Action, seq: Option<u64>) {
+        match (kind, action, seq) {
+            (Kind::Message, _, Some(seq)) => {
+                self.newest = Some(self.newest.map_or(seq, |s| s.max(seq)));
+            }
+            (Kind::React, Action::React { seq }, _) => self.undoable.push_back((n, seq)),
+            _ => {}
+        }
+    }
+}
+
+/// Operation number, what it was, when it was due, its reference time, the reply.
+type Reply = (u64, Action, Instant, Instant, Result<Option<u64>, String>);
 
 async fn fire<O: Outlet>(outlet: &O, draft: Draft, due: Instant, sent: Instant) -> Reply {
-    let n = draft.n;
-    (n, due, sent, outlet.send(draft).await)
+    let (n, action) = (draft.n, draft.action);
+    (n, action, due, sent, outlet.send(draft).await)
 }
 
 /// Runs the schedule of `plan` on `outlet`, then waits for the outstanding
-/// replies. `acks` gets each send→ack latency, `lag` how late each message
-/// went out after it was due (timer granularity, a busy bench, `max_in_flight`).
+/// replies. `acks` gets each message's send→ack latency, `lag` how late each
+/// operation went out after it was due (timer granularity, a busy bench,
+/// `max_in_flight`).
 pub async fn run<O: Outlet>(
     outlet: Arc<O>,
     plan: Plan,
@@ -164,30 +275,43 @@ pub async fn run<O: Outlet>(
 ) -> Outcome {
     let offered = plan.offered();
     let mut out = Outcome {
-        offered,
         status: Vec::with_capacity(offered as usize),
-        acked_in_window: 0,
-        errors: HashMap::new(),
-        disconnected: None,
+        ..Outcome::default()
     };
+    let mut mix = Mix::new(plan.react_ratio);
     let stop_at = plan.start + plan.end + LATE_GRACE;
     let mut in_flight = FuturesUnordered::new();
-    let mut record = |(n, due, sent, result): Reply, out: &mut Outcome| {
+    let mut record = |(n, action, due, sent, result): Reply, out: &mut Outcome, mix: &mut Mix| {
         let now = Instant::now();
+        let kind = out.kind(n as usize);
         match result {
-            Ok(_) => {
+            Ok(seq) => {
                 out.status[n as usize] = Status::Acked;
-                if due >= plan.start + plan.window.0 {
-                    acks.record(now.saturating_duration_since(sent));
-                }
+                mix.acked(n, kind, action, seq);
+                let latency = now.saturating_duration_since(sent);
                 let at = now.saturating_duration_since(plan.start);
-                if at >= plan.window.0 && at < plan.window.1 {
-                    out.acked_in_window += 1;
+                let in_window = at >= plan.window.0 && at < plan.window.1;
+                let measured = due >= plan.start + plan.window.0;
+                if kind.is_reaction() {
+                    if measured {
+                        out.reaction_acks.push(latency);
+                    }
+                    out.reactions_acked_in_window += u64::from(in_window);
+                } else {
+                    if measured {
+                        acks.record(latency);
+                    }
+                    out.acked_in_window += u64::from(in_window);
                 }
             }
             Err(code) => {
                 out.status[n as usize] = Status::Failed;
-                *out.errors.entry(code).or_default() += 1;
+                let errors = if kind.is_reaction() {
+                    &mut out.reaction_errors
+                } else {
+                    &mut out.errors
+                };
+                *errors.entry(code).or_default() += 1;
             }
         }
     };
@@ -199,7 +323,7 @@ pub async fn run<O: Outlet>(
         loop {
             tokio::select! {
                 biased;
-                Some(reply) = in_flight.next(), if !in_flight.is_empty() => record(reply, &mut out),
+                Some(reply) = in_flight.next(), if !in_flight.is_empty() => record(reply, &mut out, &mut mix),
                 () = tokio::time::sleep_until(wake), if in_flight.len() < plan.max_in_flight => break,
             }
         }
@@ -208,9 +332,16 @@ pub async fn run<O: Outlet>(
             break;
         }
         let sent = now.min(due);
+        let (kind, action) = mix.next(n);
+        let id = match kind {
+            Kind::Message => format!("{}-{}-{n}", plan.run, plan.sender),
+            Kind::React => ids::reaction_key(&plan.run, plan.sender, n),
+            Kind::Unreact { of } => ids::reaction_key(&plan.run, plan.sender, of),
+        };
         let draft = Draft {
             n,
-            id: format!("{}-{}-{n}", plan.run, plan.sender),
+            id,
+            action,
             meta: sent
                 .saturating_duration_since(plan.start)
                 .as_micros()
@@ -218,18 +349,22 @@ pub async fn run<O: Outlet>(
             text: plan.text.clone(),
         };
         out.status.push(Status::InFlight);
+        out.kinds.push(kind);
+        out.sent_at.push(sent.saturating_duration_since(plan.start));
         if due >= plan.start + plan.window.0 {
             lag.record(now.saturating_duration_since(due));
         }
         in_flight.push(fire(&*outlet, draft, due, sent));
     }
     while let Some(reply) = in_flight.next().await {
-        record(reply, &mut out);
+        record(reply, &mut out, &mut mix);
     }
     if outlet.is_closed() {
         out.disconnected = Some(outlet.ended().unwrap_or_else(|| "closed".to_owned()));
     }
     out.status.resize(offered as usize, Status::Unsent);
+    out.kinds.resize(offered as usize, Kind::Message);
+    out.sent_at.resize(offered as usize, Duration::ZERO);
     out
 }
 
@@ -248,6 +383,7 @@ mod tests {
             end: Duration::from_millis(end_ms),
             window: (Duration::ZERO, Duration::from_millis(end_ms)),
             max_in_flight: 1,
+            react_ratio: 0.0,
         }
     }
 
@@ -259,5 +395,36 @@ mod tests {
         assert_eq!(plan(0, 300, 1000).offered(), 4);
         assert_eq!(plan(1000, 100, 1000).offered(), 0);
         assert_eq!(plan(10, 100, 1000).due(3), Duration::from_millis(310));
+    }
+
+    #[test]
+    fn a_mix_reacts_to_the_newest_acked_message_and_takes_every_second_back() {
+        let mut mix = Mix::new(0.5);
+        // Nothing acked yet: a reaction's turn is a message.
+        assert_eq!(mix.next(0), (Kind::Message, Action::Send));
+        assert_eq!(mix.next(1), (Kind::Message, Action::Send));
+        mix.acked(0, Kind::Message, Action::Send, Some(4));
+        mix.acked(1, Kind::Message, Action::Send, Some(6));
+        let kinds: Vec<_> = (2..8).map(|n| mix.next(n)).collect();
+        assert_eq!(kinds[0], (Kind::Message, Action::Send));
+        assert_eq!(kinds[1], (Kind::React, Action::React { seq: 6 }));
+        // The react 3 is not acked yet: nothing to take back, so another react.
+        assert_eq!(kinds[3], (Kind::React, Action::React { seq: 6 }));
+        assert_eq!(kinds[5], (Kind::React, Action::React { seq: 6 }));
+        mix.acked(3, Kind::React, Action::React { seq: 6 }, None);
+        assert_eq!(
+            mix.next(9),
+            (Kind::Unreact { of: 3 }, Action::Unreact { seq: 6 })
+        );
+        assert_eq!(mix.next(11), (Kind::React, Action::React { seq: 6 }));
+        // Acked messages move the target on.
+        mix.acked(10, Kind::Message, Action::Send, Some(9));
+        assert_eq!(mix.next(13), (Kind::React, Action::React { seq: 9 }));
+        // Half of the operations were reactions' turns.
+        let turns = (0..1000)
+            .filter(|n| Mix::new(0.2).reactions_turn(*n))
+            .count();
+        assert_eq!(turns, 200);
+        assert!((0..10).all(|n| !Mix::new(0.0).reactions_turn(n)));
     }
 }

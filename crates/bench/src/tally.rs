@@ -54,15 +54,21 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Adds what one sender did: what it offered, sent and got acked.
+    /// Adds what one sender did: the messages it offered, sent and got acked
+    /// (its reactions, if any, add through [`Tally::add_reaction_sender`]).
     pub fn add_sender(&mut self, sent: &sender::Outcome) {
-        self.offered += sent.offered;
+        for (n, status) in sent.status.iter().enumerate() {
+            if sent.kind(n).is_reaction() {
+                continue;
+            }
+            self.offered += 1;
+            self.sent += u64::from(*status != Status::Unsent);
+            self.acked += u64::from(*status == Status::Acked);
+        }
         self.acked_in_window += sent.acked_in_window;
         for (code, n) in &sent.errors {
             *self.errors.entry(code.clone()).or_default() += n;
         }
-        self.sent += sent.status.iter().filter(|s| **s != Status::Unsent).count() as u64;
-        self.acked += sent.status.iter().filter(|s| **s == Status::Acked).count() as u64;
         self.disconnects += u64::from(sent.disconnected.is_some());
     }
 
@@ -70,7 +76,9 @@ impl Tally {
     pub fn add_pair(&mut self, sent: &sender::Outcome, got: &receiver::Outcome) {
         self.add_sender(sent);
         for (n, status) in sent.status.iter().enumerate() {
-            self.add_message(*status, got.deliveries.get(n).copied().unwrap_or(0));
+            if !sent.kind(n).is_reaction() {
+                self.add_message(*status, got.deliveries.get(n).copied().unwrap_or(0));
+            }
         }
         let beyond = got.deliveries.iter().skip(sent.status.len());
         self.unexpected += got.foreign + beyond.filter(|d| **d > 0).count() as u64;
@@ -117,7 +125,6 @@ mod tests {
     #[test]
     fn lost_duplicated_and_unacked_deliveries() {
         let sent = sender::Outcome {
-            offered: 5,
             status: vec![
                 Status::Acked,
                 Status::Acked,
@@ -127,7 +134,7 @@ mod tests {
             ],
             acked_in_window: 3,
             errors: HashMap::from([("timeout".to_owned(), 1)]),
-            disconnected: None,
+            ..Default::default()
         };
         let got = receiver::Outcome {
             // 0 once, 1 never (lost), 2 once although it failed, 3 twice.

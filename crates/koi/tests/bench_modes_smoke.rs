@@ -93,6 +93,50 @@ fn bench_group_delivers_every_message_to_every_online_member() {
     assert_eq!(n(&again, &["setup", "users_existing"]), 34);
 }
 
+/// `group --react-ratio` mixes reactions into the group senders' load: each
+/// acknowledged reaction reaches every online member once as its event, owed
+/// and counted as a message is, and the messages still arrive once each.
+#[test]
+fn bench_group_fans_reactions_out_to_every_online_member_once() {
+    let node = node();
+    let report = bench(&[
+        "group",
+        "--url",
+        &node.http,
+        "--members",
+        "20",
+        "--online",
+        "8",
+        "--senders",
+        "2",
+        "--rate",
+        "20",
+        "--react-ratio",
+        "0.5",
+        "--duration",
+        "2",
+        "--node-pid",
+        &node.pid().to_string(),
+        "--prefix",
+        "greact",
+    ]);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(n(&report, &["delivered"]), n(&report, &["acked"]) * 8);
+    let reactions = &report["reactions"];
+    let n = |key: &str| n(reactions, &[key]);
+    assert!(n("reacts") > 0 && n("unreacts") > 0, "{report}");
+    assert_eq!(n("reacts") + n("unreacts"), n("acked"), "{report}");
+    assert_eq!(n("expected"), n("acked") * 8, "{report}");
+    assert_eq!(n("delivered"), n("expected"), "{report}");
+    assert_eq!((n("lost"), n("duplicated"), n("unexpected")), (0, 0, 0));
+    assert_eq!(
+        reactions["send_to_delivery"]["count"].as_u64().unwrap(),
+        n("delivered"),
+        "one latency per delivery: {report}"
+    );
+    assert!(report["server_cpu_us_per_delivery"].is_number(), "{report}");
+}
+
 /// `--direct-process` runs the direct pairs as a `koi bench direct` child:
 /// its whole report is in the group's, every acknowledged direct message was
 /// delivered once, and no pair ran in the group bench's own process.

@@ -67,6 +67,49 @@ fn bench_direct_delivers_every_acked_message_once_over_each_transport() {
     }
 }
 
+/// `--react-ratio` mixes reactions into `direct`'s load: each acknowledged
+/// `react` and `unreact` reaches the receiver once as its event (a `msg` push
+/// with its own seq), reported beside the messages, which are still each
+/// delivered once.
+#[test]
+fn bench_direct_mixes_in_reactions_and_delivers_each_event_once() {
+    let node = Node::start(&[]);
+    let report = bench(&[
+        "direct",
+        "--url",
+        &node.http,
+        "--users",
+        "10",
+        "--rate",
+        "200",
+        "--duration",
+        "2",
+        "--react-ratio",
+        "0.5",
+        "--prefix",
+        "smokereact",
+    ]);
+    assert_exact(&report, "messages");
+    let reactions = &report["reactions"];
+    assert_eq!(reactions["ratio"], 0.5, "{report}");
+    let n = |key: &str| n(reactions, &[key]);
+    assert!(n("sent") > 0, "no reaction sent: {report}");
+    assert_eq!(n("acked"), n("sent"), "{report}");
+    assert_eq!(n("delivered"), n("acked"), "{report}");
+    assert_eq!((n("lost"), n("duplicated"), n("unexpected")), (0, 0, 0));
+    assert_eq!(reactions["send_to_delivery"]["count"], n("delivered"));
+    assert!(n("reacts") > 0 && n("unreacts") > 0, "{report}");
+    assert_eq!(n("reacts") + n("unreacts"), n("acked"), "{report}");
+    assert!(
+        n("acked") > report["acked"].as_u64().unwrap() / 2,
+        "{report}"
+    );
+    assert!(reactions["send_to_ack"]["count"].as_u64().unwrap() > 0);
+    // Without the option the report has no reactions.
+    let plain = direct(&node.http, "ws-json", "smokereact");
+    assert!(plain.get("reactions").is_none(), "{plain}");
+}
+
 /// `max` steps the rate up over one set of connections: every step accounts
 /// for each of its messages (fresh ids per step, so no step sees another's),
 /// and the report names the highest sustained rate and why the search ended.

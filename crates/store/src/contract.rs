@@ -52,7 +52,9 @@ pub use self::membership::{group_add_members, group_remove_and_handoff, group_ro
 pub use self::people::{
     conv_settings, group_settings_and_ownership, privacy_settings, profiles_and_last_seen,
 };
-pub use self::search::{search_hidden, search_paging, search_scope, search_words};
+pub use self::search::{
+    search_hidden, search_many_conversations, search_paging, search_scope, search_words,
+};
 pub use self::sessions::{account_standing, sessions};
 use crate::{NewMessage, NewUser, Store};
 
@@ -97,6 +99,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     search_words(store).await;
     search_scope(store).await;
     search_paging(store).await;
+    search_many_conversations(store).await;
     // pgwrite
     append_unless_blocked(store).await;
     mixed_batches(store).await;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::super::latency::{Latency, Summary};
 use super::super::node::{Receiver, Sender, Target};
+use super::super::reactions;
 use super::super::receiver::FirstArrivals;
 use super::super::rounding::round;
 use super::super::tally::Tally;
@@ -45,6 +46,8 @@ pub struct Plan {
     pub direct_receivers: Vec<String>,
     /// Messages per second per group sender; 0: the group gets none.
     pub rate_per_sender: f64,
+    /// The share of each group sender's operations that are reactions.
+    pub react_ratio: f64,
     /// Messages per second per direct pair.
     pub rate_per_pair: f64,
     /// Bytes of text per message.
@@ -62,6 +65,8 @@ pub struct Plan {
 /// What the load measured.
 pub struct Measured {
     pub group: Tally,
+    /// The group senders' reactions, when there were to be any.
+    pub reactions: Option<reactions::Measured>,
     pub direct: Tally,
     pub send_to_ack: Summary,
     pub send_to_delivery: Summary,
@@ -84,7 +89,8 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let pairs = conns.direct_senders.len();
     let window = (plan.warmup, plan.warmup + plan.duration);
     let start = Instant::now() + LEAD;
-    let schedule = sender::Schedule::new(plan.size, start, window, plan.max_in_flight);
+    let schedule = sender::Schedule::new(plan.size, start, window, plan.max_in_flight)
+        .with_react_ratio(plan.react_ratio);
     let run_id = schedule.run.clone();
     let cpu_before = cpu::process_seconds();
     let server_cpu_before = plan.server_pid.and_then(cpu::pid_seconds);
@@ -114,9 +120,13 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         .enumerate()
         .map(|(i, c)| receive(c, s + i..s + i + 1, direct_deliveries.recorder()))
         .collect();
-    // Sender `number` is the `i`th of `of` sending to `target` at `rate` each.
+    // Sender `number` is the `i`th of `of` sending to `target` at `rate` each;
+    // only the group's senders mix reactions in.
     let send = |conn, number, (i, of): (usize, usize), target, rate: f64, recorders: (_, _)| {
-        let plan = schedule.plan(number, (i, of), Duration::from_secs_f64(1.0 / rate));
+        let plan = sender::Plan {
+            react_ratio: if number < s { plan.react_ratio } else { 0.0 },
+            ..schedule.plan(number, (i, of), Duration::from_secs_f64(1.0 / rate))
+        };
         let outlet = Arc::new(Sender::new(conn, target));
         tokio::spawn(sender::run(outlet, plan, recorders.0, recorders.1))
     };
@@ -149,9 +159,12 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
     let direct_sent = join_all(direct_senders).await?;
     let mut group = Tally::default();
     sent.iter().for_each(|s| group.add_sender(s));
+    let mut reacted = Tally::default();
+    sent.iter().for_each(|s| reacted.add_reaction_sender(s));
     let mut direct = Tally::default();
     direct_sent.iter().for_each(|s| direct.add_sender(s));
-    let owed = group.acked * n + direct.acked;
+    // Each acked reaction's event is owed at every online member, as a message is.
+    let owed = (group.acked + reacted.acked) * n + direct.acked;
     progress!(
         "all replies in; waiting for {owed} deliveries (at most {} s)",
         plan.drain.as_secs_f64()
@@ -173,14 +186,37 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         .map(|(after, before)| round(after - before, 2));
     let received = delivered.load(Ordering::Relaxed);
     let _ = stop_tx.send(true);
+    let reaction_deliveries = Latency::new();
+    let mut reaction_recorder = reaction_deliveries.recorder();
     for got in join_all(receivers).await? {
         group.add_receiver(&sent, &got);
+        reacted.add_reaction_receiver(&sent, &got.reactions, window, &mut reaction_recorder);
     }
+    drop(reaction_recorder);
+    let reaction_acks = Latency::new();
+    let mut recorder = reaction_acks.recorder();
+    sent.iter()
+        .flat_map(|s| &s.reaction_acks)
+        .for_each(|l| recorder.record(*l));
+    drop(recorder);
+    let reactions = (plan.react_ratio > 0.0).then(|| {
+        let mut m = reactions::Measured {
+            ratio: plan.react_ratio,
+            tally: reacted,
+            reacts: 0,
+            unreacts: 0,
+            send_to_ack: reaction_acks.summary(),
+            send_to_delivery: reaction_deliveries.summary(),
+        };
+        m.count_kinds(&sent);
+        m
+    });
     for (i, got) in join_all(direct_receivers).await?.into_iter().enumerate() {
         direct.add_receiver(&direct_sent[i..=i], &got);
     }
     Ok(Measured {
         group,
+        reactions,
         direct,
         send_to_ack: acks.summary(),
         send_to_delivery: deliveries.summary(),

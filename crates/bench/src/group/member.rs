@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::super::ids;
 use super::super::link::Inlet;
+use super::super::reactions::Seen;
 use super::super::receiver::{FirstArrivals, read};
 
 /// What a receiver expects.
@@ -33,6 +35,8 @@ pub struct Outcome {
     /// `msg` pushes that are not this run's messages for this connection.
     pub foreign: u64,
     pub first_in_window: u64,
+    /// The reaction events that arrived, by sender counted from the plan's first.
+    pub reactions: Seen,
     /// How the connection ended, if it did before the receiver was stopped.
     pub disconnected: Option<String>,
 }
@@ -63,6 +67,21 @@ pub async fn run<I: Inlet>(
     let mut last_seq = 0;
     let prefix = format!("{}-", plan.run);
     let disconnected = read(&*inlet, &mut stop, |msg, now| {
+        if let Some(kind) = msg.reaction {
+            match ids::parse_reaction_key(&plan.run, &msg.id) {
+                Some((sender, n)) if plan.senders.contains(&sender) => {
+                    let i = sender - plan.senders.start;
+                    if out.reactions.arrived(i, n, kind, || first.arrived(now)) {
+                        if msg.seq <= last_seq {
+                            out.reordered += 1;
+                        }
+                        last_seq = last_seq.max(msg.seq);
+                    }
+                }
+                _ => out.foreign += 1,
+            }
+            return;
+        }
         let Some((sender, n)) = msg
             .id
             .strip_prefix(&prefix)

@@ -39,7 +39,7 @@ use super::provision::Admin;
 use super::rounding::round;
 use super::traffic::Traffic;
 use super::transport::TransportArg;
-use super::{nofile, output, users};
+use super::{nofile, output, reactions, users};
 
 /// `koi bench group` options.
 #[derive(Debug, Args)]
@@ -62,6 +62,11 @@ pub struct GroupArgs {
     /// Offered group messages per second, all senders together (0: only the direct pairs).
     #[arg(long, default_value_t = 10.0)]
     rate: f64,
+    /// The share of the group senders' operations (of --rate) that are
+    /// reactions to their newest acked group message (`react`, every second
+    /// one an `unreact`); 1: all but each sender's first.
+    #[arg(long, default_value_t = 0.0)]
+    react_ratio: f64,
     /// Seconds of measured load.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -150,6 +155,10 @@ fn check(args: &GroupArgs) -> anyhow::Result<()> {
     if args.direct_process && (args.direct_pairs == 0 || args.warmup < 1.0) {
         bail!("--direct-process needs --direct-pairs and a --warmup of at least 1 s");
     }
+    reactions::check_ratio(args.react_ratio)?;
+    if args.react_ratio > 0.0 && args.baseline {
+        bail!("--react-ratio is for the node only, not with --baseline");
+    }
     if args.size > 16 * 1024 {
         bail!("--size is at most 16384 (the protocol's bound on `text`)");
     }
@@ -182,6 +191,7 @@ pub async fn run(args: GroupArgs) -> anyhow::Result<()> {
 fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
     output::verdict(report.ok, allow_loss, || {
         let (group, direct) = (&report.traffic, report.direct.as_ref().map(|d| &d.traffic));
+        let reactions = report.reactions.as_ref().map(|r| &r.traffic);
         let child = |field: &str| {
             report
                 .direct_process
@@ -191,9 +201,13 @@ fn verdict(report: &Report, allow_loss: bool) -> anyhow::Result<()> {
         };
         format!(
             "{} lost and {} duplicated deliveries",
-            group.counts.lost + direct.map_or(0, |d| d.counts.lost) + child("lost"),
+            group.counts.lost
+                + direct.map_or(0, |d| d.counts.lost)
+                + reactions.map_or(0, |r| r.counts.lost)
+                + child("lost"),
             group.counts.duplicated
                 + direct.map_or(0, |d| d.counts.duplicated)
+                + reactions.map_or(0, |r| r.counts.duplicated)
                 + child("duplicated")
         )
     })?;
@@ -308,6 +322,7 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
         group_conv: format!("g:{}", group.id),
         direct_receivers: dr,
         rate_per_sender: if args.rate > 0.0 { per_sender } else { 0.0 },
+        react_ratio: args.react_ratio,
         rate_per_pair: per_pair,
         size: args.size,
         warmup: Duration::from_secs_f64(args.warmup),
@@ -318,6 +333,7 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
     };
     let m = load::run(conns, plan).await?;
     let (group_tally, direct_tally) = (m.group, m.direct);
+    let reactions_ok = m.reactions.as_ref().is_none_or(|r| r.tally.correct());
     let direct_process = match direct_process {
         Some(child) => Some(child.finish().await?),
         None => None,
@@ -377,6 +393,12 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
             m.send_to_delivery,
         )
         .with_expected(group_tally.expected),
+        reactions: m.reactions.map(|r| {
+            let expected = r.tally.expected;
+            let mut figures = r.figures(args.duration);
+            figures.traffic = figures.traffic.with_expected(expected);
+            figures
+        }),
         send_lag: m.send_lag,
         direct: (pairs > 0).then(|| Direct {
             pairs,
@@ -399,7 +421,7 @@ async fn measure(args: &GroupArgs, target: Target<'_>, prefix: &str) -> anyhow::
             .map(|cpu| round(cpu * 1e6 / m.deliveries as f64, 2)),
         direct_process,
         warnings,
-        ok: group_tally.correct() && direct_tally.correct() && child_ok,
+        ok: group_tally.correct() && direct_tally.correct() && reactions_ok && child_ok,
     };
     Ok(report)
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::super::header::Header;
 use super::super::latency::Summary;
+use super::super::reactions::Reactions;
 use super::super::table;
 use super::super::traffic::Traffic;
 
@@ -33,7 +34,11 @@ pub struct Report {
     pub setup: SetupTimes,
     #[serde(flatten)]
     pub traffic: Traffic,
-    /// How late group messages went out after they were due.
+    /// With `--react-ratio`: the group senders' reactions, beside the
+    /// messages (`traffic`); `expected` counts their events owed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reactions: Option<Reactions>,
+    /// How late group operations went out after they were due.
     pub send_lag: Summary,
     /// The direct pairs running beside the group, if any.
     pub direct: Option<Direct>,
@@ -122,6 +127,14 @@ impl Report {
         );
         let _ = writeln!(w, "\n  group messages");
         rows(w, &self.traffic, "deliveries/s");
+        if let Some(r) = &self.reactions {
+            let _ = writeln!(
+                w,
+                "\n  group reactions ({} of the operations): {} react, {} unreact acked",
+                r.ratio, r.reacts, r.unreacts
+            );
+            rows(w, &r.traffic, "deliveries/s");
+        }
         if let Some(direct) = &self.direct {
             let _ = writeln!(
                 w,
@@ -169,6 +182,10 @@ impl Report {
             ("send→delivery", &self.traffic.send_to_delivery),
             ("send lag (bench)", &self.send_lag),
         ];
+        if let Some(r) = &self.reactions {
+            lines.push(("reaction send→ack", &r.traffic.send_to_ack));
+            lines.push(("reaction send→dlv", &r.traffic.send_to_delivery));
+        }
         if let Some(direct) = &self.direct {
             lines.push(("direct send→ack", &direct.traffic.send_to_ack));
             lines.push(("direct send→dlv", &direct.traffic.send_to_delivery));

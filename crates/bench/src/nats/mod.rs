@@ -99,7 +99,9 @@ pub struct Publisher {
 }
 
 impl Outlet for Publisher {
-    async fn send(&self, draft: Draft) -> Result<(), String> {
+    /// Every draft is a publish: the NATS ceiling carries messages only
+    /// (`relay-baseline` mixes in no reactions).
+    async fn send(&self, draft: Draft) -> Result<Option<u64>, String> {
         let header = format!("{} {} {}\n", draft.n + 1, draft.id, draft.meta);
         let mut payload = BytesMut::with_capacity(header.len() + draft.text.len());
         payload.put_slice(header.as_bytes());
@@ -107,6 +109,7 @@ impl Outlet for Publisher {
         self.client
             .publish(self.subject.clone(), payload.freeze())
             .await
+            .map(|()| None)
             .map_err(|_| "closed".to_owned())
     }
 
@@ -135,6 +138,7 @@ impl Inlet for Subscription {
             id: String::new(),
             seq: 0,
             meta: None,
+            reaction: None,
         }))
     }
 
@@ -156,7 +160,12 @@ fn parse(payload: &Bytes) -> Option<Delivery> {
     let seq = fields.next()?.parse().ok()?;
     let id = fields.next()?.to_owned();
     let meta = fields.next().map(str::to_owned);
-    Some(Delivery { id, seq, meta })
+    Some(Delivery {
+        id,
+        seq,
+        meta,
+        reaction: None,
+    })
 }
 
 #[cfg(test)]

@@ -157,6 +157,41 @@ pub async fn search_scope(store: &Arc<dyn Store>) {
     assert_eq!(after, expected[1..], "nothing of a group left");
 }
 
+/// A searcher in many conversations (more than a store may search one at a
+/// time) finds the same as one in few: every readable match, newest first up
+/// to `limit`, nothing of others' conversations.
+pub async fn search_many_conversations(store: &Arc<dyn Store>) {
+    const PEERS: usize = 80;
+    let [me, x, y] = create_users(store, ["srchn.me", "srchn.x", "srchn.y"]).await;
+    let word = format!("narwhal{}", super::tag());
+    let mut peers = Vec::new();
+    for i in 0..PEERS {
+        let [peer] = create_users(store, [format!("srchn.p{i}").as_str()]).await;
+        let conv = ConvId::direct(&me, &peer);
+        say(store, &conv, &peer, &format!("{word} {i}")).await;
+        peers.push(conv);
+    }
+    say(
+        store,
+        &ConvId::direct(&x, &y),
+        &x,
+        &format!("{word} theirs"),
+    )
+    .await;
+    let found = find(store, &me, &word).await;
+    let newest: Vec<String> = (PEERS - 50..PEERS)
+        .rev()
+        .map(|i| format!("{word} {i}"))
+        .collect();
+    assert_eq!(found, newest, "the 50 newest of the caller's matches");
+    let in_one = Search {
+        conv: Some(peers[3].clone()),
+        ..query(&word)
+    };
+    assert_eq!(texts(&run(store, &me, in_one).await), [format!("{word} 3")]);
+    assert_eq!(find(store, &x, &word).await, [format!("{word} theirs")]);
+}
+
 /// `limit` takes the newest; `before` pages back from a message's id.
 pub async fn search_paging(store: &Arc<dyn Store>) {
     let [a, b] = create_users(store, ["srch3.a", "srch3.b"]).await;

@@ -657,7 +657,8 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers, face }) {
   if (m.status === 'sending') status.push(' · sending…');
   if (m.status === 'failed') status.push(el('span', { class: 'why', text: ` · not sent: ${failure(c, m)} ` }), ...failedActions(c, m));
   if (seen) status.push(el('span', { class: 'seen', text: ' · Seen' }));
-  if (readers?.count !== undefined) status.push(readByButton(c, m, readers));
+  // The separator stays outside the button, so it is not underlined with the link.
+  if (readers?.count !== undefined) status.push(' · ', readByButton(c, m, readers));
   const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) }), ...status);
   const media = (m.kind === 'image' || m.kind === 'gif') && m.file;
   const readerList =
@@ -701,7 +702,7 @@ function readByButton(c, m, readers) {
   return el('button', {
     type: 'button',
     class: 'link read-by',
-    text: ` · Read by ${readers.count}`,
+    text: `Read by ${readers.count}`,
     'aria-expanded': String(readByOpen === key),
     onclick: () => {
       readByOpen = readByOpen === key ? null : key;

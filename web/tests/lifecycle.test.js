@@ -193,6 +193,9 @@ for (const { name, view } of VIEWPORTS) describe(name, () => {
     await ann.locator('.conv-item', { hasText: 'Pond' }).click();
     const readBy = mine.locator('.read-by', { hasText: /Read by \d/ });
     await readBy.waitFor();
+    // The "·" before it is not part of the link (so not underlined with it).
+    assert.match(await readBy.innerText(), /^Read by \d+$/);
+    assert.match(await mine.locator('.meta').innerText(), /[^\s·] · Read by \d+$/);
     await ann.mouse.move(0, 0);
 
     // The bubble is as wide as its text or its time line ("12:00 · Read by 1"), whichever is

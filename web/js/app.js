@@ -15,7 +15,7 @@ import { el } from './dom.js';
 import { mentionsMe, noticeText } from './events.js';
 import { mentionBox, mentionsIn } from './mentions.js';
 import { searchBox } from './search.js';
-import { messageActions, quote, reactionsRow } from './bubble.js';
+import { messageActions, placeActions, quote, reactionsRow } from './bubble.js';
 import { avatar, squareCrop } from './avatar.js';
 import { profilePanel } from './profile.js';
 
@@ -1263,7 +1263,16 @@ function wire() {
     const onBubble = li && ev.target.closest('.bubble') && !ev.target.closest('button, a');
     for (const open of $('msg-list').querySelectorAll('li.acts-open')) if (open !== li) open.classList.remove('acts-open');
     if (onBubble) li.classList.toggle('acts-open');
+    if (onBubble) placeActions(li, $('messages'));
   });
+  // The actions show on hover and focus too: placed first, so they are never cut off at
+  // the top of the list.
+  for (const type of ['mouseover', 'focusin']) {
+    $('msg-list').addEventListener(type, (ev) => {
+      const li = ev.target.closest?.('li.msg');
+      if (li && !li.contains(ev.relatedTarget)) placeActions(li, $('messages'));
+    });
+  }
   $('messages').addEventListener('scroll', () => {
     const c = current;
     if (c?.loaded && !c.complete && !c.loadingOlder && $('messages').scrollTop < 40) {

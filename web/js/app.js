@@ -255,6 +255,10 @@ function showConnection(state, detail) {
     stopped: 'Offline',
   }[state];
   conn.title = detail.error || '';
+  // A phone hides the sidebar, and the pill with it, while a chat is open: the chat's
+  // header says it instead (only on a phone, and only while not online; see style.css),
+  // in words that cannot be read as the state of the person the chat is with.
+  $('chat-conn').textContent = state === 'online' ? '' : conn.textContent.replace(/^Offline/, 'No connection');
 }
 
 // ---- notifications -------------------------------------------------------

@@ -15,7 +15,7 @@ import { el } from './dom.js';
 import { mentionsMe, noticeText } from './events.js';
 import { mentionBox, mentionsIn } from './mentions.js';
 import { searchBox } from './search.js';
-import { messageActions, quote, reactionsRow } from './bubble.js';
+import { messageActions, placeActions, quote, reactionsRow } from './bubble.js';
 import { avatar, squareCrop } from './avatar.js';
 import { profilePanel } from './profile.js';
 
@@ -255,6 +255,10 @@ function showConnection(state, detail) {
     stopped: 'Offline',
   }[state];
   conn.title = detail.error || '';
+  // A phone hides the sidebar, and the pill with it, while a chat is open: the chat's
+  // header says it instead (only on a phone, and only while not online; see style.css),
+  // in words that cannot be read as the state of the person the chat is with.
+  $('chat-conn').textContent = state === 'online' ? '' : conn.textContent.replace(/^Offline/, 'No connection');
 }
 
 // ---- notifications -------------------------------------------------------
@@ -657,7 +661,8 @@ function fillMessage(li, c, m, { seen, recallable, editable, readers, face }) {
   if (m.status === 'sending') status.push(' · sending…');
   if (m.status === 'failed') status.push(el('span', { class: 'why', text: ` · not sent: ${failure(c, m)} ` }), ...failedActions(c, m));
   if (seen) status.push(el('span', { class: 'seen', text: ' · Seen' }));
-  if (readers?.count !== undefined) status.push(readByButton(c, m, readers));
+  // The separator stays outside the button, so it is not underlined with the link.
+  if (readers?.count !== undefined) status.push(' · ', readByButton(c, m, readers));
   const info = el('span', { class: 'meta' }, el('time', { datetime: new Date(m.ts).toISOString(), text: timeOf(m.ts) }), ...status);
   const media = (m.kind === 'image' || m.kind === 'gif') && m.file;
   const readerList =
@@ -701,7 +706,7 @@ function readByButton(c, m, readers) {
   return el('button', {
     type: 'button',
     class: 'link read-by',
-    text: ` · Read by ${readers.count}`,
+    text: `Read by ${readers.count}`,
     'aria-expanded': String(readByOpen === key),
     onclick: () => {
       readByOpen = readByOpen === key ? null : key;
@@ -1262,7 +1267,16 @@ function wire() {
     const onBubble = li && ev.target.closest('.bubble') && !ev.target.closest('button, a');
     for (const open of $('msg-list').querySelectorAll('li.acts-open')) if (open !== li) open.classList.remove('acts-open');
     if (onBubble) li.classList.toggle('acts-open');
+    if (onBubble) placeActions(li, $('messages'));
   });
+  // The actions show on hover and focus too: placed first, so they are never cut off at
+  // the top of the list.
+  for (const type of ['mouseover', 'focusin']) {
+    $('msg-list').addEventListener(type, (ev) => {
+      const li = ev.target.closest?.('li.msg');
+      if (li && !li.contains(ev.relatedTarget)) placeActions(li, $('messages'));
+    });
+  }
   $('messages').addEventListener('scroll', () => {
     const c = current;
     if (c?.loaded && !c.complete && !c.loadingOlder && $('messages').scrollTop < 40) {

@@ -56,3 +56,20 @@ export function messageActions(on) {
     act('Recall', 'Recall this message', on.recall),
   );
 }
+
+/**
+ * Keeps the actions of message row `li` inside `view` (the scrolled message list): they
+ * float above the bubble's top edge, which for the topmost visible message may be out of
+ * view; then they go just below the top of what is shown of the bubble instead.
+ */
+export function placeActions(li, view) {
+  const acts = li.querySelector('.acts');
+  if (!acts) return;
+  li.classList.remove('acts-below');
+  acts.style.top = '';
+  const top = view.getBoundingClientRect().top;
+  if (acts.getBoundingClientRect().top >= top) return;
+  const bubble = acts.closest('.bubble').getBoundingClientRect();
+  li.classList.add('acts-below');
+  acts.style.top = `${Math.max(0, top - bubble.top) + 4}px`;
+}

@@ -193,6 +193,9 @@ for (const { name, view } of VIEWPORTS) describe(name, () => {
     await ann.locator('.conv-item', { hasText: 'Pond' }).click();
     const readBy = mine.locator('.read-by', { hasText: /Read by \d/ });
     await readBy.waitFor();
+    // The "·" before it is not part of the link (so not underlined with it).
+    assert.match(await readBy.innerText(), /^Read by \d+$/);
+    assert.match(await mine.locator('.meta').innerText(), /[^\s·] · Read by \d+$/);
     await ann.mouse.move(0, 0);
 
     // The bubble is as wide as its text or its time line ("12:00 · Read by 1"), whichever is
@@ -234,6 +237,48 @@ for (const { name, view } of VIEWPORTS) describe(name, () => {
     assert.equal(await shown(), true);
     await ann.locator('#chat-title').click();
     assert.equal(await shown(), false);
+  });
+
+  test('the actions of the topmost message shown are not cut off at the top of the list', async () => {
+    // Enough messages in a short window for the list to scroll; then a message's bubble is
+    // scrolled to the very top of the list, leaving no room above it: the last one that
+    // starts well above the top when the list is scrolled to its end (well: a list near its
+    // end keeps to its end when messages change).
+    for (const n of [1, 2, 3, 4, 5]) await send(ann, `filler ${n}`);
+    await ann.locator('#msg-list li.mine:not(.sending)', { hasText: 'filler 5' }).waitFor();
+    const size = ann.viewportSize();
+    await ann.setViewportSize({ width: size.width, height: 320 });
+    const index = await ann.evaluate(() => {
+      const list = document.getElementById('messages');
+      list.scrollTop = list.scrollHeight;
+      const top = list.getBoundingClientRect().top;
+      const rows = [...document.querySelectorAll('#msg-list li.msg:has(.acts)')];
+      const at = rows.findLastIndex((li) => li.querySelector('.bubble').getBoundingClientRect().top <= top - 80);
+      if (at >= 0) list.scrollTop -= top - rows[at].querySelector('.bubble').getBoundingClientRect().top;
+      return at;
+    });
+    assert.ok(index >= 0, 'the list scrolls');
+    const first = ann.locator('#msg-list li.msg:has(.acts)').nth(index);
+    const gap = await first.evaluate((li) => li.querySelector('.bubble').getBoundingClientRect().top - document.getElementById('messages').getBoundingClientRect().top);
+    assert.ok(Math.abs(gap) < 1, `the bubble starts at the top of the list (${gap}px from it)`);
+    await first.locator('.bubble').hover();
+    const where = await first.evaluate((li) => {
+      const acts = li.querySelector('.acts');
+      const a = acts.getBoundingClientRect();
+      const v = document.getElementById('messages').getBoundingClientRect();
+      const hit = document.elementFromPoint(a.left + a.width / 2, a.top + a.height / 2);
+      return {
+        inside: a.top >= v.top && a.bottom <= v.bottom && a.left >= v.left && a.right <= v.right,
+        shown: getComputedStyle(acts).opacity === '1',
+        reachable: acts.contains(hit),
+        box: [a.top, a.bottom, v.top, v.bottom],
+      };
+    });
+    assert.ok(where.shown, 'the actions show on hover');
+    assert.ok(where.inside, `the actions lie inside the list's visible box (${where.box})`);
+    assert.ok(where.reachable, 'nothing covers them');
+    await ann.mouse.move(0, 0);
+    await ann.setViewportSize(size);
   });
 
   test('an event applied twice, or one older than the state held, changes nothing', async () => {

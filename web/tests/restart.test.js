@@ -8,6 +8,24 @@ import { fixture, openPage, logIn, chatWith, send, message, VIEWPORTS } from './
 for (const { name: width, view } of VIEWPORTS) describe(width, () => {
   const env = fixture();
 
+  /**
+   * The chat header of `page` says the connection is `down` (a pattern), or, for null,
+   * says nothing of it and shows its subtitle. Only a phone says it there.
+   */
+  async function headerSays(page, down) {
+    const line = page.locator('#chat-conn');
+    if (down && view.width) {
+      await line.filter({ hasText: down }).waitFor();
+      assert.equal(await line.getAttribute('role'), 'status');
+      assert.equal(await page.locator('#chat-sub').isVisible(), false, 'the state stands in for the subtitle');
+      assert.equal(await page.locator('#conn').isVisible(), false, 'the pill is hidden with the sidebar');
+    } else {
+      await line.waitFor({ state: 'hidden' });
+      await page.locator('#chat-sub').waitFor();
+      if (down) await page.locator('#conn').filter({ hasText: /^(Offline|Connecting)/ }).waitFor();
+    }
+  }
+
   test('a restart of the server: reconnect, catch up, go on', async () => {
     const alice = await openPage(env.browser, `${env.koi.base}/`, view);
     const bob = await openPage(env.browser, `${env.koi.base}/`, view);
@@ -23,6 +41,12 @@ for (const { name: width, view } of VIEWPORTS) describe(width, () => {
     // The connection pill is in the sidebar, which a phone hides while a chat is open: its
     // state is waited for whether it is shown or not.
     for (const p of [alice, bob]) await p.locator('#conn[data-state="offline"]').waitFor({ state: 'attached' });
+    // So a phone says it in the chat's header, in place of the subtitle (a status region),
+    // not as "Offline" (under the peer's name, that would read as theirs); a desktop shows
+    // the pill, and says it once.
+    const down = /^(No connection|Connecting)/;
+    for (const p of [alice, bob]) await headerSays(p, down);
+
 
     // Keep alice away (her dispatch calls fail) while bob writes.
     await alice.route('**/v1/dispatch', (route) => route.abort('connectionrefused'));
@@ -35,10 +59,13 @@ for (const { name: width, view } of VIEWPORTS) describe(width, () => {
     }
     assert.equal(await message(alice, 'away').count(), 0, 'alice is still disconnected');
     assert.notEqual(await alice.locator('#conn').getAttribute('data-state'), 'online');
+    await headerSays(alice, down);
+    await headerSays(bob, null);
 
     await alice.unroute('**/v1/dispatch');
     await alice.locator('#conn[data-state="online"]').waitFor({ state: 'attached', timeout: 30_000 });
     await message(alice, 'while you were away 2').waitFor();
+    await headerSays(alice, null);
     assert.deepEqual(await alice.locator('#msg-list li .text').allTextContents(), [
       'before the restart',
       'while you were away 1',

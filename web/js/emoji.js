@@ -65,6 +65,8 @@ function verticalNeighbour(buttons, from, dir) {
 export function emojiPicker({ search, grid, status, onPick, onClose }) {
   let groups = null;
   let loading = null;
+  // Enter pressed before the data arrived: pick the first match once it has.
+  let pickWhenLoaded = false;
 
   function button(e) {
     const b = document.createElement('button');
@@ -112,7 +114,8 @@ export function emojiPicker({ search, grid, status, onPick, onClose }) {
       grid.querySelector('button')?.focus();
     } else if (ev.key === 'Enter') {
       ev.preventDefault();
-      grid.querySelector('button')?.click();
+      if (groups) grid.querySelector('button')?.click();
+      else pickWhenLoaded = true;
     }
   });
   grid.addEventListener('keydown', (ev) => {
@@ -131,6 +134,7 @@ export function emojiPicker({ search, grid, status, onPick, onClose }) {
   for (const el of [search, grid]) {
     el.addEventListener('keydown', (ev) => {
       if (ev.key === 'Escape') {
+        pickWhenLoaded = false;
         ev.preventDefault();
         ev.stopPropagation();
         onClose();
@@ -147,10 +151,16 @@ export function emojiPicker({ search, grid, status, onPick, onClose }) {
           groups = await loading;
         } catch (e) {
           loading = null;
+          pickWhenLoaded = false;
           status.textContent = `Emoji could not be loaded (${e.message}).`;
           return;
         }
         render();
+        if (pickWhenLoaded) {
+          pickWhenLoaded = false;
+          grid.querySelector('button')?.click();
+          return;
+        }
       }
       search.focus();
       search.select();

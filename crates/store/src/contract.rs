@@ -38,7 +38,7 @@ pub use self::accounts::{contacts, files, users, users_concurrent_conflicts};
 pub use self::append::{
     commit_listener, gapless_seq_under_concurrency, idempotent_append, idempotent_append_concurrent,
 };
-pub use self::batched::{append_unless_blocked, mixed_batches};
+pub use self::batched::{mixed_batches, sent_reads_and_mentions, sent_unless_blocked};
 pub use self::conversations::{
     conversation_list, conversation_order_within_a_millisecond, set_read_only_moves_forward,
 };
@@ -101,7 +101,8 @@ pub async fn run_all(store: Arc<dyn Store>) {
     search_paging(store).await;
     search_many_conversations(store).await;
     // pgwrite
-    append_unless_blocked(store).await;
+    sent_unless_blocked(store).await;
+    sent_reads_and_mentions(store).await;
     mixed_batches(store).await;
 }
 

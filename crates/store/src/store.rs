@@ -43,13 +43,28 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- messages ---------------------------------------------------------
 
-    /// Appends a message with the conversation's next seq, committed before return.
+    /// Appends a message with the conversation's next seq, committed before return,
+    /// and records whom it mentions (`extra.mentions`, for
+    /// [`Store::unread_counts`]) in the same transaction.
     ///
     /// Idempotent on `(from, client_msg_id)` when `client_msg_id` is not empty: a
     /// repeat returns the first message with `duplicate: true` and stores nothing.
     /// For a direct conversation, the first message makes it appear in both users'
     /// `conversations`. Concurrent appends are committed in shared transactions.
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError>;
+
+    /// A message a user sent (`send`): [`append`](Store::append), unless it is a
+    /// direct message whose recipient has blocked its sender
+    /// ([`is_blocked`](Store::is_blocked)), when nothing is stored and the
+    /// result is `None` (other conversations are not checked). In the append's
+    /// transaction it also moves the sender's read cursor to the message (§11:
+    /// one's own message is read), as [`set_read`](Store::set_read) would. A
+    /// repeat changes nothing.
+    ///
+    /// One write per send: the block check, the message, its mentions and the
+    /// cursor go to the store together (PostgreSQL: one statement for a
+    /// batch's sends).
+    async fn append_sent(&self, message: NewMessage) -> Result<Option<Appended>, StoreError>;
 
     /// The messages of `conv` in `range`, ascending by seq.
     async fn history(&self, conv: &ConvId, range: HistoryRange)
@@ -330,15 +345,6 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<ReadBy, StoreError>;
 
-    /// Records that message `seq` of `conv` mentions `users` (`"all"`:
-    /// everyone in it), for [`Store::unread_counts`].
-    async fn add_mentions(
-        &self,
-        conv: &ConvId,
-        seq: u64,
-        users: &[String],
-    ) -> Result<(), StoreError>;
-
     /// For each `(conv, read_seq)`: how many messages after `read_seq` are not
     /// events, and how many mention `user` or `all`; each count stops at
     /// [`crate::UNREAD_CAP`]. One query per conversation at most, over its
@@ -358,26 +364,4 @@ pub trait Store: Send + Sync + 'static {
     /// the `hidden_messages` table). Edited messages are found by their
     /// current text.
     async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError>;
-
-    // ---- pgwrite: a direct send's block check, part of its append ----------
-
-    /// [`append`](Store::append), unless `message` is a direct message whose
-    /// recipient has blocked its sender ([`is_blocked`](Store::is_blocked)):
-    /// then nothing is stored and the result is `None`. Other conversations
-    /// are not checked.
-    ///
-    /// One write instead of a read and a write. This default reads, then
-    /// appends; a store may check within the append (PostgreSQL does, in its
-    /// batched insert).
-    async fn append_unless_blocked(
-        &self,
-        message: NewMessage,
-    ) -> Result<Option<Appended>, StoreError> {
-        if let Some((recipient, sender)) = message.direct_parties()
-            && self.is_blocked(recipient, sender).await?
-        {
-            return Ok(None);
-        }
-        self.append(message).await.map(Some)
-    }
 }

@@ -95,11 +95,13 @@ impl Logic {
         };
         let first_known = self.first_known(&conv);
         // A direct message's recipient may have blocked the sender: the store
-        // checks that as part of the append (no read of its own per send).
+        // checks that as part of the append (no read of its own per send). The
+        // append also records the mentions and moves the sender's read
+        // cursor: one's own message is read (§11; no `receipt` push for it).
         let peer = conv.peer_of(me).cloned();
         let appended = self
             .store
-            .append_unless_blocked(NewMessage {
+            .append_sent(NewMessage {
                 conv: conv.clone(),
                 from: me.to_string(),
                 kind: send.kind,
@@ -122,13 +124,6 @@ impl Logic {
             self.conv_started(conv);
         }
         let m = appended.message;
-        // One's own message is read (§11); no `receipt` push for it.
-        if !appended.duplicate {
-            if !m.mentions.is_empty() {
-                self.store.add_mentions(&conv, m.seq, &m.mentions).await?;
-            }
-            self.store.set_read(me, &conv, m.seq).await?;
-        }
         Ok(SendOk {
             conv: m.conv,
             seq: m.seq,

@@ -1,8 +1,8 @@
 //! The writer's job for [`Store::append`](crate::Store::append) and
-//! [`Store::append_unless_blocked`](crate::Store::append_unless_blocked): its
-//! message is stored with its neighbours' in one statement
-//! ([`batched_append`]), or, when that cannot be, appended alone
-//! ([`messages::append`]).
+//! [`Store::append_sent`](crate::Store::append_sent): its message (with its
+//! mentions and, for a send, its sender's read cursor) is stored with its
+//! neighbours' in one statement ([`batched_append`]), or, when that cannot
+//! be, appended alone ([`messages::append`]).
 
 use super::batched_append::{Pending, Placed};
 use super::connect::Db;
@@ -20,26 +20,28 @@ pub(super) struct Append {
     message: NewMessage,
     /// The id the message is stored under.
     id: String,
-    /// Whether to refuse a direct message whose recipient blocked its sender.
-    unless_blocked: bool,
+    /// Whether a user sent it: then a direct message whose recipient blocked
+    /// its sender is refused, and the append moves the sender's read cursor.
+    sent: bool,
     runs: Runs<Refusable>,
     reply: Reply<Refusable>,
 }
 
 impl Append {
-    /// The job appending `message`, locking `key` (its conversation's); with
-    /// `unless_blocked`, not if its recipient blocked its sender.
+    /// The job appending `message`, locking `key` (its conversation's); when
+    /// a user `sent` it, not if its recipient blocked its sender, and moving
+    /// the sender's read cursor.
     pub(super) fn new(
         key: String,
         message: NewMessage,
-        unless_blocked: bool,
+        sent: bool,
         reply: Reply<Refusable>,
     ) -> Self {
         Self {
             key,
             message,
             id: new_id(),
-            unless_blocked,
+            sent,
             runs: Runs::default(),
             reply,
         }
@@ -47,9 +49,7 @@ impl Append {
 
     /// The recipient who must not have blocked the sender, if any.
     fn checked_recipient(&self) -> Option<(&koi_core::UserId, &koi_core::UserId)> {
-        self.message
-            .direct_parties()
-            .filter(|_| self.unless_blocked)
+        self.message.direct_parties().filter(|_| self.sent)
     }
 
     /// The slow path: the block check, then [`messages::append`].
@@ -59,7 +59,7 @@ impl Append {
         {
             return Ok(None);
         }
-        messages::append(db, self.message.clone(), super::now_ms(), ctx)
+        messages::append(db, self.message.clone(), self.sent, super::now_ms(), ctx)
             .await
             .map(Some)
     }
@@ -75,6 +75,7 @@ impl Job for Append {
             message: &self.message,
             id: &self.id,
             unless_blocked_by: self.checked_recipient().map(|(r, _)| r.as_str()),
+            moves_cursor: self.sent,
         })
     }
 

@@ -4,16 +4,20 @@
 //! own: a subtransaction, a round trip and a counter bump per message, most of
 //! PostgreSQL's work per message. Instead the writer hands every run of
 //! consecutive appends in its batch to [`store`], which stores them with one
-//! statement ([`statement`]): the messages go in as one array per column
-//! (`unnest`), every conversation's counter is bumped once by its number of
-//! messages, and the rows are inserted with their seqs. One round trip, one
-//! savepoint, one bump per conversation. A direct send's block check
-//! ([`Store::append_unless_blocked`]) is part of the statement too, instead of
-//! a read of its own before the append.
+//! statement ([`statement`], prepared once per connection): the messages go in
+//! as one array per column (`unnest`), every conversation's counter is bumped
+//! once by its number of messages, and the rows are inserted with their seqs.
+//! One round trip, one savepoint, one bump per conversation. Everything else
+//! a message's append does is part of the statement too: a direct send's
+//! block check ([`Store::append_sent`]) instead of a read of its own before
+//! the append, the users it mentions, and the sender's read cursor, moved to
+//! their newest message of the run in each conversation.
 //!
 //! The statement takes the conversations' counter rows in name order (`FOR
 //! UPDATE` under `ORDER BY`), the order of the writer's lock keys, so batches of
-//! several nodes still take their locks in one global order. It stores all of
+//! several nodes still take their locks in one global order; the senders' read
+//! cursors come after every counter, as [`Store::set_read`]'s key sorts after
+//! every conversation's. It stores all of
 //! its messages or none: when one cannot be stored this way — a repeat of an
 //! idempotency key (the plain insert fails on the unique index, so no seq is
 //! skipped), the first message of a conversation that has no counter row
@@ -22,9 +26,11 @@
 //! that handles those cases.
 //!
 //! [`messages::append`]: super::messages::append
-//! [`Store::append_unless_blocked`]: crate::Store::append_unless_blocked
+//! [`Store::append_sent`]: crate::Store::append_sent
+//! [`Store::set_read`]: crate::Store::set_read
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
 use tokio_postgres::types::ToSql;
 
@@ -40,6 +46,8 @@ pub(super) struct Pending<'a> {
     /// The recipient, when the message is not to be stored if they blocked
     /// its sender.
     pub(super) unless_blocked_by: Option<&'a str>,
+    /// Whether the message moves its sender's read cursor (a send).
+    pub(super) moves_cursor: bool,
 }
 
 /// Where and when a message of the run was stored.
@@ -114,8 +122,10 @@ fn columns<'a>(run: &[Pending<'a>]) -> Vec<Column<'a>> {
 }
 
 /// The statement for `columns`. `$1` holds each message's conversation name,
-/// `$2` the writer's clock, `$3` each message's `unless_blocked_by`; each
-/// column's array follows.
+/// `$2` the writer's clock, `$3` each message's `unless_blocked_by`, `$4`
+/// whether it moves its sender's read cursor; `$5` and `$6` are the mentions,
+/// a message's position in the run and a user each; each column's array
+/// follows.
 ///
 /// - `m`: the run, one row per message, `n` its position; without the
 ///   messages whose recipient blocked their sender.
@@ -124,21 +134,25 @@ fn columns<'a>(run: &[Pending<'a>]) -> Vec<Column<'a>> {
 /// - `r`: each message with its seq (`base` + its rank in its conversation,
 ///   in run order) and the conversation's new `last_ts` as its ts, the value
 ///   a single append gives it; `r` is inserted and returned.
+/// - `x`: the mentions of the messages in `r`.
+/// - `rc`: each sender's read cursor in each conversation they sent to, moved
+///   to their last message there (one row each: an upsert may not touch a row
+///   twice), in (user, conversation) order.
 ///
 /// A message whose conversation has no counter row has no row in `r`.
-fn statement(columns: &[Column<'_>]) -> String {
-    let mut arrays = String::from("$1::text[], $3::text[]");
+fn build(columns: &[Column<'_>]) -> String {
+    let mut arrays = String::from("$1::text[], $3::text[], $4::boolean[]");
     let mut names = String::new();
     let mut values = String::new();
     for (index, column) in columns.iter().enumerate() {
-        let _ = write!(arrays, ", ${}::{}[]", index + 4, column.sql_type);
+        let _ = write!(arrays, ", ${}::{}[]", index + 7, column.sql_type);
         let _ = write!(names, ", {}", column.name);
         let _ = write!(values, ", {}{}", column.name, column.cast);
     }
     format!(
         "WITH m AS ( \
              SELECT * FROM unnest({arrays}) \
-                 WITH ORDINALITY AS m(conv_name, unless_blocked_by{names}, n) \
+                 WITH ORDINALITY AS m(conv_name, unless_blocked_by, moves_cursor{names}, n) \
              WHERE NOT EXISTS (SELECT 1 FROM contacts b WHERE b.user_id = m.unless_blocked_by \
                                AND b.other = m.sender AND b.blocked)), \
          k AS (SELECT conv_name, count(*) AS count FROM m GROUP BY conv_name), \
@@ -155,9 +169,26 @@ fn statement(columns: &[Column<'_>]) -> String {
              SELECT m.*, c.id AS conv, c.last_ts AS ts, \
                  c.base + row_number() OVER (PARTITION BY m.conv_name ORDER BY m.n) AS seq \
              FROM m JOIN c ON c.name = m.conv_name), \
-         i AS (INSERT INTO messages (conv, seq, ts{names}) SELECT conv, seq, ts{values} FROM r) \
+         i AS (INSERT INTO messages (conv, seq, ts{names}) SELECT conv, seq, ts{values} FROM r), \
+         x AS (INSERT INTO mentions (user_id, conv, seq) \
+               SELECT u.user_id, r.conv, r.seq \
+               FROM unnest($5::bigint[], $6::text[]) AS u(n, user_id) JOIN r ON r.n = u.n \
+               ON CONFLICT DO NOTHING), \
+         rc AS (INSERT INTO read_cursors (user_id, conv, read_seq) \
+                SELECT sender, conv_name, max(seq) FROM r WHERE moves_cursor \
+                GROUP BY sender, conv_name ORDER BY sender, conv_name \
+                ON CONFLICT (user_id, conv) \
+                DO UPDATE SET read_seq = GREATEST(read_cursors.read_seq, excluded.read_seq)) \
          SELECT n, seq, ts FROM r"
     )
+}
+
+/// The statement, built once: the same text every time, so each connection
+/// prepares it once ([`query`]'s statement cache) and PostgreSQL parses it
+/// once per connection.
+fn statement() -> &'static str {
+    static STATEMENT: OnceLock<String> = OnceLock::new();
+    STATEMENT.get_or_init(|| build(&columns(&[])))
 }
 
 /// Stores `run` in one statement: each message's place, in run order, or `None`
@@ -174,9 +205,24 @@ pub(super) async fn store(
     let now = clamp(now_ms);
     let columns = columns(run);
     let blocked_by: Vec<Option<&str>> = run.iter().map(|p| p.unless_blocked_by).collect();
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&convs, &now, &blocked_by];
+    let moves_cursor: Vec<bool> = run.iter().map(|p| p.moves_cursor).collect();
+    let (mut mentioning, mut mentioned) = (Vec::new(), Vec::new());
+    for (n, pending) in (1_i64..).zip(run) {
+        for user in &pending.message.extra.mentions {
+            mentioning.push(n);
+            mentioned.push(user.as_str());
+        }
+    }
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &convs,
+        &now,
+        &blocked_by,
+        &moves_cursor,
+        &mentioning,
+        &mentioned,
+    ];
     params.extend(columns.iter().map(|c| &*c.values as &(dyn ToSql + Sync)));
-    let rows = query(db, &statement(&columns), &params).await?;
+    let rows = query(db, statement(), &params).await?;
     let mut placed = vec![None; run.len()];
     for row in rows {
         let n = unsigned(row.try_get(0)?) as usize;

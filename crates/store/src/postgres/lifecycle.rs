@@ -7,8 +7,8 @@ use koi_core::{ConvId, UserId};
 
 use super::connect::{Db, clamp, execute, query, query_one, query_opt, unsigned};
 use crate::lifecycle::{
-    DELETE_REACTION, EDITS, EMOJI_COUNT, FORGET_EDITS, FORGET_REACTIONS, INSERT_MENTION,
-    INSERT_REACTION, REACTIONS, UNREAD_CAP, UPSERT_EDIT, too_many_emoji,
+    DELETE_REACTION, EDITS, EMOJI_COUNT, FORGET_EDITS, FORGET_REACTIONS, INSERT_REACTION,
+    REACTIONS, UNREAD_CAP, UPSERT_EDIT, too_many_emoji,
 };
 use crate::{EditRecord, MessageStates, ReadBy, StoreError};
 
@@ -233,19 +233,6 @@ pub(super) async fn read_by(
         }
         ConvId::System(_) => Ok(ReadBy::default()),
     }
-}
-
-pub(super) async fn add_mentions(
-    db: &Db,
-    conv: &ConvId,
-    seq: u64,
-    users: &[String],
-) -> Result<(), StoreError> {
-    let name = conv.to_string();
-    for user in users {
-        execute(db, INSERT_MENTION, &[user, &name, &clamp(seq)]).await?;
-    }
-    Ok(())
 }
 
 /// [`crate::Store::unread_counts`] in one query: each conversation's counts

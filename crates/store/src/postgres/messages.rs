@@ -12,28 +12,31 @@ use crate::message_row::{self, Window, message_columns};
 use crate::{Appended, Committed, NewMessage, StoreError, new_id};
 
 /// Appends `message` with its conversation's next seq, announcing it unless it
-/// is a repeat. Runs in the writer's transaction, which holds the conversation's
-/// counter row from the bump to the commit.
+/// is a repeat; records whom it mentions and, when its sender `sent` it
+/// ([`crate::Store::append_sent`]), moves their read cursor to it. Runs in the
+/// writer's transaction, which holds the conversation's counter row from the
+/// bump to the commit.
 ///
-/// One round trip in the common case: the counter bump and the insert are one
-/// statement ([`BUMP_AND_INSERT`]). A repeat (committed earlier, earlier in
-/// this transaction, or racing on another node, whose transaction the insert
-/// waits for) inserts nothing: the job then asks for its changes (the bumped
-/// counter) to be undone and returns the message stored first. The first
-/// message of a direct or system conversation creates its counter row, then
-/// runs the statement again.
+/// One round trip in the common case: the counter bump, the insert, the
+/// mentions and the cursor are one statement ([`BUMP_AND_INSERT`]). A repeat
+/// (committed earlier, earlier in this transaction, or racing on another node,
+/// whose transaction the insert waits for) inserts nothing: the job then asks
+/// for its changes (the bumped counter) to be undone and returns the message
+/// stored first. The first message of a direct or system conversation creates
+/// its counter row, then runs the statement again.
 pub(super) async fn append(
     db: &Db,
     message: NewMessage,
+    sent: bool,
     now_ms: u64,
     ctx: &mut Ctx,
 ) -> Result<Appended, StoreError> {
     let id = new_id();
-    let (seq, ts, inserted) = match bump_and_insert(db, &message, &id, now_ms).await? {
+    let (seq, ts, inserted) = match bump_and_insert(db, &message, &id, sent, now_ms).await? {
         Some(found) => found,
         None => {
             convs::open(db, &message.conv).await?;
-            bump_and_insert(db, &message, &id, now_ms)
+            bump_and_insert(db, &message, &id, sent, now_ms)
                 .await?
                 .ok_or_else(|| {
                     StoreError::Internal(format!("conversation {} cannot be opened", message.conv))
@@ -80,7 +83,8 @@ pub(super) fn announce(
 }
 
 /// Bumps an existing conversation's counter and inserts the message at the new
-/// seq; one row `(seq, ts, inserted)`, or none when the conversation has no
+/// seq, with its mentions (`$15`) and, with `$16`, its sender's read cursor at
+/// it; one row `(seq, ts, inserted)`, or none when the conversation has no
 /// counter row yet. `inserted` is false for a repeat of `(sender,
 /// client_msg_id)`, whose bump the caller undoes.
 const BUMP_AND_INSERT: &str = "\
@@ -95,7 +99,15 @@ const BUMP_AND_INSERT: &str = "\
                $9::bigint, $10::text, $11::text, c.last_ts, $12::text, $13::bytea, \
                $14::text::tsvector FROM c \
         ON CONFLICT (sender, client_msg_id) WHERE client_msg_id <> '' DO NOTHING \
-        RETURNING 1) \
+        RETURNING conv, seq), \
+    x AS ( \
+        INSERT INTO mentions (user_id, conv, seq) \
+        SELECT u, m.conv, m.seq FROM m, unnest($15::text[]) AS u ON CONFLICT DO NOTHING), \
+    r AS ( \
+        INSERT INTO read_cursors (user_id, conv, read_seq) \
+        SELECT $4::text, $1::text, m.seq FROM m WHERE $16::boolean \
+        ON CONFLICT (user_id, conv) \
+        DO UPDATE SET read_seq = GREATEST(read_cursors.read_seq, excluded.read_seq)) \
     SELECT c.last_seq, c.last_ts, EXISTS (SELECT 1 FROM m) FROM c";
 
 /// Runs [`BUMP_AND_INSERT`] for `message`: `(seq, ts, inserted)`, or `None`
@@ -104,6 +116,7 @@ async fn bump_and_insert(
     db: &Db,
     message: &NewMessage,
     id: &str,
+    sent: bool,
     now_ms: u64,
 ) -> Result<Option<(u64, u64, bool)>, StoreError> {
     let file = message.file.as_ref();
@@ -126,6 +139,8 @@ async fn bump_and_insert(
             &message.client_msg_id,
             &extra,
             &search_index::document(&message.kind, message.text.as_deref()),
+            &message.extra.mentions,
+            &sent,
         ],
     )
     .await?;

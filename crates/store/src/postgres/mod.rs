@@ -109,16 +109,17 @@ impl PostgresStore {
         PgContent::new(self.readers.clone())
     }
 
-    /// Appends `message` in the writer's next batch; with `unless_blocked`,
-    /// not if its recipient blocked its sender (`None`).
+    /// Appends `message` in the writer's next batch; when a user `sent` it,
+    /// not if its recipient blocked its sender (`None`), and moving the
+    /// sender's read cursor ([`Store::append_sent`]).
     async fn append_job(
         &self,
         message: NewMessage,
-        unless_blocked: bool,
+        sent: bool,
     ) -> Result<Option<Appended>, StoreError> {
         let key = conv_key(&message.conv);
         self.writer
-            .submit(|reply| Box::new(append_job::Append::new(key, message, unless_blocked, reply)))
+            .submit(|reply| Box::new(append_job::Append::new(key, message, sent, reply)))
             .await
     }
 
@@ -184,6 +185,10 @@ impl Store for PostgresStore {
         self.append_job(message, false).await?.ok_or_else(|| {
             StoreError::Internal("an append without a block check was refused".into())
         })
+    }
+
+    async fn append_sent(&self, message: NewMessage) -> Result<Option<Appended>, StoreError> {
+        self.append_job(message, true).await
     }
 
     async fn history(
@@ -661,21 +666,6 @@ impl Store for PostgresStore {
         lifecycle::read_by(&db, conv, seq, except, limit).await
     }
 
-    async fn add_mentions(
-        &self,
-        conv: &ConvId,
-        seq: u64,
-        users: &[String],
-    ) -> Result<(), StoreError> {
-        let (conv, users) = (conv.clone(), users.to_vec());
-        self.writer
-            .call(format!("m:{conv}:{seq}"), move |db, _| {
-                let (conv, users) = (conv.clone(), users.clone());
-                Box::pin(async move { lifecycle::add_mentions(db, &conv, seq, &users).await })
-            })
-            .await
-    }
-
     async fn unread_counts(
         &self,
         user: &UserId,
@@ -690,14 +680,5 @@ impl Store for PostgresStore {
     async fn search(&self, user: &UserId, search: &Search) -> Result<Vec<Message>, StoreError> {
         let db = self.reader().await?;
         search::search(&db, user, search).await
-    }
-
-    // ---- pgwrite ----
-
-    async fn append_unless_blocked(
-        &self,
-        message: NewMessage,
-    ) -> Result<Option<Appended>, StoreError> {
-        self.append_job(message, true).await
     }
 }

@@ -101,6 +101,16 @@ pub(super) fn set_read(
     conv: &ConvId,
     seq: u64,
 ) -> Result<u64, StoreError> {
+    move_cursor(conn, user.as_str(), &conv.to_string(), seq)
+}
+
+/// [`set_read`] by the user's and the conversation's names.
+pub(super) fn move_cursor(
+    conn: &Connection,
+    user: &str,
+    conv: &str,
+    seq: u64,
+) -> Result<u64, StoreError> {
     let seq = i64::try_from(seq).unwrap_or(i64::MAX);
     let cursor: i64 = conn
         .prepare_cached(
@@ -108,9 +118,7 @@ pub(super) fn set_read(
              ON CONFLICT (user, conv) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq) \
              RETURNING read_seq",
         )?
-        .query_row(params![user.as_str(), conv.to_string(), seq], |row| {
-            row.get(0)
-        })?;
+        .query_row(params![user, conv, seq], |row| row.get(0))?;
     Ok(cursor as u64)
 }
 

@@ -23,11 +23,17 @@ use crate::{Appended, NewMessage, StoreError, new_id};
 /// idempotency index of `messages`, which the writer's cache keeps warm: a read,
 /// while the insert it saves would have dirtied a page of that index.
 ///
+/// It records whom the message mentions and, when its sender `sent` it
+/// ([`crate::Store::append_sent`]), moves their read cursor to it, in the
+/// same transaction.
+///
 /// Its one write is the journal's insert, last, so it needs no savepoint
-/// ([`Tx::savepoint`]) unless it creates the conversation first.
+/// ([`Tx::savepoint`]) unless it creates the conversation first or writes
+/// more (a file reference, mentions, the sender's cursor).
 pub(super) fn append(
     tx: &mut Tx<'_>,
     message: NewMessage,
+    sent: bool,
     now_ms: u64,
     activity: &Activity,
 ) -> Result<Appended, StoreError> {
@@ -61,6 +67,14 @@ pub(super) fn append(
     if let Some(file) = &message.file {
         tx.savepoint()?;
         files::add_ref(conn, &name, seq, &file.file_id)?;
+    }
+    if !message.extra.mentions.is_empty() {
+        tx.savepoint()?;
+        lifecycle::add_mentions(conn, &message.conv, seq, &message.extra.mentions)?;
+    }
+    if sent {
+        tx.savepoint()?;
+        convs::move_cursor(conn, &message.from, &name, seq)?;
     }
     let (stored, origin) = message.stored(name, seq, new_id(), ts);
     tx.journal

@@ -164,8 +164,22 @@ impl Store for SqliteStore {
     async fn append(&self, message: NewMessage) -> Result<Appended, StoreError> {
         let activity = self.activity.clone();
         self.writer
-            .call_in_tx(move |tx| messages::append(tx, message, now_ms(), &activity))
+            .call_in_tx(move |tx| messages::append(tx, message, false, now_ms(), &activity))
             .await
+    }
+
+    async fn append_sent(&self, message: NewMessage) -> Result<Option<Appended>, StoreError> {
+        // The blocks are held in memory: checking costs no read.
+        if let Some((recipient, sender)) = message.direct_parties()
+            && self.blocks.is_blocked(recipient.as_str(), sender.as_str())
+        {
+            return Ok(None);
+        }
+        let activity = self.activity.clone();
+        self.writer
+            .call_in_tx(move |tx| messages::append(tx, message, true, now_ms(), &activity))
+            .await
+            .map(Some)
     }
 
     async fn history(
@@ -618,18 +632,6 @@ impl Store for SqliteStore {
         let (conv, except) = (conv.clone(), except.clone());
         self.readers
             .read(move |c| lifecycle::read_by(c, &conv, seq, &except, limit))
-            .await
-    }
-
-    async fn add_mentions(
-        &self,
-        conv: &ConvId,
-        seq: u64,
-        users: &[String],
-    ) -> Result<(), StoreError> {
-        let (conv, users) = (conv.clone(), users.to_vec());
-        self.writer
-            .call(move |c| lifecycle::add_mentions(c, &conv, seq, &users))
             .await
     }
 

@@ -345,14 +345,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<ReadBy, StoreError>;
 
-    /// For each `(conv, read_seq)`: how many messages after `read_seq` are not
-    /// events, and how many mention `user` or `all`; each count stops at
-    /// [`crate::UNREAD_CAP`]. One query per conversation at most, over its
+    /// For each `(conv, read_seq, up_to)`: how many messages after `read_seq`
+    /// and at most `up_to` are not events, and how many of those mention
+    /// `user` or `all`; each count stops at [`crate::UNREAD_CAP`]. `up_to` is
+    /// the `last_seq` reported beside the counts, so that a message appended
+    /// meanwhile is not counted in both (a client adds the pushes after
+    /// `last_seq` to the counts). One query per conversation at most, over its
     /// unread messages only.
     async fn unread_counts(
         &self,
         user: &UserId,
-        convs: &[(ConvId, u64)],
+        convs: &[(ConvId, u64, u64)],
     ) -> Result<Vec<(u64, u64)>, StoreError>;
 
     // ---- search (issue #22) -------------------------------------------------

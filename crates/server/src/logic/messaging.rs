@@ -152,7 +152,10 @@ impl Logic {
             .collect();
         let cursors = behind
             .iter()
-            .map(|&i| Ok((ConvId::parse(&convs[i].conv)?, convs[i].read_seq)))
+            .map(|&i| {
+                let c = &convs[i];
+                Ok((ConvId::parse(&c.conv)?, c.read_seq, c.last_seq))
+            })
             .collect::<Result<Vec<_>, KoiError>>()?;
         if !cursors.is_empty() {
             let counts = self.store.unread_counts(&caller.user, &cursors).await?;

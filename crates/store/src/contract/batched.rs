@@ -304,7 +304,7 @@ async fn cursor(store: &Arc<dyn Store>, user: &UserId, conv: &ConvId) -> u64 {
 /// `user`'s unread and mention counts in `conv` from its start.
 async fn unread(store: &Arc<dyn Store>, user: &UserId, conv: &ConvId) -> (u64, u64) {
     store
-        .unread_counts(user, &[(conv.clone(), 0)])
+        .unread_counts(user, &[(conv.clone(), 0, u64::MAX)])
         .await
         .expect("unread_counts")[0]
 }

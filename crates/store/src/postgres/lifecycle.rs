@@ -240,20 +240,23 @@ pub(super) async fn read_by(
 pub(super) async fn unread_counts(
     db: &Db,
     user: &UserId,
-    convs: &[(ConvId, u64)],
+    convs: &[(ConvId, u64, u64)],
 ) -> Result<Vec<(u64, u64)>, StoreError> {
-    let names: Vec<String> = convs.iter().map(|(c, _)| c.to_string()).collect();
-    let cursors: Vec<i64> = convs.iter().map(|(_, s)| clamp(*s)).collect();
+    let names: Vec<String> = convs.iter().map(|(c, _, _)| c.to_string()).collect();
+    let cursors: Vec<i64> = convs.iter().map(|(_, s, _)| clamp(*s)).collect();
+    let ends: Vec<i64> = convs.iter().map(|(_, _, e)| clamp(*e)).collect();
     let rows = query(
         db,
         "SELECT r.i, \
              (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.conv = c.id \
-                  AND m.seq > r.read_seq AND m.kind <> 'event' LIMIT $4) s), \
+                  AND m.seq > r.read_seq AND m.seq <= r.up_to AND m.kind <> 'event' LIMIT $4) s), \
              (SELECT count(*) FROM (SELECT 1 FROM mentions x WHERE x.conv = c.id \
-                  AND x.user_id IN ($1, 'all') AND x.seq > r.read_seq LIMIT $4) t) \
-         FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS r(name, read_seq, i) \
+                  AND x.user_id IN ($1, 'all') AND x.seq > r.read_seq AND x.seq <= r.up_to \
+                  LIMIT $4) t) \
+         FROM unnest($2::text[], $3::bigint[], $5::bigint[]) \
+             WITH ORDINALITY AS r(name, read_seq, up_to, i) \
          JOIN convs c ON c.name = r.name",
-        &[&user.as_str(), &names, &cursors, &clamp(UNREAD_CAP)],
+        &[&user.as_str(), &names, &cursors, &clamp(UNREAD_CAP), &ends],
     )
     .await?;
     let mut counts = vec![(0, 0); convs.len()];

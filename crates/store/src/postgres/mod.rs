@@ -669,7 +669,7 @@ impl Store for PostgresStore {
     async fn unread_counts(
         &self,
         user: &UserId,
-        convs: &[(ConvId, u64)],
+        convs: &[(ConvId, u64, u64)],
     ) -> Result<Vec<(u64, u64)>, StoreError> {
         let db = self.reader().await?;
         lifecycle::unread_counts(&db, user, convs).await

@@ -234,7 +234,7 @@ pub(super) fn unread_counts(
     conn: &Connection,
     recent: &Recent,
     user: &UserId,
-    convs: &[(ConvId, u64)],
+    convs: &[(ConvId, u64, u64)],
 ) -> Result<Vec<(u64, u64)>, StoreError> {
     let mut stored = conn.prepare_cached(
         "SELECT count(*) FROM (SELECT 1 FROM messages \
@@ -244,23 +244,25 @@ pub(super) fn unread_counts(
     let mut mentions = conn.prepare_cached(
         "SELECT count(*) FROM (SELECT 1 FROM mentions \
          WHERE user_id IN (?1, 'all') AND conv = (SELECT id FROM convs WHERE name = ?2) \
-         AND seq > ?3 LIMIT ?4)",
+         AND seq > ?3 AND seq <= ?5 LIMIT ?4)",
     )?;
     let cap = clamp(UNREAD_CAP);
     let mut counts = Vec::with_capacity(convs.len());
-    for (conv, read_seq) in convs {
+    for (conv, read_seq, up_to) in convs {
         let name = conv.to_string();
         let (below, pending) = recent
-            .unread_after(&name, *read_seq)
+            .unread_after(&name, *read_seq, *up_to)
             .unwrap_or((u64::MAX, 0));
+        // Stored messages run below the journal's and up to `up_to`.
+        let below = below.min(up_to.saturating_add(1));
         let moved: i64 = stored
             .query_row(params![name, clamp(*read_seq), clamp(below), cap], |row| {
                 row.get(0)
             })?;
-        let mentioned: i64 = mentions
-            .query_row(params![user.as_str(), name, clamp(*read_seq), cap], |row| {
-                row.get(0)
-            })?;
+        let mentioned: i64 = mentions.query_row(
+            params![user.as_str(), name, clamp(*read_seq), cap, clamp(*up_to)],
+            |row| row.get(0),
+        )?;
         counts.push((
             (unsigned(moved) + pending).min(UNREAD_CAP),
             unsigned(mentioned),

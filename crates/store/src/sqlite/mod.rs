@@ -638,7 +638,7 @@ impl Store for SqliteStore {
     async fn unread_counts(
         &self,
         user: &UserId,
-        convs: &[(ConvId, u64)],
+        convs: &[(ConvId, u64, u64)],
     ) -> Result<Vec<(u64, u64)>, StoreError> {
         let (user, convs, recent) = (user.clone(), convs.to_vec(), self.recent.clone());
         self.readers

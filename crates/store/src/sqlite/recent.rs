@@ -184,14 +184,18 @@ impl Recent {
     }
 
     /// The lowest pending seq of `conv` above `after`, and how many pending
-    /// messages above `after` are not events (for §11's unread counts).
-    pub(super) fn unread_after(&self, conv: &str, after: u64) -> Option<(u64, u64)> {
+    /// messages above `after` and at most `up_to` are not events (for §11's
+    /// unread counts).
+    pub(super) fn unread_after(&self, conv: &str, after: u64, up_to: u64) -> Option<(u64, u64)> {
+        if up_to <= after {
+            return None;
+        }
         let inner = self.lock();
         let mut pending = inner
             .convs
             .get(conv)?
             .messages
-            .range(after.saturating_add(1)..)
+            .range(after + 1..=up_to)
             .peekable();
         let first = *pending.peek()?.0;
         let count = pending.filter(|(_, p)| p.message.kind != "event").count();

@@ -203,18 +203,13 @@ pub async fn run<O: Outlet, I: Inlet>(
         }
     }
     drop((reaction_recorder, reaction_ack_recorder));
-    let reactions = (load.react_ratio > 0.0).then(|| {
-        let mut m = reactions::Measured {
-            ratio: load.react_ratio,
-            tally: reacted,
-            reacts: 0,
-            unreacts: 0,
-            send_to_ack: reaction_acks.summary(),
-            send_to_delivery: reaction_deliveries.summary(),
-        };
-        m.count_kinds(&sent);
-        m
-    });
+    let reactions = reactions::Measured::of(
+        load.react_ratio,
+        reacted,
+        reaction_acks.summary(),
+        reaction_deliveries.summary(),
+        &sent,
+    );
 
     Ok(Measured {
         warnings: warnings(&tally, per_sender),

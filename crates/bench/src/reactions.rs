@@ -127,8 +127,33 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// What a phase of `ratio` measured of its reactions, `None` when it sent
+    /// none (ratio 0): `tally` of their events, their ack and delivery
+    /// latencies, and the acked reacts and unreacts of `senders`.
+    pub fn of(
+        ratio: f64,
+        tally: Tally,
+        send_to_ack: Summary,
+        send_to_delivery: Summary,
+        senders: &[sender::Outcome],
+    ) -> Option<Measured> {
+        if ratio <= 0.0 {
+            return None;
+        }
+        let mut m = Measured {
+            ratio,
+            tally,
+            reacts: 0,
+            unreacts: 0,
+            send_to_ack,
+            send_to_delivery,
+        };
+        m.count_kinds(senders);
+        Some(m)
+    }
+
     /// Counts the acked reacts and unreacts of `senders`.
-    pub fn count_kinds(&mut self, senders: &[sender::Outcome]) {
+    fn count_kinds(&mut self, senders: &[sender::Outcome]) {
         for s in senders {
             for (status, kind) in s.status.iter().zip(&s.kinds) {
                 if *status == Status::Acked {

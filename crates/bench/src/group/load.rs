@@ -199,18 +199,13 @@ pub async fn run(conns: Connections, plan: Plan) -> anyhow::Result<Measured> {
         .flat_map(|s| &s.reaction_acks)
         .for_each(|l| recorder.record(*l));
     drop(recorder);
-    let reactions = (plan.react_ratio > 0.0).then(|| {
-        let mut m = reactions::Measured {
-            ratio: plan.react_ratio,
-            tally: reacted,
-            reacts: 0,
-            unreacts: 0,
-            send_to_ack: reaction_acks.summary(),
-            send_to_delivery: reaction_deliveries.summary(),
-        };
-        m.count_kinds(&sent);
-        m
-    });
+    let reactions = reactions::Measured::of(
+        plan.react_ratio,
+        reacted,
+        reaction_acks.summary(),
+        reaction_deliveries.summary(),
+        &sent,
+    );
     for (i, got) in join_all(direct_receivers).await?.into_iter().enumerate() {
         direct.add_receiver(&direct_sent[i..=i], &got);
     }

@@ -7,6 +7,9 @@ use koi_client::proto::{ConvSummary, Message};
 use super::conversation::{Conversation, Place};
 use super::effect::{Effect, Outcome};
 use super::state::{Chat, TYPING_SHOWN_MS, Typing};
+
+/// The most users one `presence` request asks about (the protocol's bound).
+pub(super) const PRESENCE_QUERY: usize = 1000;
 use crate::cli::direct_conv;
 
 impl Chat {
@@ -194,10 +197,11 @@ impl Chat {
                 _ => None,
             })
             .collect();
-        let mut effects = Vec::new();
-        if !peers.is_empty() {
-            effects.push(Effect::Presence(peers));
-        }
+        // A server answers `presence` for at most 1,000 users at a time.
+        let mut effects: Vec<Effect> = peers
+            .chunks(PRESENCE_QUERY)
+            .map(|users| Effect::Presence(users.to_vec()))
+            .collect();
         if let Some(name) = self.group_wanted.take() {
             effects.extend(self.group(&name, false));
             return effects;

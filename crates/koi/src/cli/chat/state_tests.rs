@@ -238,6 +238,28 @@ fn direct_peers_online_come_from_presence_and_its_pushes() {
     chat.push(presence("carol", true));
     chat.push(presence("bob", false));
     assert!(chat.online.contains("carol") && !chat.online.contains("bob"));
+
+    // Past the server's bound per request, presence is asked in parts.
+    let many: Vec<ConvSummary> = (0..=super::incoming::PRESENCE_QUERY)
+        .map(|i| direct(&format!("u{i}"), 1))
+        .collect();
+    let parts: Vec<usize> = chat
+        .outcome(Outcome::Synced(many))
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Presence(users) => Some(users.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        parts.iter().sum::<usize>(),
+        super::incoming::PRESENCE_QUERY + 3,
+        "every direct peer, bob and carol too"
+    );
+    assert!(
+        parts.len() == 2 && parts.iter().all(|&n| n <= super::incoming::PRESENCE_QUERY),
+        "{parts:?}"
+    );
 }
 
 #[test]

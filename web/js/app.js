@@ -1266,8 +1266,10 @@ function wire() {
     const li = ev.target.closest?.('#msg-list li.msg');
     const onBubble = li && ev.target.closest('.bubble') && !ev.target.closest('button, a');
     for (const open of $('msg-list').querySelectorAll('li.acts-open')) if (open !== li) open.classList.remove('acts-open');
-    if (onBubble) li.classList.toggle('acts-open');
-    if (onBubble) placeActions(li, $('messages'));
+    if (onBubble) {
+      li.classList.toggle('acts-open');
+      placeActions(li, $('messages'));
+    }
   });
   // The actions show on hover and focus too: placed first, so they are never cut off at
   // the top of the list.

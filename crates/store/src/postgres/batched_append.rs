@@ -22,8 +22,12 @@
 //! idempotency key (the plain insert fails on the unique index, so no seq is
 //! skipped), the first message of a conversation that has no counter row
 //! yet, or a message refused because its recipient blocked its sender — the
-//! caller rolls the statement back and runs the appends one by one, the path
-//! that handles those cases.
+//! statement fails (the last two through the guard `koi_all_stored`, schema
+//! step 11), and the caller runs the appends one by one, the path that
+//! handles those cases. Because a failed statement stored nothing, the writer
+//! can also run it as a transaction of its own, outside any transaction
+//! block: PostgreSQL then commits it before it answers, and a batch of
+//! appends costs one round trip.
 //!
 //! [`messages::append`]: super::messages::append
 //! [`Store::append_sent`]: crate::Store::append_sent
@@ -32,9 +36,10 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use tokio_postgres::error::Severity;
 use tokio_postgres::types::ToSql;
 
-use super::connect::{Db, clamp, query, unsigned};
+use super::connect::{Db, clamp, unsigned};
 use super::messages::extra_bytes;
 use super::search_index;
 use crate::{NewMessage, StoreError};
@@ -139,7 +144,9 @@ fn columns<'a>(run: &[Pending<'a>]) -> Vec<Column<'a>> {
 ///   to their last message there (one row each: an upsert may not touch a row
 ///   twice), in (user, conversation) order.
 ///
-/// A message whose conversation has no counter row has no row in `r`.
+/// A message whose conversation has no counter row has no row in `r`; the
+/// guard `koi_all_stored` then fails the statement, as it does when the
+/// recipient of one blocked its sender.
 fn build(columns: &[Column<'_>]) -> String {
     let mut arrays = String::from("$1::text[], $3::text[], $4::boolean[]");
     let mut names = String::new();
@@ -179,7 +186,8 @@ fn build(columns: &[Column<'_>]) -> String {
                 GROUP BY sender, conv_name ORDER BY sender, conv_name \
                 ON CONFLICT (user_id, conv) \
                 DO UPDATE SET read_seq = GREATEST(read_cursors.read_seq, excluded.read_seq)) \
-         SELECT n, seq, ts FROM r"
+         SELECT n, seq, ts FROM r \
+         WHERE koi_all_stored((SELECT count(*) FROM r), cardinality($1::text[]))"
     )
 }
 
@@ -191,16 +199,40 @@ fn statement() -> &'static str {
     STATEMENT.get_or_init(|| build(&columns(&[])))
 }
 
-/// Stores `run` in one statement: each message's place, in run order, or `None`
-/// when some message was not stored, its conversation having no counter row
-/// yet or its recipient having blocked its sender (then the caller must roll
-/// the statement's changes back). Fails, having stored nothing, when one
-/// of them repeats an idempotency key.
+/// Why a run was not stored by [`store`].
+#[derive(Debug)]
+pub(super) enum Unstored {
+    /// The server refused the statement, which stored nothing: a message
+    /// that cannot be stored this way (see the module docs), or any other
+    /// error of the statement. The appends are to be run one by one.
+    Refused(StoreError),
+    /// The connection failed, or the server ended the session: whether the
+    /// statement ran is unknown.
+    Lost(StoreError),
+}
+
+impl Unstored {
+    fn of(e: tokio_postgres::Error) -> Self {
+        // An ERROR ends the statement, which is rolled back; FATAL and PANIC
+        // end the session, maybe after it committed.
+        let refused = e
+            .as_db_error()
+            .is_some_and(|db| db.parsed_severity() == Some(Severity::Error));
+        if refused {
+            Self::Refused(e.into())
+        } else {
+            Self::Lost(e.into())
+        }
+    }
+}
+
+/// Stores `run` in one statement: each message's place, in run order. Stores
+/// nothing when one of its messages cannot be stored this way ([`Unstored`]).
 pub(super) async fn store(
     db: &Db,
     run: &[Pending<'_>],
     now_ms: u64,
-) -> Result<Option<Vec<Placed>>, StoreError> {
+) -> Result<Vec<Placed>, Unstored> {
     let convs: Vec<String> = run.iter().map(|p| p.message.conv.to_string()).collect();
     let now = clamp(now_ms);
     let columns = columns(run);
@@ -222,16 +254,26 @@ pub(super) async fn store(
         &mentioned,
     ];
     params.extend(columns.iter().map(|c| &*c.values as &(dyn ToSql + Sync)));
-    let rows = query(db, statement(), &params).await?;
+    let statement = db.prepare_cached(statement()).await.map_err(Unstored::of)?;
+    let rows = db.query(&statement, &params).await.map_err(Unstored::of)?;
     let mut placed = vec![None; run.len()];
     for row in rows {
-        let n = unsigned(row.try_get(0)?) as usize;
+        // The rows came after the statement ended: a bad one is a bug, and
+        // the statement has run.
+        let lost = |e: tokio_postgres::Error| Unstored::Lost(e.into());
+        let n = unsigned(row.try_get(0).map_err(lost)?) as usize;
         if let Some(slot) = n.checked_sub(1).and_then(|i| placed.get_mut(i)) {
             *slot = Some(Placed {
-                seq: unsigned(row.try_get(1)?),
-                ts: unsigned(row.try_get(2)?),
+                seq: unsigned(row.try_get(1).map_err(lost)?),
+                ts: unsigned(row.try_get(2).map_err(lost)?),
             });
         }
     }
-    Ok(placed.into_iter().collect())
+    // The guard makes this all or none: when the run had no row at all
+    // (each message refused), nothing was stored either.
+    placed.into_iter().collect::<Option<_>>().ok_or_else(|| {
+        Unstored::Refused(StoreError::Internal(
+            "no message of the run could be stored in one statement".into(),
+        ))
+    })
 }

@@ -249,6 +249,21 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_conv_fkey;
     "#,
+    // 11: `koi_all_stored`, the guard of the batched append
+    // (`batched_append.rs`): it fails the statement, so that nothing of it
+    // is stored, when fewer messages were stored than the batch held. The
+    // writer can then run the statement as a transaction of its own, with no
+    // BEGIN, savepoint or COMMIT around it.
+    r#"
+    CREATE FUNCTION koi_all_stored(stored BIGINT, wanted INTEGER) RETURNS BOOLEAN
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF stored <> wanted THEN
+            RAISE EXCEPTION 'stored % of % messages', stored, wanted USING ERRCODE = 'KOI01';
+        END IF;
+        RETURN TRUE;
+    END $$;
+    "#,
 ];
 
 /// Brings the database up to the latest schema, on a connection of its own.

@@ -23,7 +23,9 @@
 //! Appends, the bulk of the writes, have a faster path: each run of
 //! consecutive appends in a batch (consecutive in key order) is stored with
 //! one statement in one savepoint ([`batched_append`]); only when that
-//! statement cannot store them all are they run one by one as above.
+//! statement cannot store them all are they run one by one as above. A batch
+//! of appends only, the common case, is that one statement and no
+//! transaction block around it ([`commit_appends`]): one round trip.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -36,7 +38,7 @@ use deadpool_postgres::{Object, Pool};
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
-use super::batched_append::{self, Pending, Placed};
+use super::batched_append::{self, Pending, Placed, Unstored};
 use super::connect::Db;
 use crate::batch::{self, Counters, Reply};
 use crate::listener::ListenerSlot;
@@ -313,7 +315,16 @@ async fn commit(
     ctx: &mut Ctx,
 ) -> Result<(), StoreError> {
     let db = pool.get().await?;
-    let result = tokio::time::timeout(BATCH_TIMEOUT, transaction(&db, batch, outcomes, ctx))
+    let work = async {
+        let batched = match commit_appends(&db, batch, outcomes, ctx).await? {
+            Alone::Committed => return Ok(()),
+            Alone::NotAppendsOnly => true,
+            // The statement would fail again inside the transaction.
+            Alone::Refused => false,
+        };
+        transaction(&db, batch, outcomes, ctx, batched).await
+    };
+    let result = tokio::time::timeout(BATCH_TIMEOUT, work)
         .await
         .unwrap_or_else(|_| {
             Err(StoreError::Unavailable(
@@ -326,12 +337,14 @@ async fn commit(
     result
 }
 
-/// BEGIN, each job in the savepoint `job` (each run of appends in one), COMMIT.
+/// BEGIN, each job in the savepoint `job` (each run of appends in one when
+/// `batched`), COMMIT.
 async fn transaction(
     db: &Db,
     batch: &mut [Box<dyn Job>],
     outcomes: &mut Vec<Outcome>,
     ctx: &mut Ctx,
+    batched: bool,
 ) -> Result<(), StoreError> {
     db.batch_execute("BEGIN; SAVEPOINT job").await?;
     // Whether the savepoint holds finished jobs' changes, to keep (release)
@@ -345,7 +358,7 @@ async fn transaction(
             .take_while(|job| job.appends().is_some())
             .count();
         // A lone append gains nothing from the batched statement.
-        if appends >= 2 {
+        if batched && appends >= 2 {
             let run = &mut batch[start..start + appends];
             if store_appends(db, run, ctx, &mut holds_changes).await? {
                 outcomes.extend(std::iter::repeat_n(Outcome::Done, appends));
@@ -431,20 +444,71 @@ async fn store_appends(
     drop(pending);
     released?;
     match stored {
-        Ok(Some(placed)) => {
-            for (job, placed) in run.iter_mut().zip(placed) {
-                job.placed(placed, ctx);
-            }
+        Ok(placed) => {
+            place(run, placed, ctx);
             *holds_changes = true;
             Ok(true)
         }
-        not_all => {
-            if let Err(e) = not_all {
-                tracing::debug!(error = %e, "batched append failed; appending one by one");
-            }
+        Err(e) => {
+            tracing::debug!(error = ?e, "batched append failed; appending one by one");
+            // Also fails when the connection is gone, which ends the batch.
             db.batch_execute("ROLLBACK TO SAVEPOINT job").await?;
             *holds_changes = false;
             Ok(false)
         }
+    }
+}
+
+/// Completes the append jobs of `run`, stored at `placed`.
+fn place(run: &mut [Box<dyn Job>], placed: Vec<Placed>, ctx: &mut Ctx) {
+    for (job, placed) in run.iter_mut().zip(placed) {
+        job.placed(placed, ctx);
+    }
+}
+
+/// What [`commit_appends`] did with a batch.
+enum Alone {
+    /// Stored and committed it.
+    Committed,
+    /// Nothing: the batch holds other jobs than appends. It is to be run as a
+    /// transaction.
+    NotAppendsOnly,
+    /// The server refused the statement, which stored nothing: the batch is
+    /// to be run as a transaction, its appends one by one.
+    Refused,
+}
+
+/// Stores a batch made of appends only with the batched statement alone,
+/// outside any transaction block: PostgreSQL runs it as a transaction of its
+/// own and answers once that committed. One round trip for the whole batch,
+/// where a transaction takes three (BEGIN and a savepoint, the statement,
+/// RELEASE and COMMIT) and four more statements.
+///
+/// Fails when the statement's outcome is unknown.
+async fn commit_appends(
+    db: &Db,
+    batch: &mut [Box<dyn Job>],
+    outcomes: &mut Vec<Outcome>,
+    ctx: &mut Ctx,
+) -> Result<Alone, StoreError> {
+    let pending: Option<Vec<Pending<'_>>> = batch.iter().map(|job| job.appends()).collect();
+    let Some(pending) = pending else {
+        return Ok(Alone::NotAppendsOnly);
+    };
+    let stored = batched_append::store(db, &pending, super::now_ms()).await;
+    drop(pending);
+    match stored {
+        Ok(placed) => {
+            place(batch, placed, ctx);
+            outcomes.extend(std::iter::repeat_n(Outcome::Done, batch.len()));
+            Ok(Alone::Committed)
+        }
+        Err(Unstored::Refused(e)) => {
+            tracing::debug!(error = %e, "batched append refused; appending one by one");
+            Ok(Alone::Refused)
+        }
+        Err(Unstored::Lost(e)) => Err(StoreError::Unavailable(format!(
+            "the batched append's outcome is unknown: {e}"
+        ))),
     }
 }

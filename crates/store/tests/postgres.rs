@@ -428,6 +428,73 @@ async fn concurrent_appends_share_commits() {
     }
 }
 
+/// Batches of appends where some open a conversation (no counter row yet, so
+/// the batched statement cannot store them) among appends to conversations
+/// that exist: a statement that cannot store its whole batch stores none of
+/// it (the guard `koi_all_stored`), so every message is stored and announced
+/// exactly once, gapless, also without an idempotency key to catch a repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn batches_opening_conversations_store_each_message_once() {
+    const ROUNDS: usize = 6;
+    const TASKS: usize = 64;
+    let (_server, url) = server_with_database("opening").await;
+    let store = Arc::new(connect(&url).await);
+    let seen = listen(&store);
+    let existing: Vec<ConvId> = (0..8)
+        .map(|i| ConvId::System(user(&format!("old{i}"))))
+        .collect();
+    for conv in &existing {
+        store
+            .append(text(conv, "system", "first", ""))
+            .await
+            .expect("append");
+    }
+    for round in 0..ROUNDS {
+        let mut tasks = JoinSet::new();
+        for i in 0..TASKS {
+            let store = store.clone();
+            let conv = match i % 8 {
+                0 => ConvId::System(user(&format!("new{round}x{i}"))),
+                k => existing[k].clone(),
+            };
+            tasks.spawn(async move { store.append(text(&conv, "system", "burst", "")).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("append task").expect("append");
+        }
+    }
+    let per_existing = 1 + ROUNDS * TASKS / 8;
+    for conv in &existing[1..] {
+        let stored = read_all(&*store, conv).await;
+        assert_eq!(
+            stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            (1..=per_existing as u64).collect::<Vec<_>>(),
+            "{conv}: each message stored once, gapless"
+        );
+        assert_eq!(
+            store.last_seq(conv).await.expect("last_seq"),
+            per_existing as u64
+        );
+    }
+    for round in 0..ROUNDS {
+        for i in (0..TASKS).step_by(8) {
+            let conv = ConvId::System(user(&format!("new{round}x{i}")));
+            assert_eq!(read_all(&*store, &conv).await.len(), 1, "{conv}");
+        }
+    }
+    let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let announced: HashSet<(String, u64)> = seen
+        .iter()
+        .map(|c| (c.message.conv.clone(), c.message.seq))
+        .collect();
+    assert_eq!(announced.len(), seen.len(), "a message was announced twice");
+    assert_eq!(
+        seen.len(),
+        existing.len() + ROUNDS * TASKS,
+        "every append announced"
+    );
+}
+
 /// Nodes starting at once on an empty database: one migrates, the others wait
 /// for it; every one comes up and the steps are recorded once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

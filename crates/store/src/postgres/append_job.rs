@@ -1,8 +1,8 @@
 //! The writer's job for [`Store::append`](crate::Store::append) and
 //! [`Store::append_sent`](crate::Store::append_sent): its message (with its
 //! mentions and, for a send, its sender's read cursor) is stored with its
-//! neighbours' in one statement ([`batched_append`]), or, when that cannot
-//! be, appended alone ([`messages::append`]).
+//! neighbours' in one statement ([`batched_append`](super::batched_append)),
+//! or, when that cannot be, appended alone ([`messages::append`]).
 
 use super::batched_append::{Pending, Placed};
 use super::connect::Db;

@@ -7,8 +7,8 @@
 //! statement ([`statement`], prepared once per connection): the messages go in
 //! as one array per column (`unnest`), every conversation's counter is bumped
 //! once by its number of messages, and the rows are inserted with their seqs.
-//! One round trip, one savepoint, one bump per conversation. Everything else
-//! a message's append does is part of the statement too: a direct send's
+//! One statement, one bump per conversation. Everything else a message's
+//! append does is part of the statement too: a direct send's
 //! block check ([`Store::append_sent`]) instead of a read of its own before
 //! the append, the users it mentions, and the sender's read cursor, moved to
 //! their newest message of the run in each conversation.
@@ -192,8 +192,8 @@ fn build(columns: &[Column<'_>]) -> String {
 }
 
 /// The statement, built once: the same text every time, so each connection
-/// prepares it once ([`query`]'s statement cache) and PostgreSQL parses it
-/// once per connection.
+/// prepares it once (its statement cache, `prepare_cached`) and PostgreSQL
+/// parses it once per connection.
 fn statement() -> &'static str {
     static STATEMENT: OnceLock<String> = OnceLock::new();
     STATEMENT.get_or_init(|| build(&columns(&[])))
@@ -257,10 +257,10 @@ pub(super) async fn store(
     let statement = db.prepare_cached(statement()).await.map_err(Unstored::of)?;
     let rows = db.query(&statement, &params).await.map_err(Unstored::of)?;
     let mut placed = vec![None; run.len()];
+    // The rows came after the statement ended: a bad one is a bug, and the
+    // statement has run.
+    let lost = |e: tokio_postgres::Error| Unstored::Lost(e.into());
     for row in rows {
-        // The rows came after the statement ended: a bad one is a bug, and
-        // the statement has run.
-        let lost = |e: tokio_postgres::Error| Unstored::Lost(e.into());
         let n = unsigned(row.try_get(0).map_err(lost)?) as usize;
         if let Some(slot) = n.checked_sub(1).and_then(|i| placed.get_mut(i)) {
             *slot = Some(Placed {

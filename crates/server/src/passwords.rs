@@ -41,6 +41,16 @@ enum Kind {
     NewHash,
 }
 
+impl Kind {
+    /// The `kind` label of `koi_password_hashes_total`.
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::NewHash => "new",
+        }
+    }
+}
+
 /// The waiting hashes, by kind, bounded.
 struct Queue {
     jobs: Mutex<(VecDeque<Job>, VecDeque<Job>)>,
@@ -100,7 +110,11 @@ async fn on_hasher<T: Send + 'static>(
     let queue = *HASHERS;
     let (reply, result) = oneshot::channel();
     let job: Job = Box::new(move || {
-        let _ = reply.send(work());
+        let result = work();
+        // Counted before the answer leaves, so that a client holding the
+        // answer sees its hash in `/metrics`.
+        metrics::counter!("koi_password_hashes_total", "kind" => kind.label()).increment(1);
+        let _ = reply.send(result);
     });
     {
         let mut jobs = queue
@@ -112,6 +126,8 @@ async fn on_hasher<T: Send + 'static>(
             Kind::NewHash => &mut jobs.1,
         };
         if waiting.len() >= queue.bound {
+            metrics::counter!("koi_password_hashes_refused_total", "kind" => kind.label())
+                .increment(1);
             return Err(busy());
         }
         waiting.push_back(job);

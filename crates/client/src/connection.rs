@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 use crate::error::{ClientError, Result};
 use crate::pending::Pending;
 use crate::transport::Transport;
+use crate::trust::Trust;
 use crate::wire::{self, CloseInfo, Outgoing, RawEvent, RawReader, RawWriter};
 
 /// Used when the server's `heartbeat_s` is 0 or missing.
@@ -49,6 +50,9 @@ pub struct ConnectOptions {
     /// Frames that may wait for the writer before [`Connection::request`] waits
     /// too. Default 4096.
     pub write_queue: usize,
+    /// The authorities a `wss://` or `tls://` node's certificate is checked
+    /// against. Default: the system's.
+    pub trust: Trust,
 }
 
 impl Default for ConnectOptions {
@@ -58,6 +62,7 @@ impl Default for ConnectOptions {
             heartbeat: None,
             deliver_pushes: true,
             write_queue: 4096,
+            trust: Trust::system(),
         }
     }
 }
@@ -195,8 +200,8 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (a `ws://` URL for the WebSocket transports, `host:port`
-    /// for TCP), sends `auth {token}` as the first frame and waits for its reply.
+    /// Connects to `addr` (a `ws://` or `wss://` URL for the WebSocket
+    /// transports, `host:port` or `tls://host:port` for TCP), sends `auth {token}` as the first frame and waits for its reply.
     /// A refused `auth` is [`ClientError::Server`] (`unauthorized`).
     pub async fn open(addr: &str, transport: Transport, token: &str) -> Result<Connection> {
         Self::open_with(addr, transport, token, &ConnectOptions::default()).await
@@ -209,10 +214,12 @@ impl Connection {
         token: &str,
         options: &ConnectOptions,
     ) -> Result<Connection> {
-        let (reader, writer) =
-            tokio::time::timeout(options.request_timeout, wire::connect(addr, transport))
-                .await
-                .map_err(|_| ClientError::Timeout)??;
+        let (reader, writer) = tokio::time::timeout(
+            options.request_timeout,
+            wire::connect(addr, transport, &options.trust),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout)??;
 
         let (out, out_rx) = mpsc::channel(options.write_queue.max(1));
         let shared = Arc::new(Shared {

@@ -128,8 +128,8 @@ impl Dialer {
         let nodes = http.dispatch().await?;
         let mut last = ClientError::NoNode;
         for node in nodes {
-            let addr = self.transport.addr(&node);
-            match Connection::open_with(addr, self.transport, &token, &self.options).await {
+            let addr = self.transport.dial_addr(&node);
+            match Connection::open_with(&addr, self.transport, &token, &self.options).await {
                 Ok(conn) => return Ok((conn, node)),
                 Err(e) if is_fatal(&e) => return Err(e),
                 Err(e) => {

@@ -47,6 +47,9 @@ pub enum ClientError {
     /// An address or URL that cannot be used.
     #[error("invalid address: {0}")]
     Address(String),
+    /// Certificate authorities that cannot be read (see [`crate::Trust`]).
+    #[error("trusted certificates: {0}")]
+    Trust(String),
     /// A socket error.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{ClientError, Result};
+use crate::trust::Trust;
 
 /// A logged-in session, from `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +52,9 @@ pub struct Node {
     /// Its TCP address, e.g. `127.0.0.1:7781`.
     #[serde(default)]
     pub tcp: String,
+    /// Whether its TCP listener speaks TLS (§15).
+    #[serde(default)]
+    pub tls: bool,
 }
 
 /// A stored file, from `POST /v1/files`.
@@ -136,15 +140,21 @@ struct MsgsBody {
 
 impl Http {
     /// A client of the listener at `base` (scheme, host and port; a path is kept
-    /// as a prefix). Proxies from the environment are not used.
+    /// as a prefix). Proxies from the environment are not used. An `https://`
+    /// base is checked against the system's roots.
     pub fn new(base: &str) -> Result<Self> {
+        Self::with_trust(base, &Trust::system())
+    }
+
+    /// [`Http::new`], checking an `https://` node's certificate against `trust`.
+    pub fn with_trust(base: &str, trust: &Trust) -> Result<Self> {
         let mut base =
             Url::parse(base).map_err(|e| ClientError::Address(format!("{base}: {e}")))?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let client = reqwest::Client::builder().no_proxy().build()?;
+        let client = trust.http_client()?;
         Ok(Http {
             base,
             client,

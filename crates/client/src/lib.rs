@@ -15,6 +15,8 @@
 //!   [`Credentials`]); its bookkeeping is [`SeqTracker`].
 //! - [`RawConnection`]: a bare socket for tests: any bytes out, each frame or
 //!   the close ([`RawEvent`], [`CloseInfo`]) in.
+//! - [`Trust`]: the certificate authorities checked for `https://`, `wss://`
+//!   and TLS over TCP: the system's, plus a private CA's or a self-signed node's.
 //! - [`ClientError`]: every failure, with the server's error code when there is one.
 //!
 //! ```no_run
@@ -47,6 +49,7 @@ mod reply;
 mod supervisor;
 mod tracker;
 mod transport;
+mod trust;
 mod wire;
 
 pub use api::{Api, text_send};
@@ -59,6 +62,7 @@ pub use raw::RawConnection;
 pub use reply::body_name;
 pub use tracker::{SeqTracker, Verdict};
 pub use transport::Transport;
+pub use trust::Trust;
 pub use wire::{CloseInfo, RawEvent};
 
 /// The wire types, re-exported so users need not depend on `koi-proto`.

@@ -10,6 +10,7 @@ use koi_proto::{Auth, AuthOk, Frame, ok};
 
 use crate::error::{ClientError, Result};
 use crate::transport::Transport;
+use crate::trust::Trust;
 use crate::wire::{self, Outgoing, RawEvent, RawReader, RawWriter};
 
 /// One socket, driven by the caller: every write goes straight out, every read
@@ -29,10 +30,11 @@ impl std::fmt::Debug for RawConnection {
 }
 
 impl RawConnection {
-    /// Connects to `addr`: a `ws://` URL for the WebSocket transports, `host:port`
-    /// for TCP. Sends nothing.
+    /// Connects to `addr`: a `ws://` or `wss://` URL for the WebSocket
+    /// transports, `host:port` or `tls://host:port` for TCP (TLS checked
+    /// against the system's roots). Sends nothing.
     pub async fn connect(addr: &str, transport: Transport) -> Result<Self> {
-        let (reader, writer) = wire::connect(addr, transport).await?;
+        let (reader, writer) = wire::connect(addr, transport, &Trust::system()).await?;
         Ok(RawConnection {
             transport,
             reader,

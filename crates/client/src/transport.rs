@@ -41,4 +41,13 @@ impl Transport {
     pub fn addr(self, node: &Node) -> &str {
         if self.is_ws() { &node.ws } else { &node.tcp }
     }
+
+    /// The address to dial for `node`: [`Transport::addr`], with `tls://` in
+    /// front of a TCP address whose listener speaks TLS.
+    pub fn dial_addr(self, node: &Node) -> String {
+        match self {
+            Transport::TcpProtobuf if node.tls => format!("tls://{}", node.tcp),
+            _ => self.addr(node).to_owned(),
+        }
+    }
 }

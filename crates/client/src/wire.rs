@@ -9,16 +9,18 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use koi_proto::{Frame, binary, framing, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::error::{ClientError, Result};
 use crate::transport::Transport;
+use crate::trust::Trust;
 
 /// The largest frame the client accepts from a server (a page of history can be
 /// much larger than the server's own inbound limit).
@@ -28,6 +30,12 @@ pub(crate) const MAX_INBOUND_FRAME: usize = 64 << 20;
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The reading half of a TCP connection, plain or TLS.
+type TcpRead = Box<dyn AsyncRead + Send + Unpin>;
+
+/// The writing half of a TCP connection, plain or TLS.
+type TcpWrite = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// What ended a connection, as seen from the socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,16 +92,23 @@ pub(crate) fn encode(transport: Transport, frame: &Frame) -> Outgoing {
     }
 }
 
-/// Opens a socket to `addr` (a `ws://` URL, or `host:port` for TCP) and splits it.
-pub(crate) async fn connect(addr: &str, transport: Transport) -> Result<(RawReader, RawWriter)> {
+/// Opens a socket to `addr` (a `ws://` or `wss://` URL, or `host:port` or
+/// `tls://host:port` for TCP) and splits it. TLS checks the node's
+/// certificate against `trust`.
+pub(crate) async fn connect(
+    addr: &str,
+    transport: Transport,
+    trust: &Trust,
+) -> Result<(RawReader, RawWriter)> {
     if transport.is_ws() {
         if !(addr.starts_with("ws://") || addr.starts_with("wss://")) {
             return Err(ClientError::Address(format!(
-                "{addr}: a WebSocket address is a ws:// URL"
+                "{addr}: a WebSocket address is a ws:// or wss:// URL"
             )));
         }
+        let tls = Connector::Rustls(trust.tls());
         let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(addr, None, true).await?;
+            tokio_tungstenite::connect_async_tls_with_config(addr, None, true, Some(tls)).await?;
         let (sink, stream) = ws.split();
         Ok((
             RawReader::Ws {
@@ -103,9 +118,15 @@ pub(crate) async fn connect(addr: &str, transport: Transport) -> Result<(RawRead
             RawWriter::Ws(sink),
         ))
     } else {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (read, write) = stream.into_split();
+        let (read, write) = match addr.strip_prefix("tls://") {
+            Some(addr) => tls_split(addr, trust).await?,
+            None => {
+                let stream = TcpStream::connect(addr).await?;
+                stream.set_nodelay(true)?;
+                let (read, write) = stream.into_split();
+                (Box::new(read) as TcpRead, Box::new(write) as TcpWrite)
+            }
+        };
         Ok((
             RawReader::Tcp {
                 read,
@@ -117,6 +138,24 @@ pub(crate) async fn connect(addr: &str, transport: Transport) -> Result<(RawRead
     }
 }
 
+/// A TLS connection to `addr` (`host:port`, the host also naming the
+/// certificate), split.
+async fn tls_split(addr: &str, trust: &Trust) -> Result<(TcpRead, TcpWrite)> {
+    let host = addr
+        .rsplit_once(':')
+        .map(|(host, _port)| host.trim_start_matches('[').trim_end_matches(']'))
+        .ok_or_else(|| ClientError::Address(format!("{addr}: a TCP address is host:port")))?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| ClientError::Address(format!("{addr}: {e}")))?;
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let tls = TlsConnector::from(trust.tls())
+        .connect(name, stream)
+        .await?;
+    let (read, write) = tokio::io::split(tls);
+    Ok((Box::new(read), Box::new(write)))
+}
+
 /// The reading half.
 pub(crate) enum RawReader {
     Ws {
@@ -124,7 +163,7 @@ pub(crate) enum RawReader {
         closed: Option<CloseInfo>,
     },
     Tcp {
-        read: OwnedReadHalf,
+        read: TcpRead,
         buf: BytesMut,
         closed: Option<CloseInfo>,
     },
@@ -226,7 +265,7 @@ fn decoded(result: Result<Frame, koi_proto::DecodeError>, bytes: Bytes) -> RawEv
 /// The writing half. Writes are buffered until [`RawWriter::flush`].
 pub(crate) enum RawWriter {
     Ws(SplitSink<Ws, WsMessage>),
-    Tcp(BufWriter<OwnedWriteHalf>),
+    Tcp(BufWriter<TcpWrite>),
 }
 
 impl RawWriter {
@@ -277,7 +316,7 @@ impl RawWriter {
     }
 }
 
-async fn write_prefixed(write: &mut BufWriter<OwnedWriteHalf>, body: &[u8]) -> std::io::Result<()> {
+async fn write_prefixed(write: &mut BufWriter<TcpWrite>, body: &[u8]) -> std::io::Result<()> {
     let len = u32::try_from(body.len())
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame over 4 GiB"))?;
     write.write_all(&len.to_be_bytes()).await?;

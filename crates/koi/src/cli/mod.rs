@@ -5,18 +5,23 @@ pub mod chat;
 pub mod send;
 pub mod tail;
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use koi_client::proto::Message;
-use koi_client::{Client, Credentials, Http, Transport};
+use koi_client::{Client, ClientOptions, Credentials, Http, Transport, Trust};
 
 /// Who to log in as, and where.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Login {
-    /// The node's HTTP address.
+    /// The node's HTTP address; `https://` for a node serving TLS.
     #[arg(long, default_value = "http://127.0.0.1:7780")]
     pub url: String,
+    /// A PEM file of certificates to trust beside the system's: the node's own
+    /// (self-signed) certificate or its private CA's.
+    #[arg(long, env = "KOI_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// The username.
     #[arg(long, short)]
     pub user: String,
@@ -26,13 +31,20 @@ pub struct Login {
 }
 
 impl Login {
-    /// Logs in, dispatches and connects; the client reconnects by itself.
+    /// Logs in, dispatches and connects (over `wss://` when the node serves
+    /// TLS); the client reconnects by itself.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        let http = Http::new(&self.url)?;
-        Client::connect(
+        let trust = match &self.ca_file {
+            Some(path) => Trust::with_ca_file(path)?,
+            None => Trust::system(),
+        };
+        let http = Http::with_trust(&self.url, &trust)?;
+        let mut options = ClientOptions::new(Transport::WsJson);
+        options.connection.trust = trust;
+        Client::connect_with(
             http,
             Credentials::password(&self.user, &self.password),
-            Transport::WsJson,
+            options,
         )
         .await
         .with_context(|| format!("connecting to {} as {}", self.url, self.user))

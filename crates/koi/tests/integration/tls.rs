@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
-use koi_client::text_send;
+use koi_client::{Api, ClientOptions, Credentials, Http, Transport, Trust, text_send};
 use koi_proto::frame::Op;
 use koi_proto::{Auth, Encoding, Frame, framing};
 use rustls::RootCertStore;
@@ -25,10 +25,11 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::harness::{Koi, PASSWORD, Topology, signal, unique};
 
-/// A self-signed certificate for `localhost`, written to `cert`/`key`;
-/// returns its DER.
+/// A self-signed certificate for `localhost` and `127.0.0.1` (the address
+/// dispatch names the node by), written to `cert`/`key`; returns its DER.
 fn make_cert(cert: &Path, key: &Path) -> CertificateDer<'static> {
-    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let made =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     std::fs::write(cert, made.cert.pem()).unwrap();
     std::fs::write(key, made.signing_key.serialize_pem()).unwrap();
     made.cert.der().clone()
@@ -199,6 +200,20 @@ async fn ws_msg(ws: &mut WebSocketStream<TlsStream<TcpStream>>) -> String {
     }
 }
 
+/// An embedded node serving TLS with `cert` and `key`.
+async fn start_tls(cert: &Path, key: &Path) -> Koi {
+    Koi::start_with(
+        Topology::Embedded,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    )
+    .await
+}
+
 fn paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("koi.crt"), dir.join("koi.key"))
 }
@@ -213,16 +228,7 @@ async fn tls_on_both_listeners_and_sighup_swaps_the_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = paths(dir.path());
     let first = make_cert(&cert, &key);
-    let koi = Koi::start_with(
-        Topology::Embedded,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let koi = start_tls(&cert, &key).await;
     let node = koi.node(0);
     let (http, tcp) = (node.http_addr, node.tcp_addr);
     let trust_first = connector(&[&first]);
@@ -300,4 +306,128 @@ async fn tls_on_both_listeners_and_sighup_swaps_the_certificate() {
     let trust_second = connector(&[&second]);
     let _ws = wss(http, &trust_second, &tokens[0]).await;
     let _tcp = TlsTcp::open(tcp, &trust_second, &tokens[1]).await;
+}
+
+/// The lines a child process writes to `stream`, read on a thread.
+fn lines_of(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// `koi send` or `koi tail` (`command`) against `url`, as `user`, with `args`.
+fn cli(command: &str, url: &str, user: &str, args: &[&str]) -> std::process::Command {
+    let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_koi"));
+    cli.args([command, "--url", url, "--user", user])
+        .args(args)
+        .env("KOI_PASSWORD", PASSWORD)
+        .env("KOI_LOG", "warn")
+        .env_remove("KOI_CA_FILE");
+    cli
+}
+
+/// §15 from the clients' side: `koi send` and `koi tail` given `--url
+/// https://…` and the node's self-signed certificate (`--ca-file`) log in
+/// over HTTPS and talk over `wss://`; the client library also over TLS TCP
+/// (dispatch's `tls: true`). Without the certificate trusted, `koi send`
+/// refuses the node and says why. Nothing turns the check off.
+#[tokio::test]
+async fn the_clients_speak_tls_to_a_node_whose_certificate_they_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = paths(dir.path());
+    let der = make_cert(&cert, &key);
+    let koi = start_tls(&cert, &key).await;
+    let http = koi.node(0).http_addr;
+    let url = format!("https://{http}");
+    let ca = cert.to_str().unwrap();
+    let trusted = connector(&[&der]);
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    for name in [&alice, &bob] {
+        let creds = json!({"username": name, "password": PASSWORD});
+        let (status, _) = https(http, &trusted, "POST", "/v1/register", Some(creds)).await;
+        assert_eq!(status, 201, "HTTPS register");
+    }
+
+    // An unknown certificate is refused, with the reason.
+    let refused = cli("send", &url, &alice, &["--to", &bob, "never"])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "koi send trusted an unknown node"
+    );
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("certificate"), "koi send: {why}");
+
+    let mut tail = cli(
+        "tail",
+        &url,
+        &bob,
+        &["--ca-file", ca, "--count", "2", "--json"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let out = lines_of(tail.stdout.take().unwrap());
+    let err = lines_of(tail.stderr.take().unwrap());
+    loop {
+        let line = err
+            .recv_timeout(Duration::from_secs(30))
+            .expect("koi tail connected over wss");
+        if line.contains(&format!("connected as {bob}")) {
+            break;
+        }
+    }
+    let sent = cli(
+        "send",
+        &url,
+        &alice,
+        &["--ca-file", ca, "--to", &bob, "over wss"],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        sent.status.success(),
+        "koi send over wss: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+
+    // The library over TLS TCP, trusting the same file.
+    let trust = Trust::with_ca_file(&cert).unwrap();
+    let mut options = ClientOptions::new(Transport::TcpProtobuf);
+    options.connection.trust = trust.clone();
+    let client = koi_client::Client::connect_with(
+        Http::with_trust(&url, &trust).unwrap(),
+        Credentials::password(&alice, PASSWORD),
+        options,
+    )
+    .await
+    .expect("a TLS TCP connection");
+    client
+        .send_text(&bob, "tls-tcp-1", "over tls tcp")
+        .await
+        .expect("sent over TLS TCP");
+
+    let mut texts = Vec::new();
+    for _ in 0..2 {
+        let line = out
+            .recv_timeout(Duration::from_secs(30))
+            .expect("koi tail printed a message");
+        let m: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(m["from"], alice.as_str(), "{line}");
+        texts.push(m["text"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(texts, ["over wss", "over tls tcp"]);
+    assert!(tail.wait().unwrap().success(), "koi tail exits after 2");
 }

@@ -1,7 +1,7 @@
 //! What a `send` refers to (§11): the message it replies to and the users it
 //! mentions, checked and turned into what is stored with the message.
 
-use koi_core::{ConvId, KoiError, Role, UserId};
+use koi_core::{ConvId, ErrorCode, KoiError, Role, UserId};
 use koi_proto::ReplyPreview;
 use koi_store::MessageExtra;
 
@@ -33,10 +33,12 @@ impl Logic {
             Some(seq) => Some(self.preview(conv, me, seq).await?),
             None => None,
         };
+        // A field over its own bound (§9).
         if mentions.len() > MAX_MENTIONS {
-            return Err(KoiError::bad_request(format!(
-                "a message mentions at most {MAX_MENTIONS} users"
-            )));
+            return Err(KoiError::new(
+                ErrorCode::TooLarge,
+                format!("a message mentions at most {MAX_MENTIONS} users"),
+            ));
         }
         mentions.sort_unstable();
         mentions.dedup();

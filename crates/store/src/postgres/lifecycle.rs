@@ -250,7 +250,7 @@ pub(super) async fn unread_counts(
         "SELECT r.i, \
              (SELECT count(*) FROM (SELECT 1 FROM messages m WHERE m.conv = c.id \
                   AND m.seq > r.read_seq AND m.seq <= r.up_to AND m.kind <> 'event' LIMIT $4) s), \
-             (SELECT count(*) FROM (SELECT 1 FROM mentions x WHERE x.conv = c.id \
+             (SELECT count(*) FROM (SELECT DISTINCT x.seq FROM mentions x WHERE x.conv = c.id \
                   AND x.user_id IN ($1, 'all') AND x.seq > r.read_seq AND x.seq <= r.up_to \
                   LIMIT $4) t) \
          FROM unnest($2::text[], $3::bigint[], $5::bigint[]) \

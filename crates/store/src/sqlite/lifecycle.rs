@@ -242,7 +242,8 @@ pub(super) fn unread_counts(
          AND kind <> 'event' LIMIT ?4)",
     )?;
     let mut mentions = conn.prepare_cached(
-        "SELECT count(*) FROM (SELECT 1 FROM mentions \
+        // A message that names the reader and `all` is one mention.
+        "SELECT count(*) FROM (SELECT DISTINCT seq FROM mentions \
          WHERE user_id IN (?1, 'all') AND conv = (SELECT id FROM convs WHERE name = ?2) \
          AND seq > ?3 AND seq <= ?5 LIMIT ?4)",
     )?;

@@ -43,10 +43,18 @@ pub fn validate_send(send: &Send) -> Result<(), KoiError> {
     if send.client_msg_id.len() > 128 {
         return Err(KoiError::bad_request("client_msg_id is over 128 bytes"));
     }
+    let has = |field: &Option<String>| field.as_deref().is_some_and(|t| !t.is_empty());
+    let has_file = send.file.as_ref().is_some_and(|f| !f.file_id.is_empty());
     match send.kind.as_str() {
-        "image" | "file" | "gif" if send.file.as_ref().is_none_or(|f| f.file_id.is_empty()) => Err(
-            KoiError::bad_request(format!("a {} message needs `file`", send.kind)),
-        ),
+        // `file` is optional in the protocol (§5): an image or a gif may be a
+        // link in `text` or a client's own reference in `meta`. Only a
+        // message carrying nothing at all is refused.
+        "image" | "file" | "gif" if !(has_file || has(&send.text) || has(&send.meta)) => {
+            Err(KoiError::bad_request(format!(
+                "a {} message needs `file`, `text` or `meta`",
+                send.kind
+            )))
+        }
         "text" | "emoji" if send.text.as_deref().is_none_or(str::is_empty) => Err(
             KoiError::bad_request(format!("a {} message needs `text`", send.kind)),
         ),
@@ -93,7 +101,18 @@ mod tests {
         image.kind = "image".into();
         assert_eq!(
             validate_send(&image).unwrap_err().code,
-            ErrorCode::BadRequest
+            ErrorCode::BadRequest,
+            "an image of nothing"
+        );
+        let mut linked = text("https://example.com/cat.gif");
+        linked.kind = "gif".into();
+        assert!(validate_send(&linked).is_ok(), "a gif by its link");
+        let mut referenced = text("");
+        referenced.kind = "image".into();
+        referenced.meta = Some(r#"{"url":"https://example.com/a.png"}"#.into());
+        assert!(
+            validate_send(&referenced).is_ok(),
+            "an image by a client's own reference"
         );
     }
 }

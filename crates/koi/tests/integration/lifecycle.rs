@@ -469,7 +469,8 @@ async fn sync_counts_unread_and_mentions(topology: Topology) {
 }
 
 /// Joining, adding, setting a role, kicking and leaving each append an event
-/// naming the member concerned.
+/// naming the member concerned; an owner who leaves hands the group to an
+/// admin with a `role_changed` event from `system`.
 async fn membership_changes_are_events(topology: Topology) {
     let koi = Koi::start(topology).await;
     for transport in TRANSPORTS {
@@ -522,6 +523,35 @@ async fn membership_changes_are_events(topology: Topology) {
             ],
             "{transport:?}"
         );
+
+        // The owner leaves: the group passes to its admin, and that is a
+        // change of role too, made by the server.
+        c.group_set_role(&group.id, [&dave], "admin").await.unwrap();
+        let before = d.history(&conv, None, None, None).await.unwrap().len();
+        c.group_leave(&group.id).await.unwrap();
+        let history = d.history(&conv, None, None, None).await.unwrap();
+        let events: Vec<_> = history[before..]
+            .iter()
+            .map(|m| {
+                let e = m.event.clone().unwrap();
+                (m.from.clone(), e.r#type, e.user.unwrap_or_default(), e.role)
+            })
+            .collect();
+        assert_eq!(
+            events,
+            [
+                (carol.clone(), "member_left".into(), carol.clone(), None),
+                (
+                    "system".into(),
+                    "role_changed".into(),
+                    dave.clone(),
+                    Some("owner".into())
+                ),
+            ],
+            "{transport:?}"
+        );
+        let info = d.group_info(&group.id).await.unwrap();
+        assert_eq!(info.group.unwrap().owner, dave, "{transport:?}");
     }
 }
 

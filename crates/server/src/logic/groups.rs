@@ -234,13 +234,24 @@ impl Logic {
             .await
             .map_err(unavailable)?;
         let me = caller.user.as_str();
-        self.append_event(
-            &group_conv(&group.id),
-            me,
-            member("member_left", me),
-            caller.conn,
-        )
-        .await?;
+        let conv = group_conv(&group.id);
+        self.append_event(&conv, me, member("member_left", me), caller.conn)
+            .await?;
+        // An owner who leaves hands the group on (an admin first): a change
+        // of role like any other, made by the server. The last member
+        // leaves no owner, and nobody to tell.
+        if group.owner == me
+            && let Some(after) = self.store.group(&group.id).await?
+            && after.owner != me
+            && !after.owner.is_empty()
+        {
+            let event = Event {
+                role: Some(Role::Owner.as_str().to_owned()),
+                ..member("role_changed", &after.owner)
+            };
+            self.append_event(&conv, "system", event, caller.conn)
+                .await?;
+        }
         Ok(())
     }
 

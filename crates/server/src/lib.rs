@@ -11,6 +11,7 @@
 //! - [`node`] — starting a node and stopping it gracefully.
 
 pub mod access;
+mod addr_sync;
 pub mod config;
 pub mod edge;
 mod engines;

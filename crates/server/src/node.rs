@@ -97,6 +97,14 @@ pub async fn run(
             }
         }))
     };
+    let _addr_follower = match &settings {
+        Some(settings) => Some(AbortOnDrop(
+            crate::addr_sync::follow(settings, addr_limits.clone())
+                .await
+                .context("following the cluster's per-address limits")?,
+        )),
+        None => None,
+    };
     let _login_follower = match &settings {
         Some(settings) => Some(AbortOnDrop(
             crate::login_sync::follow(settings, throttle.clone())

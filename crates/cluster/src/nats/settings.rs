@@ -10,6 +10,10 @@
 //! - Failed logins (`koi.ctl.login`), so that the login throttle counts a
 //!   name's failures on every node: a failure is published with a reply
 //!   subject and waits (bounded) until every other live node has counted it.
+//! - Registrations and logins admitted per client address (`koi.ctl.addr`), so
+//!   that the per-address limits hold for the cluster: published with a reply
+//!   subject; the publisher waits (bounded) until every other live node has
+//!   spent it from its own bucket.
 //! - Token revocations (`koi.ctl.revoke`): published with a reply subject; the
 //!   publisher waits (bounded) until every other live node has applied it, so
 //!   that a logout answered is a logout in force everywhere. A node that was
@@ -26,6 +30,9 @@ const FILTER_SUBJECT: &str = "koi.ctl.filter";
 
 /// The subject of login outcomes.
 const LOGIN_SUBJECT: &str = "koi.ctl.login";
+
+/// The subject of registrations and logins admitted per address.
+const ADDR_SUBJECT: &str = "koi.ctl.addr";
 
 /// The subject of token revocations.
 const REVOKE_SUBJECT: &str = "koi.ctl.revoke";
@@ -96,6 +103,29 @@ impl SharedSettings {
     /// The login outcomes other nodes publish from now on.
     pub async fn logins(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         self.notices(LOGIN_SUBJECT, "login outcomes").await
+    }
+
+    /// Tells every other node that a registration or login from an address
+    /// was admitted, and waits (at most [`DEFAULT_TIMEOUT`]) until `wait_for`
+    /// of them spent it.
+    pub async fn publish_addr_use(
+        &self,
+        payload: Bytes,
+        wait_for: usize,
+    ) -> Result<(), ClusterError> {
+        publish_acknowledged(
+            &self.client,
+            ADDR_SUBJECT.to_owned(),
+            payload,
+            wait_for,
+            DEFAULT_TIMEOUT,
+        )
+        .await
+    }
+
+    /// The address uses other nodes publish from now on.
+    pub async fn addr_uses(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
+        self.notices(ADDR_SUBJECT, "address uses").await
     }
 
     /// The filter changes other nodes publish from now on.

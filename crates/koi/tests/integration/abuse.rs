@@ -5,8 +5,9 @@
 //! the attacker) with reqwest's `local_address`.
 //!
 //! `failures_slow_one_address_not_the_name` runs on each topology (the cluster
-//! shares failed logins over NATS, and must not lock the name either); the
-//! others are about one process's limits and memory: embedded only.
+//! shares failed logins over NATS, and must not lock the name either);
+//! `per_address_limits_hold_across_the_cluster` spreads one address over three
+//! nodes; the others are about one process's limits and memory: embedded only.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -93,6 +94,76 @@ async fn failures_slow_one_address_not_the_name(topology: Topology) {
     let (status, _, body) = post(&user, &koi, "/v1/login", &creds(&bob, PASSWORD)).await;
     assert_eq!(status, 200, "bob logs in from his own address: {body}");
     assert!(body["token"].as_str().is_some());
+}
+
+/// §12 in a cluster: the per-address budgets are the cluster's. Requests
+/// from one address spread over the three nodes, one after another, get
+/// exactly `register_per_hour_per_addr` registrations and
+/// `login_per_min_per_addr` logins in all, not that many per node; another
+/// address is not limited.
+#[tokio::test]
+async fn per_address_limits_hold_across_the_cluster() {
+    let koi = Koi::start_with(
+        Topology::Cluster,
+        &[
+            "--register-per-hour-per-addr",
+            "4",
+            "--login-per-min-per-addr",
+            "5",
+        ],
+    )
+    .await;
+    let nodes = koi.nodes();
+    assert_eq!(nodes.len(), 3);
+    let (attacker, user) = (client_from(ATTACKER), client_from(USER));
+
+    let mut registered = Vec::new();
+    for i in 0..7 {
+        let (status, retry, body) = post(
+            &attacker,
+            &nodes[i % nodes.len()],
+            "/v1/register",
+            &creds(&unique("spread"), PASSWORD),
+        )
+        .await;
+        registered.push(status);
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "rate_limited");
+            assert!(retry.is_some(), "Retry-After");
+        }
+    }
+    // One registration comes back every 15 min: none during this test.
+    assert_eq!(registered, [201, 201, 201, 201, 429, 429, 429]);
+
+    let started = Instant::now();
+    let mut logins = Vec::new();
+    for i in 0..8 {
+        let (status, _, _) = post(
+            &attacker,
+            &nodes[i % nodes.len()],
+            "/v1/login",
+            &creds(&format!("victim{i}"), "guess"),
+        )
+        .await;
+        logins.push(status);
+    }
+    // The bucket holds 5 and gives one back every 12 s.
+    let refills = (started.elapsed().as_secs_f64() / 12.0).ceil() as usize;
+    let denied = logins.iter().filter(|s| **s == 401).count();
+    assert!(
+        (5..=5 + refills).contains(&denied) && logins[..5] == [401; 5],
+        "login_per_min_per_addr over three nodes: {logins:?}"
+    );
+    assert_eq!(logins[7], 429, "{logins:?}");
+
+    // Another address has budgets of its own, on every node.
+    let bob = unique("bob");
+    let (status, _, _) = post(&user, &nodes[1], "/v1/register", &creds(&bob, PASSWORD)).await;
+    assert_eq!(status, 201);
+    for node in nodes {
+        let (status, _, body) = post(&user, node, "/v1/login", &creds(&bob, PASSWORD)).await;
+        assert_eq!(status, 200, "{body}");
+    }
 }
 
 /// How many argon2 hashes of `kind` (`login` or `new`) the node has run, from

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Gateway;
-use super::addr_limits::AddrKey;
+use super::addr_limits::{AddrKey, AddrUse};
 use super::login_throttle::AttemptKey;
 use super::new_account::NewAccount;
 use crate::http_error::{HttpError, RetryLater};
@@ -43,7 +43,9 @@ pub(super) async fn register(
     ConnectInfo(peer): Peer,
     body: Result<Json<Register>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Err(after) = gateway.addr_limits.register(AddrKey::of(peer.ip())) {
+    if let Err(after) =
+        crate::addr_sync::take(&gateway, AddrUse::Register, AddrKey::of(peer.ip())).await
+    {
         return RetryLater {
             message: "too many registrations from this address; try again later",
             after,
@@ -94,7 +96,7 @@ pub(super) async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let addr = AddrKey::of(peer.ip());
-    if let Err(after) = gateway.addr_limits.login(addr) {
+    if let Err(after) = crate::addr_sync::take(&gateway, AddrUse::Login, addr).await {
         return RetryLater {
             message: "too many logins from this address; try again later",
             after,

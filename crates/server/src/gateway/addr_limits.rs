@@ -1,6 +1,8 @@
 //! Per-client-address limits on `register` and `login` (§12): one GCRA bucket
 //! per address from the `governor` crate, answered 429 `rate_limited` with
-//! `Retry-After` when empty.
+//! `Retry-After` when empty. In a cluster every node spends from its buckets
+//! what the others admitted too (`crate::addr_sync`), so the budget is the
+//! cluster's, not each node's.
 //!
 //! The client address is the TCP peer's IP: Koi does not trust
 //! `X-Forwarded-For`, so behind a reverse proxy every client shares the
@@ -41,6 +43,14 @@ impl AddrKey {
 
 type Limiter = DefaultKeyedRateLimiter<AddrKey>;
 
+/// What a request spends from its address's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddrUse {
+    Register,
+    Login,
+}
+
 /// The register and login buckets; a limit of 0 turns one off.
 pub struct AddrLimits {
     register: Option<Limiter>,
@@ -58,14 +68,27 @@ impl AddrLimits {
         }
     }
 
-    /// Takes one registration from `addr`'s bucket, or says how long to wait.
-    pub fn register(&self, addr: AddrKey) -> Result<(), Duration> {
-        take(self.register.as_ref(), addr)
+    /// Takes one `what` from `addr`'s bucket, or says how long to wait.
+    pub fn take(&self, what: AddrUse, addr: AddrKey) -> Result<(), Duration> {
+        take(self.limiter(what), addr)
     }
 
-    /// Takes one login from `addr`'s bucket, or says how long to wait.
-    pub fn login(&self, addr: AddrKey) -> Result<(), Duration> {
-        take(self.login.as_ref(), addr)
+    /// Spends one `what` that another node admitted for `addr`: the bucket
+    /// empties as it did there, and an empty one stays empty.
+    pub fn spent_elsewhere(&self, what: AddrUse, addr: AddrKey) {
+        let _ = self.take(what, addr);
+    }
+
+    /// Whether `what` is limited at all (a limit of 0 turns it off).
+    pub fn limits(&self, what: AddrUse) -> bool {
+        self.limiter(what).is_some()
+    }
+
+    fn limiter(&self, what: AddrUse) -> Option<&Limiter> {
+        match what {
+            AddrUse::Register => self.register.as_ref(),
+            AddrUse::Login => self.login.as_ref(),
+        }
     }
 
     /// Forgets the addresses whose buckets are full again and returns the memory.
@@ -116,13 +139,19 @@ mod tests {
         let limits = AddrLimits::new(&limits(2, 0));
         let a = AddrKey::of("127.0.0.2".parse().unwrap());
         let b = AddrKey::of("127.0.0.1".parse().unwrap());
-        assert!(limits.register(a).is_ok());
-        assert!(limits.register(a).is_ok());
-        let wait = limits.register(a).unwrap_err();
+        assert!(limits.take(AddrUse::Register, a).is_ok());
+        assert!(limits.take(AddrUse::Register, a).is_ok());
+        let wait = limits.take(AddrUse::Register, a).unwrap_err();
         assert!(wait > Duration::from_secs(60), "{wait:?}: one per 30 min");
-        assert!(limits.register(b).is_ok(), "another address is not limited");
+        assert!(
+            limits.take(AddrUse::Register, b).is_ok(),
+            "another address is not limited"
+        );
         for _ in 0..100 {
-            assert!(limits.login(a).is_ok(), "0 turns the login limit off");
+            assert!(
+                limits.take(AddrUse::Login, a).is_ok(),
+                "0 turns the login limit off"
+            );
         }
     }
 

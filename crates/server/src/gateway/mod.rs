@@ -33,7 +33,7 @@ use axum::routing::{delete, get, post};
 use axum::{Extension, Router};
 use metrics_exporter_prometheus::PrometheusHandle;
 
-pub use addr_limits::{AddrKey, AddrLimits};
+pub use addr_limits::{AddrKey, AddrLimits, AddrUse};
 pub use files::{InFlight, spawn_sweep};
 pub use login_throttle::{AttemptKey, LoginThrottle};
 

@@ -144,14 +144,14 @@ async fn kinds_and_fields_round_trip(topology: Topology) {
         assert_eq!(got[1].meta.as_deref(), Some(r#"{"card":{"title":"koi"}}"#));
         assert_eq!(got[1].text, None);
 
-        for (kind, why) in [
-            ("system", "server only"),
-            ("recalled", "server only"),
-            ("image", "no file"),
+        for (kind, body, why) in [
+            ("system", "x", "server only"),
+            ("recalled", "x", "server only"),
+            ("image", "", "nothing to show: no file, text or meta"),
         ] {
             let send = Send {
                 kind: kind.into(),
-                ..text(&bob, &format!("k-{kind}"), "x")
+                ..text(&bob, &format!("k-{kind}"), body)
             };
             let err = a.send(send).await.unwrap_err();
             assert_eq!(err.code(), Some("bad_request"), "{kind}: {why}");

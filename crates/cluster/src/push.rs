@@ -53,6 +53,14 @@ impl Push {
         &self.frame
     }
 
+    /// The conversation and seq of a `msg` push.
+    pub fn msg_place(&self) -> Option<(&str, u64)> {
+        match &self.frame.op {
+            Some(Op::Msg(message)) => Some((message.conv.as_str(), message.seq)),
+            _ => None,
+        }
+    }
+
     /// The seq of the message it carries, if it is a `msg` push.
     pub fn msg_seq(&self) -> Option<u64> {
         match &self.frame.op {

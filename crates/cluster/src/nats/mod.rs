@@ -61,6 +61,7 @@
 //! restores its subscriptions.
 
 mod envelope;
+mod order;
 mod registry;
 mod router;
 mod settings;

@@ -51,6 +51,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::envelope::Envelope;
+use super::order::Sequencer;
 use super::{
     DEFAULT_TIMEOUT, NatsRegistry, bounded, ensure_connected, group_subject, publish_acknowledged,
     unavailable, user_subject,
@@ -72,6 +73,8 @@ pub struct NatsRouter {
     barriers: mpsc::UnboundedSender<Barrier>,
     subscriptions: Arc<AtomicUsize>,
     registry: Option<Arc<NatsRegistry>>,
+    /// Every `msg` push into the hub goes through it (see `order`).
+    order: Arc<Sequencer>,
     _interest: AbortOnDrop,
 }
 
@@ -94,7 +97,9 @@ impl NatsRouter {
         let node: Arc<str> = node.into().into();
         let (barriers, barrier_rx) = mpsc::unbounded_channel();
         let subscriptions = Arc::new(AtomicUsize::new(0));
+        let order = Sequencer::new(hub.clone());
         let interest = Subscriptions {
+            order: order.clone(),
             barriers: barriers.clone(),
             client: client.clone(),
             hub: hub.clone(),
@@ -113,6 +118,7 @@ impl NatsRouter {
             barriers,
             subscriptions,
             registry: None,
+            order,
             _interest: AbortOnDrop(task),
         }
     }
@@ -197,8 +203,11 @@ impl Router for NatsRouter {
         push: Arc<Push>,
         except: Option<ConnId>,
     ) -> Result<u32, ClusterError> {
-        let here = self.hub.deliver_user(user, &push, except);
         let payload = self.push_envelope(&push, except, None);
+        let here = self
+            .order
+            .deliver(&Target::User(user.to_owned()), push, except, None)
+            .await;
         self.publish(user_subject(user), payload).await?;
         let elsewhere = match &self.registry {
             Some(registry) => registry.remote_devices(user).await.unwrap_or_else(|e| {
@@ -216,10 +225,14 @@ impl Router for NatsRouter {
         push: Arc<Push>,
         except: Option<ConnId>,
     ) -> Result<u32, ClusterError> {
-        let here = self
-            .hub
-            .deliver_users(users.iter().map(String::as_str), &push, except);
         let payload = self.push_envelope(&push, except, None);
+        let mut here = 0;
+        for user in users {
+            here += self
+                .order
+                .deliver(&Target::User(user.clone()), push.clone(), except, None)
+                .await;
+        }
         for user in users {
             self.publish(user_subject(user), payload.clone()).await?;
         }
@@ -233,11 +246,11 @@ impl Router for NatsRouter {
         except: Option<ConnId>,
         skip_user: Option<&str>,
     ) -> Result<u32, ClusterError> {
-        let here = self
-            .hub
-            .deliver_group(group, &push, except, skip_user)
-            .await;
         let payload = self.push_envelope(&push, except, skip_user);
+        let here = self
+            .order
+            .deliver(&Target::Group(group.to_owned()), push, except, skip_user)
+            .await;
         self.publish(group_subject(group), payload).await?;
         Ok(here)
     }
@@ -273,7 +286,7 @@ impl Router for NatsRouter {
 
 /// What a subscription feeds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Target {
+pub(super) enum Target {
     User(String),
     Group(String),
 }
@@ -290,6 +303,7 @@ impl Target {
 /// The subscription task's state: what is subscribed, and what should be but
 /// could not be yet.
 struct Subscriptions {
+    order: Arc<Sequencer>,
     /// For delivery tasks that must wait until an interest change is in effect.
     barriers: mpsc::UnboundedSender<Barrier>,
     client: Client,
@@ -362,6 +376,7 @@ impl Subscriptions {
                     subscriber,
                     target.clone(),
                     Delivery {
+                        order: self.order.clone(),
                         hub: self.hub.clone(),
                         node: self.node.clone(),
                         client: self.client.clone(),
@@ -432,6 +447,7 @@ async fn round_trip(client: &Client) -> Result<(), async_nats::RequestError> {
 /// Delivers what arrives on one subscription into the hub, in order.
 /// What a delivery task needs besides its subscription.
 struct Delivery {
+    order: Arc<Sequencer>,
     hub: Arc<Hub>,
     node: Arc<str>,
     client: Client,
@@ -484,15 +500,10 @@ async fn deliver(mut subscriber: Subscriber, target: Target, delivery: Delivery)
                         continue;
                     }
                 };
-                match target {
-                    Target::User(user) => {
-                        hub.deliver_user(user, &push, None);
-                    }
-                    Target::Group(group) => {
-                        hub.deliver_group(group, &push, None, skip_user.as_deref())
-                            .await;
-                    }
-                }
+                delivery
+                    .order
+                    .deliver(target, push, None, skip_user.as_deref())
+                    .await;
             }
             (
                 Envelope::Joined {

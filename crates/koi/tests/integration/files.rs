@@ -11,6 +11,7 @@ use koi_proto::Send;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{
     Endpoint, Koi, TRANSPORTS, Topology, http, next_msg, on_each_topology, on_s3_cluster,
@@ -200,6 +201,27 @@ async fn uploads_over_max_file_bytes_are_refused(topology: Topology) {
         (status, body["error"]["code"].as_str()),
         (413, Some("too_large"))
     );
+
+    // A client that sends a whole over-long body before reading the answer
+    // (as many HTTP libraries do) gets the 413, not a reset connection: the
+    // body is larger than the socket buffers, so it only goes out if the
+    // node reads it.
+    let addr = koi.base().trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let large = payload(8 << 20);
+    let head = format!(
+        "POST /v1/files?name=e.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        large.len()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket
+        .write_all(&large)
+        .await
+        .expect("the node reads a refused body rather than reset the connection");
+    let mut answer = vec![0u8; 12];
+    socket.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
 
     // Chunked: no Content-Length, so the bound is found while reading.
     let chunked = |sizes: &[usize]| {

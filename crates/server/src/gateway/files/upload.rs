@@ -84,8 +84,18 @@ pub(in crate::gateway) async fn upload(
         .and_then(|v| v.parse::<u64>().ok());
     let file_too_large = || format!("file over max_file_bytes ({max_file})");
     let quota_exceeded = || format!("uploads over max_user_bytes ({max_user})");
+    let mut body = body.into_data_stream();
+    // Refused by its declared length: the body is still read (bounded), so
+    // that a client sending it all before reading the answer gets the 413,
+    // not a reset connection.
+    let refuse_declared = async |body: &mut axum::body::BodyDataStream,
+                                 why: String|
+           -> Result<(StatusCode, Json<Value>), UploadError> {
+        drain(body, declared.unwrap_or(0)).await;
+        Err(KoiError::new(ErrorCode::TooLarge, why).into())
+    };
     if declared.is_some_and(|n| n > max_file) {
-        return Err(KoiError::new(ErrorCode::TooLarge, file_too_large()).into());
+        return refuse_declared(&mut body, file_too_large()).await;
     }
     let stored = gateway.logic.store().user_file_bytes(&user).await?;
     let allowed = max_user.saturating_sub(stored);
@@ -93,7 +103,7 @@ pub(in crate::gateway) async fn upload(
     if let Some(n) = declared
         && !claim.grow(n, allowed)
     {
-        return Err(KoiError::new(ErrorCode::TooLarge, quota_exceeded()).into());
+        return refuse_declared(&mut body, quota_exceeded()).await;
     }
     let mut claimed = declared.unwrap_or(0);
 
@@ -113,7 +123,6 @@ pub(in crate::gateway) async fn upload(
         }
         Ok(())
     };
-    let mut body = body.into_data_stream();
     let spooled = match spool(&part, &mut body, admit).await {
         Ok(spooled) => spooled,
         Err(SpoolError::TooLarge(why)) => {

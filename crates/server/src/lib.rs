@@ -24,6 +24,7 @@ pub mod monitor;
 pub mod node;
 mod node_info;
 mod passwords;
+mod rate_sync;
 pub mod revocation;
 pub mod tokens;
 

@@ -165,6 +165,14 @@ pub async fn run(
     });
     node.announce().await;
 
+    // In a cluster, users' frame rates are shared (`rate_sync`).
+    let (rate_notices, outgoing_rates) = match (&settings, config.has_role("access")) {
+        (Some(_), true) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        _ => (None, None),
+    };
     let access = config.has_role("access").then(|| {
         Arc::new(Access::new(
             logic.clone(),
@@ -172,8 +180,25 @@ pub async fn run(
             revocations.clone(),
             config.limits.clone(),
             meters.clone(),
+            rate_notices,
         ))
     });
+    let _rate_publisher = match (&settings, outgoing_rates) {
+        (Some(settings), Some(outgoing)) => Some(AbortOnDrop(crate::rate_sync::publish(
+            settings.clone(),
+            node_id.clone(),
+            outgoing,
+        ))),
+        _ => None,
+    };
+    let _rate_follower = match (&settings, &access) {
+        (Some(settings), Some(access)) => Some(AbortOnDrop(
+            crate::rate_sync::follow(settings, access.clone())
+                .await
+                .context("following the cluster's frame rates")?,
+        )),
+        _ => None,
+    };
     let _silence = access.as_ref().map(|_| {
         let limit = Duration::from_secs(3 * u64::from(config.limits.heartbeat_s));
         AbortOnDrop(tokio::spawn(close_silent(hub.clone(), limit)))

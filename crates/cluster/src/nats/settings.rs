@@ -14,6 +14,9 @@
 //!   that the per-address limits hold for the cluster: published with a reply
 //!   subject; the publisher waits (bounded) until every other live node has
 //!   spent it from its own bucket.
+//! - Users' frame rates (`koi.ctl.rate`): a node tells the others when a user
+//!   gets a first or loses a last connection there, so that the nodes holding
+//!   a user split the user's rate; plain publishes, nobody waits for them.
 //! - Token revocations (`koi.ctl.revoke`): published with a reply subject; the
 //!   publisher waits (bounded) until every other live node has applied it, so
 //!   that a logout answered is a logout in force everywhere. A node that was
@@ -33,6 +36,9 @@ const LOGIN_SUBJECT: &str = "koi.ctl.login";
 
 /// The subject of registrations and logins admitted per address.
 const ADDR_SUBJECT: &str = "koi.ctl.addr";
+
+/// The subject of users' frame rates.
+const RATE_SUBJECT: &str = "koi.ctl.rate";
 
 /// The subject of token revocations.
 const REVOKE_SUBJECT: &str = "koi.ctl.revoke";
@@ -126,6 +132,19 @@ impl SharedSettings {
     /// The address uses other nodes publish from now on.
     pub async fn addr_uses(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         self.notices(ADDR_SUBJECT, "address uses").await
+    }
+
+    /// Tells every other node about a user's frame rate, without waiting.
+    pub async fn publish_rate(&self, payload: Bytes) -> Result<(), ClusterError> {
+        self.client
+            .publish(RATE_SUBJECT, payload)
+            .await
+            .map_err(|e| unavailable(format!("publishing a frame rate notice: {e}")))
+    }
+
+    /// The frame rate notices other nodes publish from now on.
+    pub async fn rate_notices(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
+        self.notices(RATE_SUBJECT, "frame rate notices").await
     }
 
     /// The filter changes other nodes publish from now on.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use koi_cluster::ConnId;
+use tokio::sync::mpsc;
 
 pub use silence::close_silent;
 pub use tcp::{TcpEdge, serve_tcp};
@@ -25,6 +26,7 @@ use crate::logic::Logic;
 use crate::monitor::Meters;
 use crate::revocation::Revocations;
 use crate::tokens::Tokens;
+pub use user_rate::RateNotice;
 use user_rate::UserRates;
 
 /// What every connection of this node shares.
@@ -45,18 +47,21 @@ pub struct Access {
 }
 
 impl Access {
-    /// The access role over these services.
+    /// The access role over these services. In a cluster, `rate_notices`
+    /// takes what the other nodes must hear of users' frame rates (see
+    /// `user_rate`), and [`Access::rate_notice`] applies what they say.
     pub fn new(
         logic: Arc<Logic>,
         tokens: Arc<Tokens>,
         revocations: Arc<Revocations>,
         limits: Limits,
         meters: Meters,
+        rate_notices: Option<mpsc::UnboundedSender<RateNotice>>,
     ) -> Self {
         Self {
             logic,
             tokens,
-            user_rates: UserRates::new(limits.user_msgs_per_sec),
+            user_rates: UserRates::new(limits.user_msgs_per_sec, rate_notices),
             limits,
             meters,
             revocations,
@@ -64,6 +69,11 @@ impl Access {
             node_bits: u64::from(rand::random::<u16>()) << 48,
             sessions: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Applies what node `from` said about a user's frame rate.
+    pub(crate) fn rate_notice(&self, from: &str, notice: RateNotice) {
+        self.user_rates.apply(from, notice);
     }
 
     fn next_conn_id(&self) -> ConnId {

@@ -17,7 +17,7 @@ use koi_core::{ErrorCode, KoiError, TokenBucket, UserId};
 use koi_proto::frame::Op;
 use koi_proto::{AuthOk, Encoding, Frame, Kicked, Ok as OkReply, ok::Body};
 
-use super::user_rate::UserBucket;
+use super::user_rate::UserShare;
 use super::{Access, Inbound, Transport};
 use crate::logic::Caller;
 use crate::tokens::Verified;
@@ -54,7 +54,7 @@ enum Taken<'a> {
 struct Intake {
     bucket: TokenBucket,
     /// Shared by every connection of the user on this node.
-    user_bucket: UserBucket,
+    user_bucket: Arc<UserShare>,
     /// Undecodable frames in a row.
     bad_frames: u32,
 }
@@ -317,7 +317,7 @@ impl Access {
             return Taken::Reply((encoding.encode(&error_frame(frame.id, &e)), encoding));
         }
         // The user's bucket is only drawn from by frames the connection's allows.
-        if !intake.user_bucket.lock().try_take(Instant::now()) {
+        if !self.user_rates.try_take(&intake.user_bucket) {
             let e = KoiError::new(
                 ErrorCode::RateLimited,
                 format!(

@@ -63,6 +63,9 @@ struct Slot {
     /// The seq expected next; `None` before the first (or after a quiet spell).
     next: Option<u64>,
     held: BTreeMap<u64, Held>,
+    /// When what is held goes out if the gap before it stays: set when the
+    /// first push starts waiting, so that each wait gets its whole time.
+    deadline: Option<Instant>,
     /// Whether a timer will deliver what is held.
     timer: bool,
     used: Instant,
@@ -133,23 +136,42 @@ impl Sequencer {
             }
             // Early, or the first this key sees: wait for what comes before.
             next => {
+                if slot.held.is_empty() {
+                    let wait = if next.is_some() { HOLD } else { FIRST_HOLD };
+                    slot.deadline = Some(now + wait);
+                }
                 slot.held.insert(seq, held);
                 if !slot.timer {
                     slot.timer = true;
-                    let wait = if next.is_some() { HOLD } else { FIRST_HOLD };
-                    tokio::spawn(self.clone().flush_after(key, wait));
+                    tokio::spawn(self.clone().flush_at_deadline(key));
                 }
                 0
             }
         }
     }
 
-    /// After `wait`, delivers what `key` holds, in order, past any gap.
-    async fn flush_after(self: Arc<Self>, key: Key, wait: Duration) {
-        tokio::time::sleep(wait).await;
+    /// At `key`'s deadline, delivers what it holds, in order, past any gap.
+    /// A wait that ended (its gap filled) and a new one that began since the
+    /// timer was set move the deadline: the timer then sleeps on.
+    async fn flush_at_deadline(self: Arc<Self>, key: Key) {
         let slot = self.slot(&key);
-        let mut slot = slot.lock().await;
+        let mut slot = loop {
+            let deadline = slot.lock().await.deadline;
+            match deadline {
+                Some(deadline) if deadline > Instant::now() => {
+                    tokio::time::sleep_until(deadline).await;
+                }
+                _ => {
+                    let slot = slot.lock().await;
+                    match slot.deadline {
+                        Some(deadline) if deadline > Instant::now() => continue,
+                        _ => break slot,
+                    }
+                }
+            }
+        };
         slot.timer = false;
+        slot.deadline = None;
         let held = std::mem::take(&mut slot.held);
         for (seq, item) in held {
             if slot.next.is_some_and(|next| seq < next) {
@@ -210,6 +232,7 @@ impl Sequencer {
                 Arc::new(tokio::sync::Mutex::new(Slot {
                     next: None,
                     held: BTreeMap::new(),
+                    deadline: None,
                     timer: false,
                     used: Instant::now(),
                 }))
@@ -301,5 +324,21 @@ mod tests {
         assert_eq!(put(&order, 20).await, 0);
         tokio::time::sleep(FIRST_HOLD + Duration::from_millis(1)).await;
         assert_eq!(seqs(&conn), [20]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_wait_gets_its_whole_time() {
+        let (order, conn) = setup();
+        put(&order, 1).await;
+        put(&order, 3).await;
+        put(&order, 2).await;
+        assert_eq!(seqs(&conn), [1, 2, 3], "the first gap filled at once");
+        // A new gap just before the first wait's timer would have run out.
+        tokio::time::sleep(HOLD - Duration::from_millis(10)).await;
+        put(&order, 5).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(seqs(&conn).is_empty(), "5 still waits for 4");
+        put(&order, 4).await;
+        assert_eq!(seqs(&conn), [4, 5], "4 came within 5's own wait");
     }
 }

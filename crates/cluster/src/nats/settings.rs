@@ -83,27 +83,13 @@ impl SharedSettings {
         payload: Bytes,
         wait_for: usize,
     ) -> Result<(), ClusterError> {
-        publish_acknowledged(
-            &self.client,
-            FILTER_SUBJECT.to_owned(),
-            payload,
-            wait_for,
-            DEFAULT_TIMEOUT,
-        )
-        .await
+        self.acknowledged(FILTER_SUBJECT, payload, wait_for).await
     }
 
     /// Tells every other node about a login outcome; with `wait_for` > 0,
     /// waits (at most [`DEFAULT_TIMEOUT`]) until that many nodes acknowledged it.
     pub async fn publish_login(&self, payload: Bytes, wait_for: usize) -> Result<(), ClusterError> {
-        publish_acknowledged(
-            &self.client,
-            LOGIN_SUBJECT.to_owned(),
-            payload,
-            wait_for,
-            DEFAULT_TIMEOUT,
-        )
-        .await
+        self.acknowledged(LOGIN_SUBJECT, payload, wait_for).await
     }
 
     /// The login outcomes other nodes publish from now on.
@@ -119,14 +105,7 @@ impl SharedSettings {
         payload: Bytes,
         wait_for: usize,
     ) -> Result<(), ClusterError> {
-        publish_acknowledged(
-            &self.client,
-            ADDR_SUBJECT.to_owned(),
-            payload,
-            wait_for,
-            DEFAULT_TIMEOUT,
-        )
-        .await
+        self.acknowledged(ADDR_SUBJECT, payload, wait_for).await
     }
 
     /// The address uses other nodes publish from now on.
@@ -159,19 +138,30 @@ impl SharedSettings {
         payload: Bytes,
         wait_for: usize,
     ) -> Result<(), ClusterError> {
-        publish_acknowledged(
-            &self.client,
-            REVOKE_SUBJECT.to_owned(),
-            payload,
-            wait_for,
-            DEFAULT_TIMEOUT,
-        )
-        .await
+        self.acknowledged(REVOKE_SUBJECT, payload, wait_for).await
     }
 
     /// The revocations other nodes publish from now on.
     pub async fn revocations(&self) -> Result<impl Stream<Item = Notice> + use<>, ClusterError> {
         self.notices(REVOKE_SUBJECT, "revocations").await
+    }
+
+    /// Publishes `payload` on `subject` and waits (at most [`DEFAULT_TIMEOUT`])
+    /// until `wait_for` other nodes acknowledged it.
+    async fn acknowledged(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        wait_for: usize,
+    ) -> Result<(), ClusterError> {
+        publish_acknowledged(
+            &self.client,
+            subject.to_owned(),
+            payload,
+            wait_for,
+            DEFAULT_TIMEOUT,
+        )
+        .await
     }
 
     /// What other nodes publish on `subject` from now on, each with its reply

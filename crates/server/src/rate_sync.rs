@@ -43,11 +43,11 @@ impl Wire {
         }
     }
 
-    fn notice(self) -> RateNotice {
-        match self.kind {
-            Kind::On => RateNotice::On(self.user),
-            Kind::Off => RateNotice::Off(self.user),
-            Kind::Have => RateNotice::Have(self.user),
+    fn notice(kind: Kind, user: String) -> RateNotice {
+        match kind {
+            Kind::On => RateNotice::On(user),
+            Kind::Off => RateNotice::Off(user),
+            Kind::Have => RateNotice::Have(user),
         }
     }
 }
@@ -81,9 +81,8 @@ pub async fn follow(
     Ok(tokio::spawn(async move {
         while let Some(notice) = notices.next().await {
             match serde_json::from_slice::<Wire>(&notice.payload) {
-                Ok(wire) => {
-                    let from = wire.node.clone();
-                    access.rate_notice(&from, wire.notice());
+                Ok(Wire { node, user, kind }) => {
+                    access.rate_notice(&node, Wire::notice(kind, user));
                 }
                 Err(_) => tracing::warn!("ignoring an unreadable frame rate notice"),
             }

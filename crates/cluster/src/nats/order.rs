@@ -226,6 +226,9 @@ impl Sequencer {
                 });
             }
         }
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
         slots
             .entry(key.clone())
             .or_insert_with(|| {

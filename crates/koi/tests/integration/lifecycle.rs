@@ -59,6 +59,17 @@ fn event_types(history: &[Message]) -> Vec<String> {
         .collect()
 }
 
+/// Each event of `history` as (from, type, user, role).
+fn membership_events(history: &[Message]) -> Vec<(String, String, String, Option<String>)> {
+    history
+        .iter()
+        .map(|m| {
+            let e = m.event.clone().unwrap();
+            (m.from.clone(), e.r#type, e.user.unwrap_or_default(), e.role)
+        })
+        .collect()
+}
+
 /// Only the sender edits, within `edit_window_s`, text or meta, not events;
 /// the edit is an event of its own (pushed, with the new text) and `history`
 /// shows the edited message with `edited_ts`. A `send` of kind `event` is
@@ -500,13 +511,7 @@ async fn membership_changes_are_events(topology: Topology) {
         assert_eq!(kicked.event.and_then(|e| e.user), Some(bob.clone()));
         a.group_leave(&group.id).await.unwrap();
         let history = c.history(&conv, None, None, None).await.unwrap();
-        let events: Vec<_> = history
-            .iter()
-            .map(|m| {
-                let e = m.event.clone().unwrap();
-                (m.from.clone(), e.r#type, e.user.unwrap_or_default(), e.role)
-            })
-            .collect();
+        let events = membership_events(&history);
         assert_eq!(
             events,
             [
@@ -530,13 +535,7 @@ async fn membership_changes_are_events(topology: Topology) {
         let before = d.history(&conv, None, None, None).await.unwrap().len();
         c.group_leave(&group.id).await.unwrap();
         let history = d.history(&conv, None, None, None).await.unwrap();
-        let events: Vec<_> = history[before..]
-            .iter()
-            .map(|m| {
-                let e = m.event.clone().unwrap();
-                (m.from.clone(), e.r#type, e.user.unwrap_or_default(), e.role)
-            })
-            .collect();
+        let events = membership_events(&history[before..]);
         assert_eq!(
             events,
             [

@@ -144,6 +144,18 @@ async fn kinds_and_fields_round_trip(topology: Topology) {
         assert_eq!(got[1].meta.as_deref(), Some(r#"{"card":{"title":"koi"}}"#));
         assert_eq!(got[1].text, None);
 
+        // `file` is optional (§5): a gif may be its link.
+        let linked = Send {
+            kind: "gif".into(),
+            ..text(&bob, "k-gif-link", "https://example.com/koi.gif")
+        };
+        a.send(linked).await.unwrap();
+        let got = next_msg(&b).await;
+        assert_eq!(
+            (got.kind.as_str(), got.text.as_deref(), got.file),
+            ("gif", Some("https://example.com/koi.gif"), None)
+        );
+
         for (kind, body, why) in [
             ("system", "x", "server only"),
             ("recalled", "x", "server only"),
